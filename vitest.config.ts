@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     projects: [
       "packages/core",
+      "packages/b3-simulator",
       "packages/local-adapter",
       "packages/aws-adapter",
       "packages/lambda-entry",
