@@ -1,0 +1,245 @@
+/**
+ * `ObjectStore` on Amazon S3 (or an S3-compatible store such as s3rver or MinIO).
+ *
+ * - `put` is idempotent: a `HeadObject` first, and identical bytes (same SHA-256) are not written
+ *   again (`written: false`). New bytes go up with `x-amz-meta-sha256` (hex) and `ChecksumSHA256`
+ *   (base64, verified by S3 on arrival).
+ * - `head`/`list` report the SHA-256 from the metadata, falling back to S3's full-object
+ *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools).
+ * - `list` pages with the SDK paginator `paginateListObjectsV2`; S3 returns keys in UTF-8 binary
+ *   order, which for this key grammar (ASCII) is the code-unit order of the other backends.
+ * - `events`: S3's notifications go to Lambda through the bucket notification, not to this
+ *   process. With `events: "local"` the store publishes a record for each write made through this
+ *   instance (what the other backends do); by default the stream fails with `Unavailable`.
+ *
+ * @since 0.1.0
+ */
+import type { _Object, HeadObjectCommandOutput } from "@aws-sdk/client-s3"
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand
+} from "@aws-sdk/client-s3"
+import { checkKey, checkPrefix, makeCreatedRecord, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
+import type { ObjectInfo, ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
+import { S3 } from "./AwsClients.js"
+import { classify, describe } from "./internal/awsError.js"
+import type { AwsFailure } from "./internal/awsError.js"
+
+/** @category models */
+export interface S3ObjectStoreConfig {
+  readonly bucket: string
+  /** Region written into locally published event records. */
+  readonly region?: string | undefined
+  /** Keys per `ListObjectsV2` page (S3's maximum, 1000, by default). */
+  readonly pageSize?: number | undefined
+  /** `"local"`: publish events for writes through this instance; `"none"` (default): fail the stream. */
+  readonly events?: "local" | "none" | undefined
+  /** HeadObject calls run at once by `list` (default 8). */
+  readonly listConcurrency?: number | undefined
+}
+
+const reasonOf = (failure: AwsFailure): ObjectStoreError["reason"] => {
+  switch (failure) {
+    case "AccessDenied":
+      return "AccessDenied"
+    case "Throttled":
+      return "Throttled"
+    case "Unavailable":
+    case "Aborted":
+      return "Unavailable"
+    case "InvalidInput":
+      return "InvalidKey"
+    default:
+      return "Unknown"
+  }
+}
+
+const toError = (method: string, key: string | undefined, cause: unknown) =>
+  new ObjectStoreError({
+    reason: reasonOf(classify(cause)),
+    method,
+    ...(key !== undefined ? { key } : {}),
+    detail: describe(cause),
+    cause
+  })
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes)
+const HEX = /^[0-9a-f]{64}$/
+
+/** A full-object ChecksumSHA256 (base64, no `-N` part suffix) as hex. */
+const checksumHex = (checksum: string | undefined): string | undefined => {
+  if (checksum === undefined || checksum.includes("-")) return undefined
+  const hex = Buffer.from(checksum, "base64").toString("hex")
+  return HEX.test(hex) ? hex : undefined
+}
+
+const make = (config: S3ObjectStoreConfig) =>
+  Effect.gen(function*() {
+    const s3 = yield* S3
+    const bucket = config.bucket
+    const pubsub = yield* PubSub.unbounded<S3EventRecord>()
+
+    const call = <A>(method: string, key: string | undefined, f: (signal: AbortSignal) => Promise<A>) =>
+      Effect.tryPromise({ try: f, catch: (cause) => toError(method, key, cause) })
+
+    /** Absent (404 / NoSuchKey) as `None`. */
+    const optional = <A>(
+      method: string,
+      key: string,
+      f: (signal: AbortSignal) => Promise<A>
+    ): Effect.Effect<Option.Option<A>, ObjectStoreError> =>
+      Effect.tryPromise({
+        try: (signal) => f(signal).then((a) => Option.some(a)),
+        catch: (cause) => cause
+      }).pipe(
+        Effect.catchAll((cause) =>
+          classify(cause) === "NotFound" ?
+            Effect.succeed(Option.none<A>()) :
+            Effect.fail(toError(method, key, cause))
+        )
+      )
+
+    const readBody = (method: string, key: ObjectKey) =>
+      optional(method, key, async (abortSignal) => {
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+        if (out.Body === undefined) return new Uint8Array(0)
+        return await out.Body.transformToByteArray()
+      })
+
+    const headRaw = (method: string, key: ObjectKey) =>
+      optional(
+        method,
+        key,
+        (abortSignal) =>
+          s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }), { abortSignal })
+      )
+
+    /** ObjectInfo from a HeadObject, hashing the bytes when neither metadata nor checksum says. */
+    const infoFromHead = (
+      method: string,
+      key: ObjectKey,
+      out: HeadObjectCommandOutput
+    ): Effect.Effect<Option.Option<ObjectInfo>, ObjectStoreError> => {
+      const fromMeta = out.Metadata?.["sha256"]
+      const known = fromMeta !== undefined && HEX.test(fromMeta) ? fromMeta : checksumHex(out.ChecksumSHA256)
+      const size = out.ContentLength ?? 0
+      if (known !== undefined) return Effect.succeed(Option.some<ObjectInfo>({ key, size, sha256: known }))
+      return readBody(method, key).pipe(
+        Effect.map(
+          Option.map((body): ObjectInfo => ({ key, size: body.byteLength, sha256: sha256(body).digest("hex") }))
+        )
+      )
+    }
+
+    const head = (method: string, key: ObjectKey): Effect.Effect<Option.Option<ObjectInfo>, ObjectStoreError> =>
+      headRaw(method, key).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeed(Option.none<ObjectInfo>()),
+          onSome: (out) => infoFromHead(method, key, out)
+        }))
+      )
+
+    const store = ObjectStore.of({
+      bucket,
+      put: (key, body, options) =>
+        Effect.gen(function*() {
+          yield* checkKey("put", key)
+          const digest = sha256(body)
+          const hex = digest.copy().digest("hex")
+          const existing = yield* head("put", key)
+          if (Option.isSome(existing) && existing.value.sha256 === hex) {
+            return { ...existing.value, written: false }
+          }
+          yield* call("put", key, (abortSignal) =>
+            s3.send(
+              new PutObjectCommand({
+                Bucket: bucket,
+                Key: key,
+                Body: body,
+                ContentLength: body.byteLength,
+                ContentType: options?.contentType ?? "application/octet-stream",
+                Metadata: { sha256: hex },
+                ChecksumSHA256: digest.digest("base64")
+              }),
+              { abortSignal }
+            ))
+          const info: ObjectInfo = { key, size: body.byteLength, sha256: hex }
+          if (config.events === "local") {
+            yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date(), config.region ?? "local"))
+          }
+          return { ...info, written: true }
+        }).pipe(Effect.withSpan("S3ObjectStore.put", { attributes: { key } })),
+      get: (key) =>
+        checkKey("get", key).pipe(
+          Effect.zipRight(readBody("get", key)),
+          Effect.withSpan("S3ObjectStore.get", { attributes: { key } })
+        ),
+      head: (key) => checkKey("head", key).pipe(Effect.zipRight(head("head", key))),
+      list: (prefix) =>
+        Stream.unwrap(Effect.map(checkPrefix("list", prefix), () =>
+          Stream.fromAsyncIterable(
+            paginateListObjectsV2(
+              { client: s3, pageSize: config.pageSize ?? 1000 },
+              { Bucket: bucket, ...(prefix !== "" ? { Prefix: prefix } : {}) }
+            ),
+            (cause) => toError("list", prefix, cause)
+          ))).pipe(
+            Stream.mapConcat((page) => page.Contents ?? []),
+            Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
+            Stream.mapEffect(
+              (o) => {
+                const key = o.Key as ObjectKey
+                return head("list", key).pipe(
+                  // Deleted between the listing and the head: not listed.
+                  Effect.map(Option.getOrUndefined)
+                )
+              },
+              { concurrency: config.listConcurrency ?? 8 }
+            ),
+            Stream.filter((info): info is ObjectInfo => info !== undefined)
+          ),
+      delete: (key) =>
+        checkKey("delete", key).pipe(
+          Effect.zipRight(
+            call(
+              "delete",
+              key,
+              (abortSignal) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+            )
+          ),
+          Effect.asVoid,
+          Effect.catchIf((e) => e.reason === "Unknown" && classify(e.cause) === "NotFound", () => Effect.void)
+        ),
+      events: config.events === "local" ?
+        Stream.fromPubSub(pubsub) :
+        Stream.fail(
+          new ObjectStoreError({
+            reason: "Unavailable",
+            method: "events",
+            detail: "S3 delivers object-created events through the bucket notification (Lambda), not to this process"
+          })
+        )
+    })
+    return store
+  })
+
+/** @category layers */
+export const layer = (config: S3ObjectStoreConfig): Layer.Layer<ObjectStore, never, S3> =>
+  Layer.effect(ObjectStore, make(config))
+
+/** @category layers */
+export const layerConfig = (
+  config: Config.Config.Wrap<S3ObjectStoreConfig>
+): Layer.Layer<ObjectStore, ConfigError.ConfigError, S3> =>
+  Layer.effect(ObjectStore, Effect.flatMap(Config.unwrap(config), make))

@@ -1,0 +1,88 @@
+import { ObjectStore, unsafeKey } from "@b3-pipeline/core/ObjectStore"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
+import * as AwsClients from "../src/AwsClients.js"
+import * as S3ObjectStore from "../src/S3ObjectStore.js"
+import * as S3rver from "./support/S3rver.js"
+
+const BUCKET = "b3-test"
+const enc = new TextEncoder()
+
+// One s3rver for this file; a small page size so listings cross page boundaries.
+const StoreLive = Layer.unwrapScoped(
+  Effect.map(
+    S3rver.start([BUCKET]),
+    (server) =>
+      S3ObjectStore.layer({ bucket: BUCKET, pageSize: 2, events: "local" }).pipe(
+        Layer.provide(AwsClients.layerS3(server.clients))
+      )
+  )
+)
+
+describe("S3ObjectStore on s3rver", () => {
+  it.layer(StoreLive, { timeout: 60_000 })((it) => {
+    it.effect("put is idempotent and reports sha256 and size", () =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        const key = unsafeKey("idem", "a.bin")
+        const body = enc.encode("hello s3")
+        const first = yield* store.put(key, body)
+        const second = yield* store.put(key, body.slice())
+        assert.isTrue(first.written)
+        assert.isFalse(second.written)
+        assert.strictEqual(first.sha256, createHash("sha256").update(body).digest("hex"))
+        assert.strictEqual(second.sha256, first.sha256)
+        assert.strictEqual(first.size, body.byteLength)
+        const third = yield* store.put(key, enc.encode("changed"))
+        assert.isTrue(third.written)
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.get(key)), enc.encode("changed"))
+      }))
+
+    it.effect("absent objects are None; delete of an absent key succeeds", () =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        const key = unsafeKey("absent", "x.json")
+        assert.isTrue(Option.isNone(yield* store.get(key)))
+        assert.isTrue(Option.isNone(yield* store.head(key)))
+        yield* store.delete(key)
+        yield* store.put(key, enc.encode("{}"))
+        assert.isTrue(Option.isSome(yield* store.head(key)))
+        yield* store.delete(key)
+        assert.isTrue(Option.isNone(yield* store.get(key)))
+      }))
+
+    it.effect("list pages through truncated listings in key order", () =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        const names = ["e.txt", "a.txt", "c.txt", "b.txt", "d.txt"]
+        for (const n of names) yield* store.put(unsafeKey("paged", n), enc.encode(n))
+        yield* store.put(unsafeKey("pagedx", "z.txt"), enc.encode("other prefix"))
+        const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list("paged/")))
+        assert.deepStrictEqual(listed.map((i) => i.key), [...names].sort().map((n) => `paged/${n}`))
+        assert.deepStrictEqual(listed.map((i) => i.size), listed.map(() => 5))
+      }))
+
+    it.effect("invalid keys fail with InvalidKey before any request", () =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        const result = yield* Effect.either(store.put("no-dot/../x" as never, new Uint8Array(1)))
+        assert.isTrue(Either.isLeft(result) && result.left.reason === "InvalidKey")
+      }))
+
+    it.effect("bytes survive exactly (binary, empty)", () =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        const bin = Uint8Array.from({ length: 256 }, (_, i) => i)
+        yield* store.put(unsafeKey("bin", "all.bytes"), bin)
+        yield* store.put(unsafeKey("bin", "empty.bytes"), new Uint8Array(0))
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.get(unsafeKey("bin", "all.bytes"))), bin)
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.get(unsafeKey("bin", "empty.bytes"))), new Uint8Array(0))
+      }))
+  })
+})
