@@ -5,6 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
@@ -17,11 +18,11 @@ export interface S3rverHandle {
   readonly events: Queue.Dequeue<unknown>
 }
 
-const script = fileURLToPath(new URL("./s3rver-child.cjs", import.meta.url))
+const script = fileURLToPath(new URL("./s3rver-child.mjs", import.meta.url))
 
 export const start = (
   buckets: ReadonlyArray<string>
-): Effect.Effect<S3rverHandle, Error, import("effect/Scope").Scope> =>
+): Effect.Effect<S3rverHandle, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const events = yield* Queue.unbounded<unknown>()
     const runtime = yield* Effect.runtime<never>()
