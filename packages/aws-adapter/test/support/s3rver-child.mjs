@@ -2,11 +2,10 @@
 // --openssl-legacy-provider (s3rver's continuation tokens use DES). Protocol on stdout, one JSON per
 // line: {"ready":{"port":N}} once listening, then {"event":<S3 event>} for every notification.
 // It exits when its stdin closes (the parent test went away).
-"use strict";
-const S3rver = require("s3rver");
-const fs = require("node:fs");
-const os = require("node:os");
-const path = require("node:path");
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import S3rver from "s3rver";
 
 const buckets = process.argv.slice(2);
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "s3rver-"));
