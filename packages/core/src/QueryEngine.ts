@@ -6,8 +6,15 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type { Column, TableDef } from "./Catalog.js"
+import { Catalog } from "./Catalog.js"
+import { formatDecimal, fromEpochDay } from "./Domain.js"
+import * as P from "./internal/parquet.js"
+import { ObjectStore } from "./ObjectStore.js"
 
 /**
  * A result value. Engines map SQL types so: integers that fit in 2^53 and doubles -> `number`,
@@ -29,7 +36,16 @@ export interface QueryResult {
 
 /** @category errors */
 export class QueryError extends Schema.TaggedError<QueryError>()("QueryError", {
-  reason: Schema.Literal("Syntax", "NoSuchTable", "Failed", "Cancelled", "Timeout", "Throttled", "Unavailable", "BadRow"),
+  reason: Schema.Literal(
+    "Syntax",
+    "NoSuchTable",
+    "Failed",
+    "Cancelled",
+    "Timeout",
+    "Throttled",
+    "Unavailable",
+    "BadRow"
+  ),
   sql: Schema.optional(Schema.String),
   queryId: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String),
@@ -69,3 +85,196 @@ export const stream = <A, I>(
       )
     )
   )
+
+// ---------------------------------------------------------------------------------------------
+// In memory: a deliberately tiny engine over the Parquet files in the store
+// ---------------------------------------------------------------------------------------------
+
+/** What the memory engine understands, for its error messages. @category models */
+export const MEMORY_SUPPORTED = "SELECT * FROM <table> [WHERE <column> = '<literal>' [AND <column> = '<literal>' ...]]"
+
+/** A parsed memory-engine query. @category models */
+export interface SimpleSelect {
+  readonly table: string
+  readonly where: ReadonlyArray<{ readonly column: string; readonly value: string }>
+}
+
+const IDENT = "[A-Za-z_][A-Za-z0-9_]*"
+const HEAD = new RegExp(`^\\s*SELECT\\s+\\*\\s+FROM\\s+(${IDENT}(?:\\.${IDENT})?)\\s*`, "iy")
+const WHERE = /WHERE\s+/iy
+const CONDITION = new RegExp(`(${IDENT})\\s*=\\s*'((?:[^']|'')*)'\\s*`, "y")
+const AND = /AND\s+/iy
+const END = /;?\s*$/y
+
+/**
+ * Parses the one query shape the memory engine runs, or returns `undefined`.
+ *
+ * @category parsing
+ */
+export const parseSimpleSelect = (sql: string): SimpleSelect | undefined => {
+  HEAD.lastIndex = 0
+  const head = HEAD.exec(sql)
+  if (head === null) return undefined
+  let at = HEAD.lastIndex
+  const where: Array<{ column: string; value: string }> = []
+  WHERE.lastIndex = at
+  if (WHERE.exec(sql) !== null) {
+    at = WHERE.lastIndex
+    for (;;) {
+      CONDITION.lastIndex = at
+      const c = CONDITION.exec(sql)
+      if (c === null) return undefined
+      where.push({ column: c[1]!.toLowerCase(), value: c[2]!.replace(/''/g, "'") })
+      at = CONDITION.lastIndex
+      AND.lastIndex = at
+      if (AND.exec(sql) === null) break
+      at = AND.lastIndex
+    }
+  }
+  END.lastIndex = at
+  if (END.exec(sql) === null || END.lastIndex !== sql.length) return undefined
+  return { table: head[1]!, where }
+}
+
+const asNumber = (v: bigint): number | bigint =>
+  v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v
+
+/** Reads one column of a file as SqlValues, by its catalog type. */
+const readColumn = (table: ReturnType<typeof P.readTable>, column: Column): Array<SqlValue> => {
+  const vector = P.child(table, column.name)
+  const type = column.type
+  if (type === "string") return P.readStrings(vector)
+  if (type === "int") return P.readInt32(vector)
+  if (type === "bigint") return P.readInt64(vector).map((v) => (v === null ? null : asNumber(v)))
+  if (type === "date") return P.readDateDays(vector).map((d) => (d === null ? null : fromEpochDay(d)))
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type)
+  if (decimal !== null) {
+    const scale = Number(decimal[2])
+    const { scale: fileScale, values } = P.readDecimals(vector)
+    return values.map((v) => (v === null ? null : formatDecimal(P.rescale(v, fileScale, scale), scale)))
+  }
+  const out: Array<SqlValue> = []
+  for (let i = 0; i < vector.length; i++) {
+    const v: unknown = vector.get(i)
+    out.push(
+      v === null || v === undefined ?
+        null :
+        type === "timestamp" ?
+        new Date(Number(v)).toISOString() :
+        typeof v === "bigint" ?
+        asNumber(v) :
+        (v as SqlValue)
+    )
+  }
+  return out
+}
+
+const partitionValue = (column: Column, text: string): SqlValue =>
+  column.type === "int" || column.type === "bigint" ? asNumber(BigInt(text)) : text
+
+const textOf = (v: SqlValue): string | undefined => (v === null ? undefined : String(v))
+
+/**
+ * Runs a `SimpleSelect` over a table's files in the store. Columns: the file columns, then the
+ * partition keys (as Athena and DuckDB's hive reader show them).
+ */
+const runSelect = (
+  files: ReadonlyArray<{ readonly key: string; readonly bytes: Uint8Array }>,
+  table: TableDef,
+  select: SimpleSelect
+): Array<Row> => {
+  const rows: Array<Row> = []
+  for (const file of files) {
+    const relative = file.key.slice(table.location.length)
+    const partition: Record<string, SqlValue> = {}
+    for (const segment of relative.split("/").slice(0, -1)) {
+      const eq = segment.indexOf("=")
+      if (eq <= 0) continue
+      const key = table.partitionKeys.find((k) => k.name === segment.slice(0, eq))
+      if (key !== undefined) partition[key.name] = partitionValue(key, segment.slice(eq + 1))
+    }
+    const arrow = P.readTable(file.bytes)
+    const columns = table.columns.map((c) => readColumn(arrow, c))
+    for (let i = 0; i < arrow.numRows; i++) {
+      const row: Record<string, SqlValue> = {}
+      table.columns.forEach((c, j) => (row[c.name] = columns[j]![i] ?? null))
+      for (const k of table.partitionKeys) row[k.name] = partition[k.name] ?? null
+      if (select.where.every((w) => textOf(row[w.column] ?? null) === w.value)) rows.push(row)
+    }
+  }
+  return rows
+}
+
+/**
+ * An honest, small engine for tests and the `memory` adapter: `SELECT * FROM <table>` with
+ * optional `WHERE col = 'literal' AND ...` (equality on the value's text: numbers as written by
+ * `String`, decimals as `"3.570"`, dates as `YYYY-MM-DD`), over the Parquet files of tables in the
+ * catalog. Anything else fails with `Syntax`, naming what is supported. The real SQL engines are
+ * DuckDB (local) and Athena (AWS).
+ *
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<Context.Tag.Service<QueryEngine>, never, ObjectStore | Catalog> = Effect.gen(
+  function*() {
+    const store = yield* ObjectStore
+    const catalog = yield* Catalog
+    const query = Effect.fn("QueryEngine.query")(function*(sql: string) {
+      const select = parseSimpleSelect(sql)
+      if (select === undefined) {
+        return yield* new QueryError({
+          reason: "Syntax",
+          sql,
+          detail: `the memory engine supports only ${MEMORY_SUPPORTED}; use the local (DuckDB) or aws (Athena) adapter`
+        })
+      }
+      const dot = select.table.indexOf(".")
+      const name = dot === -1 ? select.table : select.table.slice(dot + 1)
+      const found = yield* catalog.getTable(name).pipe(
+        Effect.mapError((e) => new QueryError({ reason: "Unavailable", sql, detail: e.message, cause: e }))
+      )
+      if (Option.isNone(found) || (dot !== -1 && found.value.database !== select.table.slice(0, dot))) {
+        return yield* new QueryError({
+          reason: "NoSuchTable",
+          sql,
+          detail: `table ${select.table} is not in the catalog`
+        })
+      }
+      const table = found.value
+      const known = [...table.columns, ...table.partitionKeys].map((c) => c.name)
+      const unknown = select.where.find((w) => !known.includes(w.column))
+      if (unknown !== undefined) {
+        return yield* new QueryError({
+          reason: "Syntax",
+          sql,
+          detail: `column ${unknown.column} does not exist in ${table.name} (columns: ${known.join(", ")})`
+        })
+      }
+      const storeError = (e: { readonly message: string }) =>
+        new QueryError({ reason: "Unavailable", sql, detail: e.message, cause: e })
+      const infos = yield* Stream.runCollect(store.list(table.location)).pipe(Effect.mapError(storeError))
+      const files: Array<{ key: string; bytes: Uint8Array }> = []
+      for (const info of infos) {
+        if (!info.key.endsWith(".parquet")) continue
+        const bytes = yield* store.get(info.key).pipe(Effect.mapError(storeError))
+        if (Option.isSome(bytes)) files.push({ key: info.key, bytes: bytes.value })
+      }
+      const rows = yield* Effect.try({
+        try: () => runSelect(files, table, select),
+        catch: (cause) =>
+          new QueryError({ reason: "Failed", sql, detail: `reading ${table.name}: ${String(cause)}`, cause })
+      })
+      return {
+        columns: [...table.columns, ...table.partitionKeys].map((c) => ({ name: c.name, type: c.type })),
+        rows: Stream.fromIterable(rows)
+      } satisfies QueryResult
+    })
+    return QueryEngine.of({ query })
+  }
+)
+
+/**
+ * The memory query engine (needs an `ObjectStore` and a `Catalog`).
+ *
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<QueryEngine, never, ObjectStore | Catalog> = Layer.effect(QueryEngine, makeMemory)

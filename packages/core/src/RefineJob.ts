@@ -5,10 +5,32 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { CatalogError, Partition } from "./Catalog.js"
+import { Catalog } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
+import type { ObjectKey, ObjectStoreError } from "./ObjectStore.js"
+import { ObjectStore, unsafeKey } from "./ObjectStore.js"
+import { decodeRawParquet } from "./RawParquet.js"
+import type { RawDate, RawRow, RefinedRow } from "./Refine.js"
+import { encodeRefinedParquet, refine } from "./Refine.js"
+import {
+  parseRawParquetKey,
+  RAW_PREFIX,
+  RAW_TABLE,
+  rawPartitionPrefix,
+  rawTable,
+  REFINED_PREFIX,
+  REFINED_TABLE,
+  refinedPartitionPrefix,
+  refinedTable
+} from "./Tables.js"
 
 /** What to refine: one B3 date (every index of that date is rebuilt). @category models */
 export interface RefineRequest {
@@ -48,9 +70,9 @@ export class RefineJobError extends Schema.TaggedError<RefineJobError>()("Refine
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
-    return `RefineJob.${this.method} failed (${this.reason})${this.refDate !== undefined ? ` for ${this.refDate}` : ""}${
-      this.runId !== undefined ? ` run ${this.runId}` : ""
-    }${this.detail !== undefined ? `: ${this.detail}` : ""}`
+    return `RefineJob.${this.method} failed (${this.reason})${
+      this.refDate !== undefined ? ` for ${this.refDate}` : ""
+    }${this.runId !== undefined ? ` run ${this.runId}` : ""}${this.detail !== undefined ? `: ${this.detail}` : ""}`
   }
   get retryable(): boolean {
     return this.reason === "ConcurrentRuns" || this.reason === "Throttled"
@@ -63,3 +85,182 @@ export class RefineJob extends Context.Tag("@b3-pipeline/core/RefineJob")<Refine
   readonly start: (request: RefineRequest) => Effect.Effect<RefineRun, RefineJobError>
   readonly status: (runId: string) => Effect.Effect<RefineRun, RefineJobError>
 }>() {}
+
+// ---------------------------------------------------------------------------------------------
+// In memory: the reference refine (Refine.ts) over any ObjectStore and Catalog
+// ---------------------------------------------------------------------------------------------
+
+const portError = (method: string, refDate: string, runId: string) => (cause: ObjectStoreError | CatalogError) =>
+  new RefineJobError({
+    reason: cause.reason === "Throttled" ? "Throttled" : cause.reason === "AccessDenied" ? "AccessDenied" : "Failed",
+    method,
+    refDate,
+    runId,
+    detail: cause.message,
+    cause
+  })
+
+/** The key of a refined partition's one file. @category keys */
+export const refinedFileKey = (refDate: RefDate, ticker: string): ObjectKey =>
+  unsafeKey(`${refinedPartitionPrefix(refDate, ticker)}part-00000.parquet`)
+
+/**
+ * A refine job that runs in-process, to completion, inside `start`: it reads the date's raw
+ * Parquet files (and the list of every raw partition, for the previous snapshot), runs
+ * `Refine.refine`, writes one refined Parquet per `(ref_date, ticker)` (replacing that date's
+ * partitions only, deleting the ones that vanished) and registers both tables and their
+ * partitions in the catalog. A date without raw data fails with `NoRawData`.
+ *
+ * Works on any store and catalog (the filesystem ones too): it is the TypeScript refine.
+ *
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, ObjectStore | Catalog> = Effect.gen(
+  function*() {
+    const store = yield* ObjectStore
+    const catalog = yield* Catalog
+    const runs = new Map<string, RefineRun>()
+    let counter = 0
+
+    const run = (request: RefineRequest, runId: string) =>
+      Effect.gen(function*() {
+        const refDate = request.refDate
+        const fail = portError("start", refDate, runId)
+        const rawKeys = yield* Stream.runCollect(store.list(RAW_PREFIX)).pipe(Effect.mapError(fail))
+        const rawDates: Array<RawDate & { key: ObjectKey }> = []
+        for (const info of rawKeys) {
+          const parsed = parseRawParquetKey(info.key)
+          if (parsed !== undefined) rawDates.push({ ...parsed, key: info.key })
+        }
+        const today = rawDates.filter((d) => d.refDate === refDate)
+        if (today.length === 0) {
+          return yield* new RefineJobError({
+            reason: "NoRawData",
+            method: "start",
+            refDate,
+            runId,
+            detail: `no raw Parquet under ${RAW_PREFIX}ref_date=${refDate}/`
+          })
+        }
+        const raw: Array<RawRow> = []
+        for (const d of today) {
+          const bytes = yield* store.get(d.key).pipe(Effect.mapError(fail))
+          if (Option.isNone(bytes)) continue // deleted since the listing
+          const rows = yield* Effect.try({
+            try: () => decodeRawParquet(bytes.value),
+            catch: (cause) =>
+              new RefineJobError({
+                reason: "Failed",
+                method: "start",
+                refDate,
+                runId,
+                detail: `${d.key}: ${String(cause)}`,
+                cause
+              })
+          })
+          for (const r of rows) raw.push({ ...r, ref_date: d.refDate, index_code: d.indexCode })
+        }
+        const refined = refine(raw, rawDates)
+
+        const byTicker = new Map<string, Array<RefinedRow>>()
+        for (const r of refined) {
+          const list = byTicker.get(r.ticker)
+          if (list === undefined) byTicker.set(r.ticker, [r])
+          else list.push(r)
+        }
+        const written = new Set<string>()
+        for (const [ticker, rows] of byTicker) {
+          const key = refinedFileKey(refDate, ticker)
+          const bytes = yield* Effect.try({
+            try: () => encodeRefinedParquet(rows),
+            catch: (cause) =>
+              new RefineJobError({
+                reason: "Failed",
+                method: "start",
+                refDate,
+                runId,
+                detail: `${key}: ${String(cause)}`,
+                cause
+              })
+          })
+          yield* store.put(key, bytes, { contentType: "application/vnd.apache.parquet" }).pipe(Effect.mapError(fail))
+          written.add(key)
+        }
+        // the date's partitions that no longer exist
+        const datePrefix = `${REFINED_PREFIX}ref_date=${refDate}/`
+        const existing = yield* Stream.runCollect(store.list(datePrefix)).pipe(Effect.mapError(fail))
+        const staleTickers = new Set<string>()
+        for (const info of existing) {
+          if (written.has(info.key)) continue
+          yield* store.delete(info.key).pipe(Effect.mapError(fail))
+          const m = /\/ticker=([^/]+)\//.exec(info.key)
+          if (m !== null && !byTicker.has(m[1]!)) staleTickers.add(m[1]!)
+        }
+
+        yield* catalog.upsertTable(rawTable).pipe(Effect.mapError(fail))
+        yield* catalog.upsertTable(refinedTable).pipe(Effect.mapError(fail))
+        const rawPartitions: Array<Partition> = today.map((d) => ({
+          values: [d.refDate, d.indexCode],
+          location: rawPartitionPrefix(d.refDate, d.indexCode)
+        }))
+        yield* catalog.upsertPartitions(RAW_TABLE, rawPartitions).pipe(Effect.mapError(fail))
+        if (staleTickers.size > 0) {
+          yield* catalog.dropPartitions(REFINED_TABLE, [...staleTickers].map((t) => [refDate, t]))
+            .pipe(Effect.mapError(fail))
+        }
+        yield* catalog.upsertPartitions(
+          REFINED_TABLE,
+          [...byTicker.keys()].map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
+        ).pipe(Effect.mapError(fail))
+        return refined.length
+      })
+
+    const start = Effect.fn("RefineJob.start")(function*(request: RefineRequest) {
+      counter += 1
+      const runId = `memory-${request.refDate}-${String(counter).padStart(4, "0")}`
+      const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+      const result = yield* Effect.either(run(request, runId))
+      const completedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+      if (result._tag === "Left") {
+        const e = result.left
+        runs.set(runId, {
+          runId,
+          refDate: request.refDate,
+          state: "FAILED",
+          started: true,
+          startedAt,
+          completedAt,
+          errorMessage: e.message
+        })
+        return yield* Effect.fail(e)
+      }
+      const done: RefineRun = {
+        runId,
+        refDate: request.refDate,
+        state: "SUCCEEDED",
+        started: true,
+        startedAt,
+        completedAt,
+        rows: result.right
+      }
+      runs.set(runId, done)
+      return done
+    })
+
+    const status = (runId: string) => {
+      const found = runs.get(runId)
+      return found === undefined ?
+        Effect.fail(new RefineJobError({ reason: "NotFound", method: "status", runId, detail: "no such run" })) :
+        Effect.succeed(found)
+    }
+
+    return RefineJob.of({ start, status })
+  }
+)
+
+/**
+ * The in-process TypeScript refine (needs an `ObjectStore` and a `Catalog`).
+ *
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<RefineJob, never, ObjectStore | Catalog> = Layer.effect(RefineJob, makeMemory)
