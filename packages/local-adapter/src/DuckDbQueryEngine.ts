@@ -1,0 +1,160 @@
+/**
+ * The `QueryEngine` port on DuckDB, over a warehouse folder. Athena-style SQL runs by table name:
+ *
+ * - `b3_portfolio_raw`: view over `raw/b3_portfolio_raw/ref_date=*&#47;index_code=*&#47;*.parquet` (Hive);
+ * - `b3_portfolio_refined`: view over the compacted serving copy
+ *   `serving/b3_portfolio_refined/year=*&#47;part-00000.parquet` (one file per year, written by the refine
+ *   job beside the `ref_date=/ticker=` layout, which is slow to scan);
+ * - the same two in a `"default"` schema, so `"default".b3_portfolio_refined` works as on Athena;
+ * - `approx_percentile` as a macro over `approx_quantile`.
+ *
+ * Views are (re)created before each query, so data written since the last query is seen; a table
+ * with no files yet is an empty view with the table's columns. Values follow `QueryEngine.SqlValue`:
+ * DECIMAL -> exact text, DATE -> `YYYY-MM-DD`, integers -> number when safe else bigint.
+ *
+ * @since 0.1.0
+ */
+import type { ColumnType } from "@b3-pipeline/core/Catalog"
+import { QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
+import type { Row, SqlValue } from "@b3-pipeline/core/QueryEngine"
+import {
+  RAW_PREFIX,
+  rawColumns,
+  rawPartitionKeys,
+  refinedColumns,
+  refinedPartitionKeys
+} from "@b3-pipeline/core/Tables"
+import type { DuckDBResultReader } from "@duckdb/node-api"
+import * as Path from "@effect/platform/Path"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { SERVING_PREFIX } from "./DuckDbRefineJob.js"
+import type { DuckDbFailure } from "./internal/duckdb.js"
+import { literal, open } from "./internal/duckdb.js"
+
+/** @category models */
+export interface DuckDbQueryEngineConfig {
+  readonly warehouse: string
+  readonly threads?: number
+}
+
+const sqlType = (t: ColumnType): string =>
+  t === "string" ? "VARCHAR" : t === "int" ? "INTEGER" : t === "double" ? "DOUBLE" : t.toUpperCase()
+
+const emptyOf = (columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>): string =>
+  `SELECT ${columns.map((c) => `CAST(NULL AS ${sqlType(c.type)}) AS "${c.name}"`).join(", ")} WHERE false`
+
+/** Classifies DuckDB's message; the message itself travels in `detail`. */
+const reasonOf = (message: string): QueryError["reason"] =>
+  /^Parser Error/.test(message) ?
+    "Syntax" :
+    /^Catalog Error: (Table|Table Function|Schema) with name .* does not exist/.test(message) ?
+    "NoSuchTable" :
+    "Failed"
+
+const toError = (sql: string) => (e: DuckDbFailure): QueryError =>
+  new QueryError({ reason: reasonOf(e.message), sql, detail: e.message, cause: e.cause })
+
+const toSafe = (text: string): number | bigint => {
+  const b = BigInt(text)
+  return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(b) : b
+}
+
+/** Maps one JSON-converted DuckDB value by its column type. */
+const mapValue = (type: string, value: unknown): SqlValue => {
+  if (value === null || value === undefined) return null
+  if (/^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(type)) return toSafe(String(value))
+  if (type.startsWith("TIMESTAMP")) return String(value).replace(" ", "T")
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value
+  if (typeof value === "bigint") return toSafe(value.toString())
+  return JSON.stringify(value)
+}
+
+const rowsOf = (reader: DuckDBResultReader): Array<Row> => {
+  const names = reader.deduplicatedColumnNames()
+  const types = reader.columnTypes().map(String)
+  return reader.getRowsJson().map((values) => {
+    const row: Record<string, SqlValue> = {}
+    for (let i = 0; i < names.length; i++) row[names[i]!] = mapValue(types[i]!, values[i])
+    return row
+  })
+}
+
+/**
+ * Builds the engine (one DuckDB connection for the layer's lifetime).
+ *
+ * @category constructors
+ */
+export const make = (config: DuckDbQueryEngineConfig) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const dbOrError = yield* Effect.either(open(config.threads !== undefined ? { threads: config.threads } : {}))
+    const lock = yield* Effect.makeSemaphore(1)
+    const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
+    const rawGlob = `${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`
+    const servingGlob = `${abs(SERVING_PREFIX)}/year=*/*.parquet`
+    const rawAll = [...rawColumns, ...rawPartitionKeys]
+    const refinedAll = [...refinedColumns, ...refinedPartitionKeys]
+
+    const setup = [
+      `CREATE SCHEMA IF NOT EXISTS "default"`,
+      `CREATE OR REPLACE MACRO approx_percentile(x, p) AS approx_quantile(x, p)`
+    ]
+    let ready = false
+
+    const refreshViews = (db: { readonly all: (sql: string) => Effect.Effect<DuckDBResultReader, DuckDbFailure> }) =>
+      Effect.gen(function*() {
+        if (!ready) {
+          for (const s of setup) yield* db.all(s)
+          ready = true
+        }
+        const count = (glob: string) =>
+          db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(
+            Effect.map((r) => Number(r.getRowsJS()[0]![0] as bigint))
+          )
+        const rawBody = (yield* count(rawGlob)) === 0 ?
+          emptyOf(rawAll) :
+          `SELECT ${rawAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
+            literal(rawGlob)
+          }, hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR})`
+        const refinedBody = (yield* count(servingGlob)) === 0 ?
+          emptyOf(refinedAll) :
+          `SELECT ${refinedAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
+            literal(servingGlob)
+          }, hive_partitioning = false)`
+        for (const schema of ["main", "\"default\""]) {
+          yield* db.all(`CREATE OR REPLACE VIEW ${schema}.b3_portfolio_raw AS ${rawBody}`)
+          yield* db.all(`CREATE OR REPLACE VIEW ${schema}.b3_portfolio_refined AS ${refinedBody}`)
+        }
+      })
+
+    const query: Context.Tag.Service<typeof QueryEngine>["query"] = (sql) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        if (dbOrError._tag === "Left") {
+          return yield* Effect.fail(
+            new QueryError({ reason: "Unavailable", sql, detail: `DuckDB did not open: ${dbOrError.left.message}` })
+          )
+        }
+        const db = dbOrError.right
+        yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
+        const reader = yield* db.all(sql).pipe(Effect.mapError(toError(sql)))
+        const names = reader.deduplicatedColumnNames()
+        const types = reader.columnTypes().map(String)
+        return {
+          columns: names.map((name, i) => ({ name, type: types[i]! })),
+          rows: Stream.fromIterable(rowsOf(reader))
+        }
+      })).pipe(Effect.withSpan("DuckDbQueryEngine.query"))
+
+    return QueryEngine.of({ query })
+  })
+
+/**
+ * The query engine on a warehouse folder.
+ *
+ * @category layers
+ */
+export const layer = (config: DuckDbQueryEngineConfig): Layer.Layer<QueryEngine, never, Path.Path> =>
+  Layer.scoped(QueryEngine, make(config))

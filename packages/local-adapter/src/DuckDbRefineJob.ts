@@ -1,0 +1,341 @@
+/**
+ * The `RefineJob` port on DuckDB: `glue/sql/refine.sql` (the SQL the Glue job runs) over the raw
+ * Parquet of one date, written in the Hive layout of `b3_portfolio_refined`
+ * (`refined/b3_portfolio_refined/ref_date=D/ticker=T/part-00000.parquet`), plus a compacted serving
+ * copy per year (`serving/b3_portfolio_refined/year=YYYY/part-00000.parquet`) that the query engine
+ * reads.
+ *
+ * Replacing a date, safely:
+ * 1. one `COPY ... (FORMAT parquet, PARTITION_BY (ticker))` writes every ticker of the date into a
+ *    staging folder `_staging/refine-D-<run>/` of the warehouse (same filesystem);
+ * 2. each staged file is renamed over its partition's file: a rename replaces a file atomically,
+ *    so a reader (or a crash) sees every partition entirely old or entirely new, never missing;
+ * 3. partitions of tickers that left the date are removed, then the staging folder;
+ * 4. the year's serving file is rewritten (old rows minus the date, plus the new rows) to a temp
+ *    file and renamed over; if it is missing it is rebuilt from the refined tree;
+ * 5. the catalog gets the date's partitions (raw and refined).
+ * A run that dies half-way leaves some partitions old and some new; the next run of the date
+ * rewrites all of them and removes the dead run's staging folder.
+ *
+ * Deterministic: rows are sorted, DuckDB writes the same bytes for the same rows, so a re-run
+ * produces byte-identical files. Runs are serialised within a layer (one DuckDB connection).
+ *
+ * @since 0.1.0
+ */
+import { Catalog } from "@b3-pipeline/core/Catalog"
+import type { CatalogError } from "@b3-pipeline/core/Catalog"
+import type { RefDate } from "@b3-pipeline/core/Domain"
+import { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
+import type { RefineRun } from "@b3-pipeline/core/RefineJob"
+import {
+  RAW_PREFIX,
+  rawPartitionPrefix,
+  rawTable,
+  REFINED_PREFIX,
+  refinedColumns,
+  refinedPartitionPrefix,
+  refinedTable
+} from "@b3-pipeline/core/Tables"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { Db, DuckDbFailure } from "./internal/duckdb.js"
+import { defaultSqlDir, literal, open, readSql, statements, stripSql } from "./internal/duckdb.js"
+import { classify, describe } from "./internal/fsError.js"
+
+/** Prefix of the compacted serving copy of the refined table. @category constants */
+export const SERVING_PREFIX = "serving/b3_portfolio_refined/"
+/** Staging folder of refine runs (same filesystem as the table, so renames are atomic). @category constants */
+export const STAGING_PREFIX = "_staging/"
+
+/** The serving file of a year. @category constants */
+export const servingKey = (year: string): string => `${SERVING_PREFIX}year=${year}/part-00000.parquet`
+
+/** @category models */
+export interface DuckDbRefineJobConfig {
+  readonly warehouse: string
+  /** Folder holding refine.sql and duckdb-compat.sql; the repository's glue/sql by default. */
+  readonly sqlDir?: string
+  /** DuckDB threads (default: DuckDB's own choice). */
+  readonly threads?: number
+  /** Skip the serving copy (for tests of the Hive layout alone). */
+  readonly serving?: boolean
+}
+
+const RAW_GLOB_HIVE = "{'ref_date': DATE, 'index_code': VARCHAR}"
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, "\"\"")}"`
+
+/**
+ * Builds the job (one DuckDB connection for the layer's lifetime).
+ *
+ * @category constructors
+ */
+export const make = (config: DuckDbRefineJobConfig) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const catalog = yield* Catalog
+    const sqlDir = config.sqlDir ?? defaultSqlDir()
+    const refineSql = stripSql(readSql(sqlDir, "refine.sql"))
+    const compatSql = statements(readSql(sqlDir, "duckdb-compat.sql"))
+    const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
+
+    const dbOrError = yield* Effect.either(open(config.threads !== undefined ? { threads: config.threads } : {}))
+    const lock = yield* Effect.makeSemaphore(1)
+    const runs = new Map<string, RefineRun>()
+    let counter = 0
+    let compatLoaded = false
+
+    const duckFail = (refDate: string, runId: string) => (e: DuckDbFailure) =>
+      new RefineJobError({
+        reason: /Permission denied|Read-only/i.test(e.message) ? "AccessDenied" : "Failed",
+        method: "start",
+        refDate,
+        runId,
+        detail: e.message.split("\n")[0]!,
+        cause: e.cause
+      })
+    const fsFail = (refDate: string, runId: string, where: string) => (cause: unknown) =>
+      new RefineJobError({
+        reason: classify(cause) === "AccessDenied" ? "AccessDenied" : "Failed",
+        method: "start",
+        refDate,
+        runId,
+        detail: describe(where, cause),
+        cause
+      })
+    const catalogFail = (refDate: string, runId: string) => (e: CatalogError) =>
+      new RefineJobError({ reason: "Failed", method: "start", refDate, runId, detail: e.message, cause: e })
+
+    const listDir = (dir: string) =>
+      fs.readDirectory(dir).pipe(
+        Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeed([] as Array<string>) : Effect.fail(e))
+      )
+    const exists = (file: string) => fs.exists(file)
+
+    const refineDate = (db: Db, refDate: RefDate, runId: string) =>
+      Effect.gen(function*() {
+        const onDuck = duckFail(refDate, runId)
+        const onFs = (where: string) => fsFail(refDate, runId, where)
+
+        // Remove what dead runs of this date left behind.
+        const stagingRoot = abs(STAGING_PREFIX)
+        for (const name of yield* listDir(stagingRoot).pipe(Effect.mapError(onFs(stagingRoot)))) {
+          if (name.startsWith(`refine-${refDate}-`)) {
+            yield* fs.remove(path.join(stagingRoot, name), { recursive: true }).pipe(
+              Effect.mapError(onFs(path.join(stagingRoot, name)))
+            )
+          }
+        }
+
+        // The raw files of the date, and every raw partition (for the previous snapshot).
+        const rawDir = abs(`${RAW_PREFIX}ref_date=${refDate}`)
+        const rawFiles: Array<string> = []
+        for (const name of (yield* listDir(rawDir).pipe(Effect.mapError(onFs(rawDir)))).sort()) {
+          if (!/^index_code=[A-Z][A-Z0-9]{2,5}$/.test(name)) continue
+          const files = yield* listDir(path.join(rawDir, name)).pipe(Effect.mapError(onFs(path.join(rawDir, name))))
+          for (const f of files.sort()) {
+            if (!f.startsWith(".") && f.endsWith(".parquet")) rawFiles.push(path.join(rawDir, name, f))
+          }
+        }
+        if (rawFiles.length === 0) {
+          return yield* Effect.fail(
+            new RefineJobError({
+              reason: "NoRawData",
+              method: "start",
+              refDate,
+              runId,
+              detail: `no Parquet under ${rawDir}`
+            })
+          )
+        }
+
+        yield* db.run(
+          `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
+            rawFiles.map(literal).join(", ")
+          }], hive_partitioning = true, hive_types = ${RAW_GLOB_HIVE})`
+        ).pipe(Effect.mapError(onDuck))
+        const rawGlob = literal(`${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`)
+        yield* db.run(`CREATE OR REPLACE TEMP TABLE raw_dates AS
+          SELECT DISTINCT
+            regexp_extract(file, 'index_code=([A-Z][A-Z0-9]*)', 1) AS index_code,
+            CAST(regexp_extract(file, 'ref_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) AS DATE) AS ref_date
+          FROM glob(${rawGlob})`).pipe(Effect.mapError(onDuck))
+        yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDuck))
+
+        const counts = yield* db.all(`SELECT count(*) AS n FROM refined`).pipe(Effect.mapError(onDuck))
+        const rows = Number(counts.getRowsJS()[0]![0] as bigint)
+        const tickerRows = yield* db.all(`SELECT DISTINCT ticker FROM refined ORDER BY ticker`).pipe(
+          Effect.mapError(onDuck)
+        )
+        const tickers = tickerRows.getRowsJS().map((r) => String(r[0]))
+        const badTicker = tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
+        if (badTicker !== undefined) {
+          return yield* Effect.fail(
+            new RefineJobError({
+              reason: "Failed",
+              method: "start",
+              refDate,
+              runId,
+              detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
+            })
+          )
+        }
+
+        // 1. Stage every ticker of the date with one COPY.
+        const columns = refinedColumns.map((c) => quoteIdent(c.name)).join(", ")
+        const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
+        yield* fs.makeDirectory(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
+        yield* db.run(`COPY (SELECT ${columns}, ticker FROM refined ORDER BY ticker, index_code)
+          TO ${literal(staging)} (FORMAT parquet, PARTITION_BY (ticker), FILENAME_PATTERN 'part-0000{i}',
+          OVERWRITE_OR_IGNORE, COMPRESSION zstd)`).pipe(Effect.mapError(onDuck))
+
+        // 2. Swap partition by partition (rename replaces a file atomically).
+        const dateDir = abs(`${REFINED_PREFIX}ref_date=${refDate}`)
+        for (const ticker of tickers) {
+          const from = path.join(staging, `ticker=${ticker}`, "part-00000.parquet")
+          const toDir = path.join(dateDir, `ticker=${ticker}`)
+          yield* fs.makeDirectory(toDir, { recursive: true }).pipe(Effect.mapError(onFs(toDir)))
+          yield* fs.rename(from, path.join(toDir, "part-00000.parquet")).pipe(Effect.mapError(onFs(from)))
+        }
+        // 3. Tickers that left the date.
+        const keep = new Set(tickers.map((t) => `ticker=${t}`))
+        const removed: Array<string> = []
+        for (const name of yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir)))) {
+          if (keep.has(name)) continue
+          yield* fs.remove(path.join(dateDir, name), { recursive: true }).pipe(
+            Effect.mapError(onFs(path.join(dateDir, name)))
+          )
+          if (name.startsWith("ticker=")) removed.push(name.slice("ticker=".length))
+        }
+        yield* fs.remove(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
+
+        // 4. The serving copy of the year.
+        if (config.serving !== false) yield* rebuildServing(db, refDate, runId)
+
+        // 5. Catalog.
+        const onCatalog = catalogFail(refDate, runId)
+        yield* catalog.upsertTable(refinedTable).pipe(Effect.mapError(onCatalog))
+        yield* catalog.upsertTable(rawTable).pipe(Effect.mapError(onCatalog))
+        if (removed.length > 0) {
+          yield* catalog.dropPartitions(refinedTable.name, removed.map((t) => [refDate, t])).pipe(
+            Effect.mapError(onCatalog)
+          )
+        }
+        yield* catalog.upsertPartitions(
+          refinedTable.name,
+          tickers.map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
+        ).pipe(Effect.mapError(onCatalog))
+        const indexCodes = [...new Set(rawFiles.map((f) => /index_code=([A-Z0-9]+)/.exec(f)![1]!))]
+        yield* catalog.upsertPartitions(
+          rawTable.name,
+          indexCodes.map((c) => ({ values: [refDate, c], location: rawPartitionPrefix(refDate, c as never) }))
+        ).pipe(Effect.mapError(onCatalog))
+        return rows
+      })
+
+    const rebuildServing = (db: Db, refDate: RefDate, runId: string) =>
+      Effect.gen(function*() {
+        const onDuck = duckFail(refDate, runId)
+        const onFs = (where: string) => fsFail(refDate, runId, where)
+        const year = refDate.slice(0, 4)
+        const target = abs(servingKey(year))
+        const dir = path.dirname(target)
+        yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(onFs(dir)))
+        for (const name of yield* listDir(dir).pipe(Effect.mapError(onFs(dir)))) {
+          if (name.startsWith(".tmp-")) yield* fs.remove(path.join(dir, name)).pipe(Effect.ignore)
+        }
+        const columns = [...refinedColumns.map((c) => c.name), "ref_date", "ticker"].map(quoteIdent).join(", ")
+        let others: string
+        if (yield* exists(target).pipe(Effect.mapError(onFs(target)))) {
+          others = `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ref_date <> DATE ${literal(refDate)}`
+        } else {
+          // Rebuild the year from the refined tree (the serving copy was lost, or this is the first date).
+          const glob = `${abs(REFINED_PREFIX)}/ref_date=${year}-*/ticker=*/*.parquet`
+          const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(Effect.mapError(onDuck))
+          others = Number(found.getRowsJS()[0]![0] as bigint) === 0 ?
+            `SELECT ${columns} FROM refined WHERE false` :
+            `SELECT ${columns} FROM read_parquet(${literal(glob)}, hive_partitioning = true,
+              hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ref_date <> DATE ${literal(refDate)}`
+        }
+        const temp = path.join(dir, `.tmp-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
+        yield* db.run(`COPY (SELECT * FROM (${others} UNION ALL SELECT ${columns} FROM refined)
+          ORDER BY ref_date, index_code, ticker) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`).pipe(
+          Effect.mapError(onDuck),
+          Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
+        )
+        yield* fs.rename(temp, target).pipe(Effect.mapError(onFs(target)))
+      })
+
+    const start: Context_Service["start"] = (request) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        counter += 1
+        const runId = `local-${request.refDate}-${Date.now().toString(36)}-${counter}`
+        const startedAt = new Date().toISOString()
+        if (dbOrError._tag === "Left") {
+          return yield* Effect.fail(
+            new RefineJobError({
+              reason: "Unknown",
+              method: "start",
+              refDate: request.refDate,
+              runId,
+              detail: `DuckDB did not open: ${dbOrError.left.message}`
+            })
+          )
+        }
+        const db = dbOrError.right
+        if (!compatLoaded) {
+          for (const statement of compatSql) {
+            yield* db.run(statement).pipe(Effect.mapError(duckFail(request.refDate, runId)))
+          }
+          compatLoaded = true
+        }
+        const result = yield* Effect.either(refineDate(db, request.refDate, runId))
+        const completedAt = new Date().toISOString()
+        if (result._tag === "Left") {
+          runs.set(runId, {
+            runId,
+            refDate: request.refDate,
+            state: "FAILED",
+            started: true,
+            startedAt,
+            completedAt,
+            errorMessage: result.left.message
+          })
+          return yield* Effect.fail(result.left)
+        }
+        const run: RefineRun = {
+          runId,
+          refDate: request.refDate,
+          state: "SUCCEEDED",
+          started: true,
+          startedAt,
+          completedAt,
+          rows: result.right
+        }
+        runs.set(runId, run)
+        return run
+      })).pipe(Effect.withSpan("DuckDbRefineJob.start", { attributes: { refDate: request.refDate } }))
+
+    const status: Context_Service["status"] = (runId) => {
+      const run = runs.get(runId)
+      return run === undefined ?
+        Effect.fail(new RefineJobError({ reason: "NotFound", method: "status", runId })) :
+        Effect.succeed(run)
+    }
+    return RefineJob.of({ start, status })
+  })
+
+type Context_Service = Context.Tag.Service<typeof RefineJob>
+
+/**
+ * The refine job on a warehouse folder.
+ *
+ * @category layers
+ */
+export const layer = (
+  config: DuckDbRefineJobConfig
+): Layer.Layer<RefineJob, never, FileSystem.FileSystem | Path.Path | Catalog> => Layer.scoped(RefineJob, make(config))

@@ -1,0 +1,206 @@
+/**
+ * The `ObjectStore` port on a warehouse folder, through @effect/platform's `FileSystem`: the folder
+ * mirrors the bucket (`<root>/raw/...`, `<root>/refined/...`).
+ *
+ * - Writes are atomic: the bytes go to `.tmp-<random>` in the target folder (a name the key grammar
+ *   can never produce, since a key's name cannot start with `.`), are fsynced, then renamed over the key.
+ * - Writing identical bytes is a no-op (`written: false`, no event): the existing file is hashed
+ *   (hashes are cached by path, size and mtime, so a re-run does not read every file twice).
+ * - `list` walks only folders that can hold keys under the prefix, skips temp files and anything
+ *   else outside the key grammar, and returns keys in key order.
+ * - Failures carry the path: EACCES/EPERM/EROFS -> `AccessDenied`, ENOSPC -> `NoSpace`, others `Unknown`.
+ *
+ * @since 0.1.0
+ */
+import {
+  checkKey,
+  checkPrefix,
+  isValidKey,
+  makeCreatedRecord,
+  ObjectStore,
+  ObjectStoreError
+} from "@b3-pipeline/core/ObjectStore"
+import type { ObjectInfo, ObjectKey, ObjectStoreService, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Stream from "effect/Stream"
+import { classify, describe } from "./internal/fsError.js"
+import { sha256Hex } from "./internal/hash.js"
+
+/** Prefix of the temporary files this store writes (never a valid key name). @category constants */
+export const TEMP_PREFIX = ".tmp-"
+
+const randomSuffix = (): string => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+
+/**
+ * Builds the store on `root` (created on first write).
+ *
+ * @category constructors
+ */
+export const make = (root: string): Effect.Effect<ObjectStoreService, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const pubsub = yield* PubSub.unbounded<S3EventRecord>()
+    const bucket = root
+    const hashCache = new Map<string, { readonly size: number; readonly mtime: number; readonly sha256: string }>()
+
+    const pathOf = (key: string): string => path.join(root, ...key.split("/"))
+
+    const fail = (method: string, key: string, file: string) => (cause: unknown): ObjectStoreError => {
+      const reason = classify(cause)
+      return new ObjectStoreError({
+        reason: reason === "NotFound" ? "Unknown" : reason,
+        method,
+        key,
+        detail: describe(file, cause),
+        cause
+      })
+    }
+
+    /** Stat of a file, `None` when absent. */
+    const statFile = (method: string, key: string, file: string) =>
+      fs.stat(file).pipe(
+        Effect.map(Option.some),
+        Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
+        Effect.mapError(fail(method, key, file))
+      )
+
+    const infoOf = (method: string, key: string, file: string) =>
+      Effect.gen(function*() {
+        const stat = yield* statFile(method, key, file)
+        if (Option.isNone(stat) || stat.value.type !== "File") return Option.none<ObjectInfo>()
+        const size = Number(stat.value.size)
+        const mtime = Option.match(stat.value.mtime, { onNone: () => -1, onSome: (d) => d.getTime() })
+        const cached = hashCache.get(file)
+        if (cached !== undefined && cached.size === size && cached.mtime === mtime && mtime !== -1) {
+          return Option.some<ObjectInfo>({ key: key as ObjectKey, size, sha256: cached.sha256 })
+        }
+        const bytes = yield* fs.readFile(file).pipe(Effect.mapError(fail(method, key, file)))
+        const sha256 = sha256Hex(bytes)
+        hashCache.set(file, { size: bytes.byteLength, mtime, sha256 })
+        return Option.some<ObjectInfo>({ key: key as ObjectKey, size: bytes.byteLength, sha256 })
+      })
+
+    const writeAtomic = (key: string, file: string, body: Uint8Array) =>
+      Effect.gen(function*() {
+        const dir = path.dirname(file)
+        yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail("put", key, dir)))
+        const temp = path.join(dir, `${TEMP_PREFIX}${randomSuffix()}`)
+        const written = Effect.scoped(Effect.gen(function*() {
+          const handle = yield* fs.open(temp, { flag: "wx" })
+          yield* handle.writeAll(body)
+          yield* handle.sync
+        })).pipe(
+          Effect.zipRight(fs.rename(temp, file)),
+          Effect.mapError(fail("put", key, file))
+        )
+        yield* written.pipe(
+          Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
+        )
+      })
+
+    const put: ObjectStoreService["put"] = (key, body) =>
+      Effect.gen(function*() {
+        yield* checkKey("put", key)
+        const file = pathOf(key)
+        const sha256 = sha256Hex(body)
+        const existing = yield* infoOf("put", key, file)
+        if (Option.isSome(existing) && existing.value.sha256 === sha256) {
+          return { ...existing.value, written: false }
+        }
+        yield* writeAtomic(key, file, body)
+        const info: ObjectInfo = { key, size: body.byteLength, sha256 }
+        // Refresh the cache with the new file's stat so the next put of the same bytes is cheap.
+        yield* fs.stat(file).pipe(
+          Effect.tap((s) =>
+            Effect.sync(() =>
+              Option.match(s.mtime, {
+                onNone: () => hashCache.delete(file),
+                onSome: (d) => hashCache.set(file, { size: body.byteLength, mtime: d.getTime(), sha256 })
+              })
+            )
+          ),
+          Effect.ignore
+        )
+        yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date()))
+        return { ...info, written: true }
+      }).pipe(Effect.withSpan("FileSystemObjectStore.put", { attributes: { key } }))
+
+    const get: ObjectStoreService["get"] = (key) =>
+      Effect.gen(function*() {
+        yield* checkKey("get", key)
+        const file = pathOf(key)
+        return yield* fs.readFile(file).pipe(
+          Effect.map(Option.some),
+          Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
+          Effect.mapError(fail("get", key, file))
+        )
+      })
+
+    const head: ObjectStoreService["head"] = (key) =>
+      Effect.flatMap(checkKey("head", key), () => infoOf("head", key, pathOf(key)))
+
+    /** Every key under `prefix`, sorted, walking only folders that can match. */
+    const listKeys = (prefix: string) =>
+      Effect.gen(function*() {
+        const out: Array<string> = []
+        const walk = (folderKey: string): Effect.Effect<void, ObjectStoreError> =>
+          Effect.gen(function*() {
+            const dir = folderKey === "" ? root : pathOf(folderKey.slice(0, -1))
+            const entries = yield* fs.readDirectory(dir).pipe(
+              Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeed([]) : Effect.fail(e)),
+              Effect.mapError(fail("list", prefix, dir))
+            )
+            for (const name of entries) {
+              if (name.startsWith(".")) continue
+              if (name.includes(".")) {
+                const key = folderKey + name
+                if (key.startsWith(prefix) && isValidKey(key)) out.push(key)
+              } else {
+                const sub = `${folderKey}${name}/`
+                if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* walk(sub)
+              }
+            }
+          })
+        yield* walk("")
+        return out.sort()
+      })
+
+    const list: ObjectStoreService["list"] = (prefix) =>
+      Stream.unwrap(
+        Effect.gen(function*() {
+          yield* checkPrefix("list", prefix)
+          const keys = yield* listKeys(prefix)
+          return Stream.fromIterable(keys).pipe(
+            Stream.mapEffect((key) => infoOf("list", key, pathOf(key))),
+            Stream.filterMap((o) => o)
+          )
+        })
+      )
+
+    const del: ObjectStoreService["delete"] = (key) =>
+      Effect.gen(function*() {
+        yield* checkKey("delete", key)
+        const file = pathOf(key)
+        hashCache.delete(file)
+        yield* fs.remove(file).pipe(
+          Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.void : Effect.fail(e)),
+          Effect.mapError(fail("delete", key, file))
+        )
+      })
+
+    return ObjectStore.of({ bucket, put, get, head, list, delete: del, events: Stream.fromPubSub(pubsub) })
+  })
+
+/**
+ * The store on a warehouse folder.
+ *
+ * @category layers
+ */
+export const layer = (root: string): Layer.Layer<ObjectStore, never, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(ObjectStore, make(root))

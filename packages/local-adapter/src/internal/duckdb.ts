@@ -1,0 +1,67 @@
+/**
+ * A scoped DuckDB connection (in-memory database, closed on release) and SQL helpers shared by the
+ * refine job and the query engine.
+ */
+import { DuckDBInstance } from "@duckdb/node-api"
+import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+
+export interface Db {
+  readonly connection: DuckDBConnection
+  /** Runs SQL and reads every row; DuckDB's error message on failure. */
+  readonly all: (sql: string) => Effect.Effect<DuckDBResultReader, DuckDbFailure>
+  readonly run: (sql: string) => Effect.Effect<void, DuckDbFailure>
+}
+
+/** A DuckDB failure before it is translated into a port's error. */
+export class DuckDbFailure {
+  readonly _tag = "DuckDbFailure"
+  constructor(readonly sql: string, readonly message: string, readonly cause: unknown) {}
+}
+
+const messageOf = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+export const open = (options?: { readonly threads?: number }): Effect.Effect<Db, DuckDbFailure, Scope.Scope> =>
+  Effect.gen(function*() {
+    const instance = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () =>
+          DuckDBInstance.create(":memory:", options?.threads !== undefined ? { threads: String(options.threads) } : {}),
+        catch: (cause) => new DuckDbFailure("open", messageOf(cause), cause)
+      }),
+      (db) => Effect.sync(() => db.closeSync())
+    )
+    const connection = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => instance.connect(),
+        catch: (cause) => new DuckDbFailure("connect", messageOf(cause), cause)
+      }),
+      (c) => Effect.sync(() => c.closeSync())
+    )
+    const all = (sql: string) =>
+      Effect.tryPromise({
+        try: () => connection.runAndReadAll(sql),
+        catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
+      })
+    const run = (sql: string) => Effect.asVoid(all(sql))
+    return { connection, all, run }
+  })
+
+/** A SQL string literal (single quotes doubled). */
+export const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`
+
+/** The repository's glue/sql folder (the refine SQL shared with the Glue job). */
+export const defaultSqlDir = (): string => fileURLToPath(new URL("../../../../glue/sql/", import.meta.url))
+
+export const readSql = (dir: string, name: string): string => readFileSync(`${dir.replace(/\/$/, "")}/${name}`, "utf8")
+
+/** Drops `--` comments and a trailing `;` so a statement can be embedded (`CREATE TABLE x AS <sql>`). */
+export const stripSql = (sql: string): string =>
+  sql.split("\n").map((line) => line.replace(/--.*$/, "")).join("\n").trim().replace(/;\s*$/, "")
+
+/** Splits a script of `;`-terminated statements (no `;` inside literals in our scripts). */
+export const statements = (sql: string): Array<string> =>
+  stripSql(sql).split(";").map((s) => s.trim()).filter((s) => s.length > 0)
