@@ -1,0 +1,140 @@
+import * as Tables from "@b3-pipeline/core/Tables"
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { jobScriptPath, REFINE_SQL_FILE, visualCodeDir } from "../src/GlueAssets.js"
+
+const python = (code: string, cwd: string = path.dirname(jobScriptPath)): string =>
+  execFileSync("python3", ["-c", code], {
+    cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" }
+  })
+
+const compile = (file: string) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "pyc-"))
+  try {
+    // py_compile with an explicit cfile so nothing is written into the source tree
+    python(
+      `import py_compile,sys; py_compile.compile(sys.argv[1] if len(sys.argv)>1 else ${JSON.stringify(file)}, cfile=${
+        JSON.stringify(path.join(out, "x.pyc"))
+      }, doraise=True)`
+    )
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true })
+  }
+}
+
+describe("refine_job.py", () => {
+  const script = fs.readFileSync(jobScriptPath, "utf8")
+
+  it("compiles (py_compile), and so do the visual CustomCode bodies", () => {
+    compile(jobScriptPath)
+    for (const f of fs.readdirSync(visualCodeDir).filter((f) => f.endsWith(".py"))) compile(path.join(visualCodeDir, f))
+  })
+
+  it("a syntax error is caught by the same check", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pybad-"))
+    const bad = path.join(dir, "bad.py")
+    fs.writeFileSync(bad, "def f(:\n  pass\n")
+    try {
+      assert.throws(() => compile(bad))
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("reads the shipped refine.sql and writes with dynamic partition overwrite set before the SparkContext", () => {
+    assert.include(script, `REFINE_SQL_FILE = "${REFINE_SQL_FILE}"`)
+    const conf = script.indexOf("\"spark.sql.sources.partitionOverwriteMode\", \"dynamic\"")
+    const context = script.indexOf("SparkContext.getOrCreate(")
+    assert.isAbove(conf, -1)
+    assert.isAbove(context, conf)
+    assert.include(script, ".partitionBy(*PARTITION_COLUMNS)")
+    assert.include(script, "batch_create_partition")
+  })
+
+  it("its defaults match Tables.ts", () => {
+    const out = JSON.parse(python("import json, refine_job as j; print(json.dumps([j.DEFAULTS, j.PARTITION_COLUMNS]))"))
+    assert.deepStrictEqual(out, [
+      {
+        database: Tables.DATABASE,
+        raw_table: Tables.RAW_TABLE,
+        refined_table: Tables.REFINED_TABLE,
+        refine_sql: "refine.sql"
+      },
+      Tables.refinedPartitionKeys.map((k) => k.name)
+    ])
+  })
+
+  it("parses Glue job arguments and rejects bad ones with the argument's name", () => {
+    const out = JSON.parse(python(`
+import json, refine_job as j
+ok = j.parse_args(["--JOB_NAME", "job", "--bucket", "b", "--ref_date", "2025-04-07", "--index_code", "IBOV",
+                   "--enable-glue-datacatalog", "true", "--job-bookmark-option", "job-bookmark-disable"])
+errors = []
+for argv in (["--JOB_NAME", "job", "--ref_date", "2025-04-07"],
+             ["--JOB_NAME", "job", "--bucket", "b", "--ref_date", "2025-02-30"],
+             ["--JOB_NAME", "job", "--bucket", "b", "--ref_date", "07/04/2025"],
+             ["--JOB_NAME", "job", "--bucket", "b", "--ref_date", "2025-04-07", "--refined_table", "x;drop"]):
+    try:
+        j.parse_args(argv)
+        errors.append(None)
+    except j.JobArgumentError as e:
+        errors.append(str(e))
+print(json.dumps([ok, errors]))
+`))
+    assert.strictEqual(out[0].bucket, "b")
+    assert.strictEqual(out[0].index_code, "IBOV")
+    assert.strictEqual(out[0].refined_table, "b3_portfolio_refined")
+    assert.include(out[1][0], "--bucket")
+    assert.include(out[1][1], "calendar date")
+    assert.include(out[1][2], "--ref_date")
+    assert.include(out[1][3], "--refined_table")
+  })
+
+  it("finds raw partitions with the key grammar of Tables.parseRawParquetKey", () => {
+    const keys = [
+      "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=IBOV/part-00000.parquet",
+      "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=SMLL/part-00000.parquet",
+      "raw/b3_portfolio_raw/ref_date=2025-04-04/index_code=IBOV/part-00000.parquet",
+      "raw/b3_portfolio_raw/ref_date=2025-04-04/index_code=IBOV/.tmp-123",
+      "raw/b3_portfolio_payloads/ref_date=2025-04-04/index_code=IBOV/x.parquet",
+      "raw/b3_portfolio_raw/ref_date=2025-4-4/index_code=IBOV/part-00000.parquet",
+      "raw/b3_portfolio_raw/ref_date=2025-04-04/index_code=ibov/part-00000.parquet"
+    ]
+    const out = JSON.parse(python(
+      `import json, sys, refine_job as j; print(json.dumps(j.raw_partitions(json.loads(sys.argv[1]), j.DEFAULTS)))`
+        .replace("sys.argv[1]", JSON.stringify(JSON.stringify(keys)))
+    ))
+    const expected = keys.flatMap((k) => {
+      const p = Tables.parseRawParquetKey(k)
+      return p === undefined ? [] : [[p.indexCode, p.refDate]]
+    }).sort()
+    assert.deepStrictEqual(out, expected)
+    assert.strictEqual(out.length, 3)
+  })
+
+  it("puts the partition columns last and notices stale ticker folders", () => {
+    const out = JSON.parse(python(`
+import json, refine_job as j
+cols = j.output_columns(["ref_date", "index_code", "company", "ticker", "weight_pct"])
+keys = ["refined/b3_portfolio_refined/ref_date=2025-04-07/ticker=PETR4/part-0.parquet",
+        "refined/b3_portfolio_refined/ref_date=2025-04-07/ticker=VALE3/part-0.parquet",
+        "refined/b3_portfolio_refined/ref_date=2025-04-08/ticker=ITUB4/part-0.parquet"]
+try:
+    j.output_columns(["company"])
+    missing = None
+except ValueError as e:
+    missing = str(e)
+print(json.dumps([cols, j.refined_tickers_in_listing(keys, j.DEFAULTS, "2025-04-07"), missing, len(j.chunks(list(range(230)), 100))]))
+`))
+    assert.deepStrictEqual(out[0], ["index_code", "company", "weight_pct", "ref_date", "ticker"])
+    assert.deepStrictEqual(out[1], ["PETR4", "VALE3"])
+    assert.include(out[2], "ref_date")
+    assert.strictEqual(out[3], 3)
+  })
+})

@@ -1,0 +1,144 @@
+import type { CodeGenConfigurationNode } from "@aws-sdk/client-glue"
+import * as Tables from "@b3-pipeline/core/Tables"
+import { assert, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import { readRefineSql, REFINE_SQL_FILE, visualJobJsonPath } from "../src/GlueAssets.js"
+import {
+  loadVisualSources,
+  nodeIds,
+  renderVisualJobJson,
+  toJobUpdate,
+  visualGraph,
+  visualJobRequest
+} from "../src/visualJob.js"
+
+const sources = loadVisualSources()
+const request = visualJobRequest({
+  ...sources,
+  bucket: "data-bucket",
+  jobName: "b3-refine-visual-test",
+  roleArn: "arn:aws:iam::123456789012:role/glue",
+  scriptLocation: "s3://data-bucket/glue-scripts/generated/refine_visual.py",
+  tempDir: "s3://data-bucket/glue-temp/"
+})
+const graph = request.CodeGenConfigurationNodes!
+const nodes = Object.values(graph)
+const kindOf = (node: CodeGenConfigurationNode): string => {
+  const kinds = Object.entries(node).filter(([, v]) => v !== undefined).map(([k]) => k)
+  assert.strictEqual(kinds.length, 1, JSON.stringify(kinds))
+  return kinds[0]
+}
+
+describe("visual job definition", () => {
+  it("the committed refine-job.visual.json is up to date (run `npm run generate -w @b3-pipeline/glue`)", () => {
+    assert.isTrue(fs.existsSync(visualJobJsonPath))
+    assert.strictEqual(fs.readFileSync(visualJobJsonPath, "utf8"), renderVisualJobJson())
+  })
+
+  it("is deterministic and uses placeholders, not a real bucket or role", () => {
+    const a = renderVisualJobJson(sources)
+    assert.strictEqual(a, renderVisualJobJson(sources))
+    const parsed = JSON.parse(a)
+    assert.strictEqual(parsed.Role, "${JobRoleArn}")
+    assert.strictEqual(parsed.Name, "${JobName}")
+    assert.include(a, "s3://${Bucket}/refined/b3_portfolio_refined/")
+    assert.strictEqual(parsed.JobMode, "VISUAL")
+  })
+
+  it("is a Glue 5.0 VISUAL job on 2 G.1X workers with bookmarks off", () => {
+    assert.strictEqual(request.JobMode, "VISUAL")
+    assert.strictEqual(request.GlueVersion, "5.0")
+    assert.strictEqual(request.WorkerType, "G.1X")
+    assert.strictEqual(request.NumberOfWorkers, 2)
+    assert.strictEqual(request.DefaultArguments?.["--job-bookmark-option"], "job-bookmark-disable")
+    assert.strictEqual(request.DefaultArguments?.["--bucket"], "data-bucket")
+    assert.strictEqual(request.Command?.Name, "glueetl")
+    assert.notInclude(request.Command?.ScriptLocation ?? "", "refine_job.py")
+  })
+
+  it("every node has exactly one kind, and every input names a node of the graph", () => {
+    const ids = new Set(Object.keys(graph))
+    for (const node of nodes) {
+      const kind = kindOf(node)
+      const inputs = (node as Record<string, { Inputs?: Array<string> }>)[kind].Inputs ?? []
+      for (const input of inputs) assert.isTrue(ids.has(input), `${kind} input ${input}`)
+    }
+  })
+
+  it("reads the raw Parquet from raw/b3_portfolio_raw/ and maps every raw column", () => {
+    const source = graph[nodeIds.rawSource].S3ParquetSource!
+    assert.deepStrictEqual(source.Paths, [`s3://data-bucket/${Tables.RAW_PREFIX}`])
+    const mapping = graph[nodeIds.mapRaw].ApplyMapping!.Mapping!
+    assert.deepStrictEqual(
+      mapping.map((m) => m.ToKey),
+      [...Tables.rawColumns, ...Tables.rawPartitionKeys].map((c) => c.name)
+    )
+    assert.isTrue(mapping.every((m) => m.Dropped === false && m.FromType === m.ToType))
+  })
+
+  it("the SparkSQL node embeds refine.sql verbatim with aliases raw and raw_dates", () => {
+    const sqlNodes = nodes.filter((n) => n.SparkSQL !== undefined)
+    assert.strictEqual(sqlNodes.length, 1)
+    const sql = sqlNodes[0].SparkSQL!
+    assert.strictEqual(sql.SqlQuery, readRefineSql())
+    assert.deepStrictEqual(sql.SqlAliases?.map((a) => a.Alias).sort(), ["raw", "raw_dates"])
+    for (const alias of sql.SqlAliases!) assert.include(sql.Inputs!, alias.From!)
+    // (A) aggregation, (C) date calculation: inside the SparkSQL text
+    assert.match(sql.SqlQuery!, /\bGROUP\s+BY\b/i)
+    assert.match(sql.SqlQuery!, /\bmake_date\s*\(|\bunix_date\s*\(|\bdate_add\s*\(/i)
+    // output schema: refined columns then partition columns
+    assert.deepStrictEqual(
+      sql.OutputSchemas![0].Columns!.map((c) => c.Name),
+      [...Tables.refinedColumns, ...Tables.refinedPartitionKeys].map((c) => c.name)
+    )
+  })
+
+  it("(B) the graph renames at least two columns (SparkSQL aliases of raw columns)", () => {
+    const raw = new Set(Tables.rawColumns.map((c) => c.name))
+    const sql = graph[nodeIds.refineSql].SparkSQL!.SqlQuery!
+    const renamed = [...sql.matchAll(/\b(\w+)\s+AS\s+(\w+)\b/gi)].filter((m) => raw.has(m[1]) && m[1] !== m[2])
+    assert.isAtLeast(renamed.length, 2)
+  })
+
+  it("writes refined/ partitioned by [[ref_date],[ticker]] and updates default.b3_portfolio_refined", () => {
+    const targets = nodes.filter((n) => n.S3GlueParquetTarget !== undefined).map((n) => n.S3GlueParquetTarget!)
+    assert.strictEqual(targets.length, 1)
+    const target = targets[0]
+    assert.deepStrictEqual(target.PartitionKeys, [["ref_date"], ["ticker"]])
+    assert.strictEqual(target.Path, "s3://data-bucket/refined/b3_portfolio_refined/")
+    assert.strictEqual(target.SchemaChangePolicy?.EnableUpdateCatalog, true)
+    assert.strictEqual(target.SchemaChangePolicy?.Database, "default")
+    assert.strictEqual(target.SchemaChangePolicy?.Table, "b3_portfolio_refined")
+    assert.deepStrictEqual(target.Inputs, [nodeIds.pickRefined])
+  })
+
+  it("the purge CustomCode sits between the SQL and the sink, and can be left out", () => {
+    const purge = graph[nodeIds.purge].CustomCode!
+    assert.deepStrictEqual(purge.Inputs, [nodeIds.refineSql])
+    assert.strictEqual(purge.ClassName, "PurgeRefinedDate")
+    assert.include(purge.Code!, "\"retentionPeriod\": 0")
+    assert.include(purge.Code!, `REFINED_PREFIX = "${Tables.REFINED_PREFIX}"`)
+    assert.include(purge.Code!, `DATABASE = "${Tables.DATABASE}"`)
+    const without = visualGraph({ ...sources, bucket: "b", purge: false })
+    assert.isUndefined(without[nodeIds.purge])
+    assert.deepStrictEqual(without[nodeIds.refinedTarget].S3GlueParquetTarget!.Inputs, [nodeIds.refineSql])
+  })
+
+  it("the select CustomCode uses the raw prefix of Tables.ts and feeds both collection picks", () => {
+    const select = graph[nodeIds.selectRawDate].CustomCode!
+    assert.strictEqual(select.ClassName, "SelectRawDate")
+    assert.include(select.Code!, `RAW_PREFIX = "${Tables.RAW_PREFIX}"`)
+    assert.strictEqual(graph[nodeIds.pickRaw].SelectFromCollection!.Index, 0)
+    assert.strictEqual(graph[nodeIds.pickRawDates].SelectFromCollection!.Index, 1)
+  })
+
+  it("UpdateJob payload resends every field but the name", () => {
+    const update = toJobUpdate(request)
+    assert.isFalse("Name" in update)
+    assert.deepStrictEqual(Object.keys(update).sort(), Object.keys(request).filter((k) => k !== "Name").sort())
+  })
+
+  it("the SQL file name the script job opens is the shipped one", () => {
+    assert.strictEqual(REFINE_SQL_FILE, "refine.sql")
+  })
+})
