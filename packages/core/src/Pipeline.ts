@@ -1,0 +1,78 @@
+/**
+ * The pipeline as plain functions over the ports: fetch -> parse -> write raw -> (object event)
+ * -> refine -> query. Each function's `R` names only the ports it uses; it never imports an
+ * adapter, so the same code runs in memory, locally and on AWS.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as B3Wire from "./B3Wire.js"
+import type { S3EventRecord } from "./ObjectStore.js"
+import { recordKey } from "./ObjectStore.js"
+import type { FetchRequest, Payload } from "./PortfolioSource.js"
+import { PortfolioSource } from "./PortfolioSource.js"
+import * as QueryEngine from "./QueryEngine.js"
+import { RawLayer } from "./RawLayer.js"
+import { RefineJob } from "./RefineJob.js"
+import { parseRawParquetKey } from "./Tables.js"
+
+/**
+ * Decodes a payload and writes it to the raw layer. A payload that does not parse is quarantined
+ * (exact bytes + `error.json`) and the `ParseError` is the failure; the bytes are never lost.
+ * Use it for saved files (`ingest` fetches first).
+ *
+ * @category stages
+ */
+export const ingestPayload = Effect.fn("Pipeline.ingestPayload")(function*(payload: Payload) {
+  const raw = yield* RawLayer
+  const portfolio = yield* B3Wire.decodePayload(payload).pipe(
+    Effect.tapError((error) => raw.quarantine(payload, error))
+  )
+  return yield* raw.write(payload, portfolio)
+})
+
+/**
+ * Fetches a portfolio and ingests it (`ingestPayload`).
+ *
+ * @category stages
+ */
+export const ingest = Effect.fn("Pipeline.ingest")(function*(request: FetchRequest) {
+  const source = yield* PortfolioSource
+  const payload = yield* source.fetch(request)
+  return yield* ingestPayload(payload)
+})
+
+/**
+ * The trigger: an object-created record for a raw Parquet key starts the refine of its date
+ * (`Some(run)`); any other key (payload archive, refined files, quarantine) is ignored (`None`).
+ *
+ * @category stages
+ */
+export const onRawObject = Effect.fn("Pipeline.onRawObject")(function*(record: S3EventRecord) {
+  const key = recordKey(record)
+  const parsed = parseRawParquetKey(key)
+  if (parsed === undefined) return Option.none()
+  const job = yield* RefineJob
+  const run = yield* job.start({ refDate: parsed.refDate, indexCode: parsed.indexCode, sourceKey: key })
+  return Option.some(run)
+})
+
+/**
+ * Runs SQL on the query engine; rows stream.
+ *
+ * @category stages
+ */
+export const query = Effect.fn("Pipeline.query")(function*(sql: string) {
+  const engine = yield* QueryEngine.QueryEngine
+  return yield* engine.query(sql)
+})
+
+/**
+ * Runs SQL and collects every row.
+ *
+ * @category stages
+ */
+export const queryAll = Effect.fn("Pipeline.queryAll")(function*(sql: string) {
+  return yield* QueryEngine.collect(sql)
+})

@@ -1,0 +1,111 @@
+/**
+ * Every port wired to its in-memory backend, for tests, property tests and the `memory` adapter:
+ * `Testing.layerMemory(source)`. The refine trigger is explicit and deterministic: the store's
+ * object-created events are queued from the moment the layer is built, and `runTriggers` feeds
+ * them to `Pipeline.onRawObject` (as S3 -> Lambda does on AWS) until none are left.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Catalog from "./Catalog.js"
+import * as ObjectStore from "./ObjectStore.js"
+import * as Pipeline from "./Pipeline.js"
+import type * as PortfolioSource from "./PortfolioSource.js"
+import * as QueryEngine from "./QueryEngine.js"
+import * as RawLayer from "./RawLayer.js"
+import * as RefineJob from "./RefineJob.js"
+
+/**
+ * The object-created events of the memory store not yet handed to the trigger.
+ *
+ * @category tags
+ */
+export class PendingEvents extends Context.Tag("@b3-pipeline/core/Testing/PendingEvents")<
+  PendingEvents,
+  Queue.Queue<ObjectStore.S3EventRecord>
+>() {}
+
+/**
+ * A memory `ObjectStore` whose writes also queue their event in `PendingEvents` (synchronously, at
+ * the write: no subscription race).
+ *
+ * @category layers
+ */
+export const layerStore: Layer.Layer<ObjectStore.ObjectStore | PendingEvents> = Layer.effectContext(
+  Effect.gen(function*() {
+    const inner = yield* ObjectStore.makeMemory()
+    const pending = yield* Queue.unbounded<ObjectStore.S3EventRecord>()
+    const store = ObjectStore.ObjectStore.of({
+      ...inner,
+      put: (key, body, options) =>
+        inner.put(key, body, options).pipe(
+          Effect.tap((result) =>
+            result.written ?
+              Queue.offer(pending, ObjectStore.makeCreatedRecord(inner.bucket, result, new Date())) :
+              Effect.void
+          )
+        )
+    })
+    return Context.make(ObjectStore.ObjectStore, store).pipe(Context.add(PendingEvents, pending))
+  })
+)
+
+/** Every port but the source, in memory. @category layers */
+export type MemoryPorts =
+  | ObjectStore.ObjectStore
+  | Catalog.Catalog
+  | RawLayer.RawLayer
+  | RefineJob.RefineJob
+  | QueryEngine.QueryEngine
+  | PendingEvents
+
+/**
+ * Every port but the source, in memory (one fresh store and catalog per build).
+ *
+ * @category layers
+ */
+export const layerPorts: Layer.Layer<MemoryPorts> = Layer.mergeAll(
+  RawLayer.layer,
+  RefineJob.layerMemory,
+  QueryEngine.layerMemory
+).pipe(Layer.provideMerge(Layer.merge(layerStore, Catalog.layerMemory)))
+
+/**
+ * Every port in memory, with the caller's `PortfolioSource` (for example
+ * `PortfolioSource.layerMemory(payloads)`).
+ *
+ * @category layers
+ */
+export const layerMemory = <E, R>(
+  source: Layer.Layer<PortfolioSource.PortfolioSource, E, R>
+): Layer.Layer<MemoryPorts | PortfolioSource.PortfolioSource, E, R> => Layer.merge(layerPorts, source)
+
+/**
+ * Hands every queued object-created event to `Pipeline.onRawObject`, including the events the
+ * refine itself causes, until the queue is empty. Returns the refine runs started.
+ *
+ * @category triggers
+ */
+export const runTriggers = Effect.gen(function*() {
+  const pending = yield* PendingEvents
+  const runs: Array<RefineJob.RefineRun> = []
+  for (;;) {
+    const batch = yield* Queue.takeAll(pending)
+    if (batch.length === 0) return runs
+    for (const record of batch) {
+      const run = yield* Pipeline.onRawObject(record)
+      if (Option.isSome(run)) runs.push(run.value)
+    }
+  }
+})
+
+/**
+ * Drops the queued events without running them (for tests of the trigger itself).
+ *
+ * @category triggers
+ */
+export const takePending = Effect.flatMap(PendingEvents, (q) => Queue.takeAll(q))
