@@ -93,7 +93,7 @@ export const make = (root: string): Effect.Effect<ObjectStoreService, never, Fil
         const temp = path.join(dir, `${TEMP_PREFIX}${randomSuffix()}`)
         const written = Effect.scoped(Effect.gen(function*() {
           const handle = yield* fs.open(temp, { flag: "wx" })
-          yield* handle.writeAll(body)
+          if (body.byteLength > 0) yield* handle.writeAll(body)
           yield* handle.sync
         })).pipe(
           Effect.zipRight(fs.rename(temp, file)),
