@@ -1,7 +1,8 @@
 /**
  * The in-process trigger of the local adapter: it subscribes to the object store's S3-shaped
  * events, remembers the date of every raw Parquet object written, and `flush` refines each of those
- * dates ONCE through the `RefineJob` port. A run of 37 indices for one date is one refine.
+ * dates ONCE through `Pipeline.onRawObject` (the same trigger code the Lambda runs, with the date's
+ * last raw record). A run of 37 indices for one date is one refine.
  *
  * The CLI calls `flush` after a batch of ingests. Events are consumed by a fiber of this layer,
  * subscribed before the layer is returned, so no write made after the layer is built is missed.
@@ -10,12 +11,15 @@
  */
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore, recordKey } from "@b3-pipeline/core/ObjectStore"
+import type { S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import type { RefineJobError, RefineRequest, RefineRun } from "@b3-pipeline/core/RefineJob"
 import { parseRawParquetKey } from "@b3-pipeline/core/Tables"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 
 /** @category tags */
@@ -39,7 +43,7 @@ export class LocalTrigger extends Context.Tag("@b3-pipeline/local-adapter/LocalT
 export const make = Effect.gen(function*() {
   const store = yield* ObjectStore
   const job = yield* RefineJob
-  const dirty = new Map<RefDate, RefineRequest>()
+  const dirty = new Map<RefDate, S3EventRecord | RefineRequest>()
   const lock = yield* Effect.makeSemaphore(1)
 
   // Subscribe now (inside the layer's scope) and consume in a fiber.
@@ -51,7 +55,7 @@ export const make = Effect.gen(function*() {
           const key = recordKey(record)
           const parsed = parseRawParquetKey(key)
           if (parsed !== undefined) {
-            dirty.set(parsed.refDate, { refDate: parsed.refDate, indexCode: parsed.indexCode, sourceKey: key })
+            dirty.set(parsed.refDate, record)
           }
         }
       })
@@ -70,10 +74,11 @@ export const make = Effect.gen(function*() {
     for (const refDate of [...dirty.keys()].sort()) {
       const source = dirty.get(refDate)!
       dirty.delete(refDate)
-      const run = yield* job.start(source).pipe(
-        Effect.tapError(() => Effect.sync(() => dirty.set(refDate, source)))
-      )
-      runs.push(run)
+      const started = "s3" in source ?
+        Pipeline.onRawObject(source).pipe(Effect.provideService(RefineJob, job)) :
+        Effect.map(job.start(source), Option.some)
+      const run = yield* started.pipe(Effect.tapError(() => Effect.sync(() => dirty.set(refDate, source))))
+      if (Option.isSome(run)) runs.push(run.value)
     }
     return runs
   })).pipe(Effect.withSpan("LocalTrigger.flush"))

@@ -1,0 +1,61 @@
+/**
+ * Everything the local adapter offers, wired on one warehouse folder: the filesystem object store,
+ * the JSON catalog, core's raw layer, the DuckDB refine job and query engine, and the in-process
+ * trigger (`LocalTrigger.flush` refines each date written since the last flush, once).
+ *
+ * @since 0.1.0
+ */
+import type { Catalog } from "@b3-pipeline/core/Catalog"
+import type { ObjectStore } from "@b3-pipeline/core/ObjectStore"
+import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
+import * as RawLayer from "@b3-pipeline/core/RawLayer"
+import type { RefineJob } from "@b3-pipeline/core/RefineJob"
+import { NodeContext } from "@effect/platform-node"
+import * as Layer from "effect/Layer"
+import * as DuckDbQueryEngine from "./DuckDbQueryEngine.js"
+import * as DuckDbRefineJob from "./DuckDbRefineJob.js"
+import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
+import * as LocalCatalog from "./LocalCatalog.js"
+import * as LocalTrigger from "./LocalTrigger.js"
+
+/** @category models */
+export interface LocalConfig {
+  /** The warehouse folder (created on first write). */
+  readonly warehouse: string
+  /** Folder of refine.sql / duckdb-compat.sql; the repository's glue/sql by default. */
+  readonly sqlDir?: string
+  /** DuckDB threads for the refine and the queries (DuckDB's default otherwise). */
+  readonly threads?: number
+}
+
+/** What `LocalLive.layer` provides. @category models */
+export type LocalServices =
+  | ObjectStore
+  | Catalog
+  | RawLayer.RawLayer
+  | RefineJob
+  | QueryEngine
+  | LocalTrigger.LocalTrigger
+  | NodeContext.NodeContext
+
+/**
+ * The local environment on `config.warehouse`.
+ *
+ * @category layers
+ */
+export const layer = (config: LocalConfig): Layer.Layer<LocalServices> => {
+  const optional = {
+    ...(config.sqlDir !== undefined ? { sqlDir: config.sqlDir } : {}),
+    ...(config.threads !== undefined ? { threads: config.threads } : {})
+  }
+  const base = Layer.mergeAll(
+    FileSystemObjectStore.layer(config.warehouse),
+    LocalCatalog.layer(config.warehouse)
+  ).pipe(Layer.provideMerge(NodeContext.layer))
+  const refine = DuckDbRefineJob.layer({ warehouse: config.warehouse, ...optional }).pipe(Layer.provideMerge(base))
+  return Layer.mergeAll(
+    RawLayer.layer,
+    LocalTrigger.layer,
+    DuckDbQueryEngine.layer({ warehouse: config.warehouse, ...optional })
+  ).pipe(Layer.provideMerge(refine))
+}

@@ -1,0 +1,152 @@
+import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
+import type { IndexCode, Portfolio, RefDate } from "@b3-pipeline/core/Domain"
+import { generatePortfolio } from "@b3-pipeline/core/Generate"
+import * as Pipeline from "@b3-pipeline/core/Pipeline"
+import type { Payload } from "@b3-pipeline/core/PortfolioSource"
+import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
+import * as RawLayer from "@b3-pipeline/core/RawLayer"
+import { RefineJob } from "@b3-pipeline/core/RefineJob"
+import type { RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as FileSystemObjectStore from "../src/FileSystemObjectStore.js"
+import * as LocalLive from "../src/LocalLive.js"
+import { LocalTrigger } from "../src/LocalTrigger.js"
+import * as LocalTriggerModule from "../src/LocalTrigger.js"
+import { tempWarehouse } from "./fixtures.js"
+
+const validationDir = new URL("../../../glue/sql/validation/", import.meta.url)
+
+export const payloadOf = (p: Portfolio): Payload => ({
+  request: { indexCode: p.indexCode, method: "GetPortfolioDay", language: "pt-br", segment: p.segment },
+  pages: B3Wire.encodePortfolioDay(p, { language: "pt-br" }).map((bytes, i) => ({
+    bytes,
+    request: {
+      method: "GET",
+      url: `simulated://GetPortfolioDay/${p.indexCode}/${i + 1}`,
+      params: {},
+      status: 200,
+      headers: {},
+      startedAt: `${p.refDate}T08:00:00.000Z`,
+      durationMs: 1,
+      attempt: 1
+    }
+  })),
+  fetchedAt: `${p.refDate}T08:00:01.000Z`,
+  origin: "simulated"
+})
+
+const triggerEnv = (warehouse: string, job: Layer.Layer<RefineJob>) => {
+  const store = FileSystemObjectStore.layer(warehouse).pipe(Layer.provide(NodeContext.layer))
+  return Layer.mergeAll(LocalTriggerModule.layer, RawLayer.layer).pipe(
+    Layer.provideMerge(Layer.merge(store, job))
+  )
+}
+
+describe("LocalTrigger", () => {
+  it.effect("37 raw writes of one date lead to ONE refine; a second flush does nothing", () => {
+    const warehouse = tempWarehouse()
+    const started: Array<string> = []
+    const countingJob = Layer.succeed(
+      RefineJob,
+      RefineJob.of({
+        start: (request) =>
+          Effect.sync((): RefineRun => {
+            started.push(request.refDate)
+            return { runId: `r${started.length}`, refDate: request.refDate, state: "SUCCEEDED", started: true }
+          }),
+        status: () => Effect.die("unused") as Effect.Effect<never, RefineJobError>
+      })
+    )
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      for (const code of ALL_INDEX_CODES) {
+        yield* Pipeline.ingestPayload(
+          payloadOf(generatePortfolio({ indexCode: code, refDate: "2025-04-07" as RefDate }))
+        )
+      }
+      assert.deepStrictEqual<ReadonlyArray<string>>(yield* trigger.pending, ["2025-04-07"])
+      const runs = yield* trigger.flush
+      assert.deepStrictEqual(runs.map((r) => r.refDate), ["2025-04-07"])
+      assert.deepStrictEqual(started, ["2025-04-07"])
+      assert.deepStrictEqual(yield* trigger.flush, [])
+      // re-ingesting the same payloads writes nothing, so nothing is refined
+      for (const code of ALL_INDEX_CODES.slice(0, 3)) {
+        yield* Pipeline.ingestPayload(
+          payloadOf(generatePortfolio({ indexCode: code, refDate: "2025-04-07" as RefDate }))
+        )
+      }
+      assert.deepStrictEqual(yield* trigger.flush, [])
+      assert.strictEqual(started.length, 1)
+    }).pipe(Effect.provide(triggerEnv(warehouse, countingJob)))
+  })
+})
+
+describe("LocalLive", () => {
+  it.effect("ingest -> trigger -> refine -> validation queries, end to end", () => {
+    const warehouse = tempWarehouse()
+    const codes = ["IBOV", "IBXX", "SMLL", "IDIV"] as Array<IndexCode>
+    const dates = ["2025-04-30", "2025-05-02"] as Array<RefDate>
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      let rows = 0
+      for (const d of dates) {
+        for (const code of codes) {
+          const p = generatePortfolio({ indexCode: code, refDate: d })
+          rows += p.size
+          const write = yield* Pipeline.ingestPayload(payloadOf(p))
+          assert.strictEqual(write.outcome, "created")
+        }
+      }
+      const runs = yield* trigger.flush
+      assert.deepStrictEqual(runs.map((r) => r.refDate), dates)
+      assert.strictEqual(runs.reduce((n, r) => n + (r.rows ?? 0), 0), rows)
+
+      const counts = yield* QueryEngine.collect(
+        fs.readFileSync(new URL("row_counts_per_date.sql", validationDir), "utf8")
+      )
+      assert.strictEqual(counts.length, dates.length * codes.length)
+      for (const c of counts) assert.strictEqual(c.raw_rows, c.refined_rows)
+      assert.strictEqual(typeof counts[0]!.ref_date, "string")
+
+      const top = yield* QueryEngine.collect(fs.readFileSync(new URL("top10_ibov_latest.sql", validationDir), "utf8"))
+      assert.strictEqual(top.length, 10)
+      assert.strictEqual(top[0]!.ref_date, "2025-05-02")
+      assert.match(String(top[0]!.weight_pct), /^\d+\.\d{3}$/)
+      const ibov = generatePortfolio({ indexCode: "IBOV" as IndexCode, refDate: "2025-05-02" as RefDate })
+      assert.strictEqual(top[0]!.weight_pct, (Math.max(...ibov.weights) / 1000).toFixed(3))
+
+      const sectors = yield* QueryEngine.collect(
+        fs.readFileSync(new URL("sector_totals_latest.sql", validationDir), "utf8")
+      )
+      assert.isAbove(sectors.length, 0)
+      const history = yield* QueryEngine.collect(
+        fs.readFileSync(new URL("ticker_history_petr4.sql", validationDir), "utf8")
+      )
+      for (const h of history) {
+        assert.strictEqual(typeof h.theoretical_qty === "number" || typeof h.theoretical_qty === "bigint", true)
+      }
+
+      const viaDefault = yield* QueryEngine.collect(`SELECT count(*) AS n FROM "default".b3_portfolio_refined`)
+      assert.strictEqual(viaDefault[0]!.n, rows)
+      const syntax = yield* Effect.flip(QueryEngine.collect("SELEC 1"))
+      assert.strictEqual(syntax.reason, "Syntax")
+      const missing = yield* Effect.flip(QueryEngine.collect("SELECT * FROM no_such_table"))
+      assert.strictEqual(missing.reason, "NoSuchTable")
+      assert.include(missing.detail ?? "", "no_such_table")
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+  })
+
+  it.effect("an empty warehouse answers queries with empty tables", () =>
+    Effect.gen(function*() {
+      const rows = yield* QueryEngine.collect("SELECT count(*) AS n FROM b3_portfolio_refined")
+      assert.deepStrictEqual(rows, [{ n: 0 }])
+      const raw = yield* QueryEngine.collect("SELECT * FROM b3_portfolio_raw")
+      assert.deepStrictEqual(raw, [])
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse: path.join(tempWarehouse(), "fresh") }))))
+})
