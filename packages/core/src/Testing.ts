@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -94,7 +95,7 @@ export const runTriggers = Effect.gen(function*() {
   const pending = yield* PendingEvents
   const runs: Array<RefineJob.RefineRun> = []
   for (;;) {
-    const batch = yield* Queue.takeAll(pending)
+    const batch = Chunk.toReadonlyArray(yield* Queue.takeAll(pending))
     if (batch.length === 0) return runs
     for (const record of batch) {
       const run = yield* Pipeline.onRawObject(record)
@@ -104,8 +105,9 @@ export const runTriggers = Effect.gen(function*() {
 })
 
 /**
- * Drops the queued events without running them (for tests of the trigger itself).
+ * Takes the queued events without running them (for tests of the trigger itself).
  *
  * @category triggers
  */
-export const takePending = Effect.flatMap(PendingEvents, (q) => Queue.takeAll(q))
+export const takePending: Effect.Effect<ReadonlyArray<ObjectStore.S3EventRecord>, never, PendingEvents> = Effect
+  .flatMap(PendingEvents, (q) => Effect.map(Queue.takeAll(q), Chunk.toReadonlyArray))
