@@ -131,9 +131,9 @@ const unit = (text: string): number => {
     h = Math.imul(h, 0x01000193) >>> 0
   }
   // one round of xorshift-multiply to spread the low bits
-  h ^= h >>> 16
+  h = (h ^ (h >>> 16)) >>> 0
   h = Math.imul(h, 0x45d9f3b) >>> 0
-  h ^= h >>> 16
+  h = (h ^ (h >>> 16)) >>> 0
   return h / 0x1_0000_0000
 }
 
