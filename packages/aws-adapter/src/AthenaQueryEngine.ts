@@ -1,0 +1,298 @@
+/**
+ * `QueryEngine` on Amazon Athena.
+ *
+ * `query` starts the query (`StartQueryExecution` in the workgroup, database `default` by default),
+ * polls `GetQueryExecution` with a growing delay until SUCCEEDED/FAILED/CANCELLED, under a deadline
+ * (then `StopQueryExecution`, best effort, and `Timeout`), reads the first results page for the
+ * column types, and streams the rest page by page (`paginateGetQueryResults`), without holding a
+ * whole result in memory. The header row Athena puts first in a SELECT's first page is skipped.
+ *
+ * Values (Athena sends text): decimal -> its exact text, bigint -> number (bigint past 2^53),
+ * integer/double -> number, boolean -> boolean, date -> `YYYY-MM-DD`, timestamp -> ISO text
+ * (`T` separator), NULL -> null; other types as their text.
+ *
+ * @since 0.1.0
+ */
+import type {
+  ColumnInfo,
+  GetQueryResultsCommandOutput,
+  QueryExecutionStatus,
+  Row as AthenaRow
+} from "@aws-sdk/client-athena"
+import {
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  paginateGetQueryResults,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand
+} from "@aws-sdk/client-athena"
+import { QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
+import type { Row, SqlValue } from "@b3-pipeline/core/QueryEngine"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { Athena } from "./AwsClients.js"
+import { classify, describe } from "./internal/awsError.js"
+import * as Retry from "./internal/retry.js"
+
+/** @category models */
+export interface AthenaQueryEngineConfig {
+  readonly workgroup: string
+  readonly database?: string | undefined
+  /** `s3://bucket/prefix/` for results; absent uses the workgroup's setting. */
+  readonly outputLocation?: string | undefined
+  /** First poll delay (default 200 ms); grows by 1.5x up to `maxPollInterval` (default 2 s). */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  readonly maxPollInterval?: Duration.DurationInput | undefined
+  /** How long a query may take before it is stopped (default 5 minutes). */
+  readonly deadline?: Duration.DurationInput | undefined
+  /** Rows per GetQueryResults page (max 1000). */
+  readonly pageSize?: number | undefined
+  readonly retry?: Retry.RetryPolicy | undefined
+}
+
+const reasonOf = (cause: unknown): QueryError["reason"] => {
+  switch (classify(cause)) {
+    case "Throttled":
+      return "Throttled"
+    case "Unavailable":
+    case "Aborted":
+      return "Unavailable"
+    case "NotFound":
+      return "NoSuchTable"
+    case "InvalidInput":
+      return "Syntax"
+    default:
+      return "Failed"
+  }
+}
+
+/** The port's reason for a FAILED query, from Athena's reason text. @category mapping */
+export const failedReason = (status: QueryExecutionStatus | undefined): QueryError["reason"] => {
+  const text = `${status?.StateChangeReason ?? ""} ${status?.AthenaError?.ErrorMessage ?? ""}`
+  if (/TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|Table .* does not exist|does not exist/i.test(text)) return "NoSuchTable"
+  if (/SYNTAX_ERROR|mismatched input|extraneous input|no viable alternative|Queries of this type/i.test(text)) {
+    return "Syntax"
+  }
+  if (status?.AthenaError?.Retryable === true) return "Unavailable"
+  return "Failed"
+}
+
+const typeText = (c: ColumnInfo): string =>
+  c.Type === "decimal" && c.Precision !== undefined ? `decimal(${c.Precision},${c.Scale ?? 0})` : (c.Type ?? "unknown")
+
+const INTEGER = /^-?\d+$/
+const DECIMAL = /^-?\d+(\.\d+)?$/
+const MAX = BigInt(Number.MAX_SAFE_INTEGER)
+const MIN = BigInt(Number.MIN_SAFE_INTEGER)
+
+/**
+ * One Athena text value as a `SqlValue`; `undefined` input is NULL. Throws a message on a value
+ * that does not fit its type.
+ *
+ * @category mapping
+ */
+export const decodeValue = (type: string, text: string | undefined): SqlValue => {
+  if (text === undefined) return null
+  const base = type.toLowerCase().replace(/\(.*$/, "").trim()
+  switch (base) {
+    case "bigint": {
+      if (!INTEGER.test(text)) throw `not a bigint: ${JSON.stringify(text)}`
+      const n = BigInt(text)
+      return n <= MAX && n >= MIN ? Number(n) : n
+    }
+    case "integer":
+    case "int":
+    case "smallint":
+    case "tinyint": {
+      if (!INTEGER.test(text)) throw `not an integer: ${JSON.stringify(text)}`
+      return Number(text)
+    }
+    case "double":
+    case "float":
+    case "real": {
+      const n = Number(text)
+      if (text.trim() === "" || (Number.isNaN(n) && text !== "NaN")) throw `not a number: ${JSON.stringify(text)}`
+      return n
+    }
+    case "decimal":
+      if (!DECIMAL.test(text)) throw `not a decimal: ${JSON.stringify(text)}`
+      return text
+    case "boolean":
+      if (text !== "true" && text !== "false") throw `not a boolean: ${JSON.stringify(text)}`
+      return text === "true"
+    case "date":
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) throw `not a date: ${JSON.stringify(text)}`
+      return text
+    case "timestamp":
+      return text.replace(" ", "T")
+    default:
+      return text
+  }
+}
+
+const make = (config: AthenaQueryEngineConfig) =>
+  Effect.gen(function*() {
+    const athena = yield* Athena
+    const retry = Retry.retryTransient(config.retry ?? Retry.defaultPolicy)
+    const first = Duration.decode(config.pollInterval ?? "200 millis")
+    const cap = Duration.decode(config.maxPollInterval ?? "2 seconds")
+    const deadline = config.deadline ?? "5 minutes"
+    const pageSize = config.pageSize ?? 1000
+
+    const call = <A>(sql: string, queryId: string | undefined, f: (signal: AbortSignal) => Promise<A>) =>
+      retry(Effect.tryPromise({
+        try: f,
+        catch: (cause) =>
+          new QueryError({
+            reason: reasonOf(cause),
+            sql,
+            ...(queryId !== undefined ? { queryId } : {}),
+            detail: describe(cause),
+            cause
+          })
+      }))
+
+    /** Polls until the query leaves QUEUED/RUNNING; the delay grows by 1.5x up to the cap. */
+    const await_ = (sql: string, queryId: string) => {
+      const loop = (
+        delay: Duration.Duration
+      ): Effect.Effect<
+        { state: string; statementType: string; status: QueryExecutionStatus | undefined },
+        QueryError
+      > =>
+        Effect.sleep(delay).pipe(
+          Effect.zipRight(
+            call(
+              sql,
+              queryId,
+              (abortSignal) => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
+            )
+          ),
+          Effect.flatMap((out) => {
+            const status = out.QueryExecution?.Status
+            const state = status?.State ?? "QUEUED"
+            if (state === "QUEUED" || state === "RUNNING") {
+              return loop(Duration.min(Duration.times(delay, 1.5), cap))
+            }
+            return Effect.succeed({ state, statementType: out.QueryExecution?.StatementType ?? "DML", status })
+          })
+        )
+      return loop(first).pipe(
+        Effect.timeoutFail({
+          duration: deadline,
+          onTimeout: () =>
+            new QueryError({
+              reason: "Timeout",
+              sql,
+              queryId,
+              detail: `not finished after ${Duration.format(deadline)}`
+            })
+        }),
+        Effect.tapErrorTag("QueryError", (e) =>
+          e.reason === "Timeout" ?
+            Effect.ignore(
+              call(
+                sql,
+                queryId,
+                (abortSignal) =>
+                  athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
+              )
+            ) :
+            Effect.void)
+      )
+    }
+
+    const rowsOf = (
+      sql: string,
+      queryId: string,
+      columns: ReadonlyArray<{ name: string; type: string }>,
+      rows: ReadonlyArray<AthenaRow>
+    ): Effect.Effect<Array<Row>, QueryError> =>
+      Effect.try({
+        try: () =>
+          rows.map((r) => {
+            const data = r.Data ?? []
+            const out: Record<string, SqlValue> = {}
+            columns.forEach((c, i) => {
+              out[c.name] = decodeValue(c.type, data[i]?.VarCharValue)
+            })
+            return out
+          }),
+        catch: (detail) => new QueryError({ reason: "BadRow", sql, queryId, detail: String(detail) })
+      })
+
+    return QueryEngine.of({
+      query: (sql) =>
+        Effect.gen(function*() {
+          const started = yield* call(sql, undefined, (abortSignal) =>
+            athena.send(
+              new StartQueryExecutionCommand({
+                QueryString: sql,
+                WorkGroup: config.workgroup,
+                QueryExecutionContext: { Database: config.database ?? "default" },
+                ...(config.outputLocation !== undefined ?
+                  { ResultConfiguration: { OutputLocation: config.outputLocation } } :
+                  {})
+              }),
+              { abortSignal }
+            ))
+          const queryId = started.QueryExecutionId ?? ""
+          const done = yield* await_(sql, queryId)
+          if (done.state !== "SUCCEEDED") {
+            const detail = done.status?.StateChangeReason ?? done.status?.AthenaError?.ErrorMessage ?? done.state
+            return yield* Effect.fail(
+              new QueryError({
+                reason: done.state === "CANCELLED" ? "Cancelled" : failedReason(done.status),
+                sql,
+                queryId,
+                detail
+              })
+            )
+          }
+          const firstPage: GetQueryResultsCommandOutput = yield* call(
+            sql,
+            queryId,
+            (abortSignal) =>
+              athena.send(new GetQueryResultsCommand({ QueryExecutionId: queryId, MaxResults: pageSize }), {
+                abortSignal
+              })
+          )
+          const columns = (firstPage.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({
+            name: c.Name ?? c.Label ?? "",
+            type: typeText(c)
+          }))
+          // Athena's first row of a SELECT is the header.
+          const firstRows = (firstPage.ResultSet?.Rows ?? []).slice(done.statementType === "DML" ? 1 : 0)
+          const rest = firstPage.NextToken === undefined ?
+            Stream.empty :
+            Stream.suspend(() =>
+              Stream.fromAsyncIterable(
+                paginateGetQueryResults(
+                  { client: athena, pageSize, startingToken: firstPage.NextToken },
+                  { QueryExecutionId: queryId }
+                ),
+                (cause) => new QueryError({ reason: reasonOf(cause), sql, queryId, detail: describe(cause), cause })
+              )
+            ).pipe(Stream.map((page) => page.ResultSet?.Rows ?? []))
+          const rows = Stream.concat(Stream.make(firstRows), rest).pipe(
+            Stream.mapEffect((page) => rowsOf(sql, queryId, columns, page)),
+            Stream.flattenIterables
+          )
+          return { columns, rows }
+        }).pipe(Effect.withSpan("AthenaQueryEngine.query"))
+    })
+  })
+
+/** @category layers */
+export const layer = (config: AthenaQueryEngineConfig): Layer.Layer<QueryEngine, never, Athena> =>
+  Layer.effect(QueryEngine, make(config))
+
+/** @category layers */
+export const layerConfig = (
+  config: Config.Config.Wrap<AthenaQueryEngineConfig>
+): Layer.Layer<QueryEngine, ConfigError.ConfigError, Athena> =>
+  Layer.effect(QueryEngine, Effect.flatMap(Config.unwrap(config), make))
