@@ -52,7 +52,7 @@ export interface Bar {
   readonly muted?: boolean
 }
 
-const WIDTH = 480
+const WIDTH = 400
 
 const attrsOf = (attrs: Readonly<Record<string, string>> | undefined): string =>
   attrs === undefined ? "" : Object.entries(attrs).map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`).join("")
@@ -66,8 +66,8 @@ export const barsLabelLeft = (chart: string, title: string, bars: ReadonlyArray<
   const rowH = 26
   const barH = 18
   const top = 4
-  const labelW = 104
-  const valueW = 78
+  const labelW = 92
+  const valueW = 70
   const area = WIDTH - labelW - valueW
   const height = top * 2 + bars.length * rowH
   const max = Math.max(1, ...bars.map((b) => weightUnits(b.weightPct)))
@@ -99,11 +99,11 @@ export const barsLabelAbove = (
   bars: ReadonlyArray<Bar>,
   locale: ReportLocale
 ): string => {
-  const rowH = 42
-  const barH = 16
-  const labelH = 18
+  const rowH = 38
+  const barH = 14
+  const labelH = 17
   const top = 4
-  const valueW = 78
+  const valueW = 70
   const area = WIDTH - valueW
   const height = top * 2 + bars.length * rowH
   const max = Math.max(1, ...bars.map((b) => weightUnits(b.weightPct)))
@@ -112,7 +112,7 @@ export const barsLabelAbove = (
     const w = Math.max(1, (weightUnits(b.weightPct) / max) * area)
     const value = formatPercent(b.weightPct, locale)
     return `<g${attrsOf(b.attrs)}>` +
-      `<text class="label" x="0" y="${y + labelH - 5}">${escapeHtml(truncate(b.label, 62))}</text>` +
+      `<text class="label" x="0" y="${y + labelH - 5}">${escapeHtml(truncate(b.label, 54))}</text>` +
       `<rect data-bar class="bar${b.muted === true ? " muted" : ""}" x="0" y="${y + labelH}" width="${
         r1(w)
       }" height="${barH}" rx="2"><title>${escapeHtml(`${b.title}: ${value}`)}</title></rect>` +
@@ -170,8 +170,8 @@ export const lines = (
   series: ReadonlyArray<LineSeries>,
   locale: ReportLocale
 ): string => {
-  const height = 280
-  const left = 54
+  const height = 260
+  const left = 46
   const right = 14
   const top = 12
   const bottom = 34

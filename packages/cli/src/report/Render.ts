@@ -38,17 +38,17 @@ h1 { font-size: 1.6rem; margin: 0 0 4px; }
 h1 .date { font-weight: 400; color: var(--muted); }
 h2 { font-size: 1.15rem; margin: 0 0 10px; }
 .sub { color: var(--muted); margin: 0 0 14px; }
-.facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 8px; margin: 0; }
+.facts { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px; margin: 0; }
 .facts div { background: var(--card); border-radius: 8px; padding: 8px 12px; }
 .facts dt { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
 .facts dd { margin: 2px 0 0; font-size: 1.05rem; font-weight: 600; font-variant-numeric: tabular-nums;
   overflow-wrap: anywhere; }
 section { margin-top: 28px; break-inside: avoid; page-break-inside: avoid; }
-svg { display: block; width: 100%; max-width: 720px; height: auto; overflow: visible; }
+svg { display: block; width: 100%; max-width: 520px; height: auto; overflow: visible; }
 svg text { font-family: inherit; fill: var(--fg); }
-svg .label { font-size: 14px; }
-svg .value { font-size: 13px; fill: var(--muted); font-variant-numeric: tabular-nums; }
-svg .tick { font-size: 12px; fill: var(--muted); }
+svg .label { font-size: 13px; }
+svg .value { font-size: 12px; fill: var(--muted); font-variant-numeric: tabular-nums; }
+svg .tick { font-size: 11px; fill: var(--muted); }
 svg .bar { fill: var(--bar); }
 svg .bar.muted { fill: var(--bar-muted); }
 svg .grid { stroke: var(--line); stroke-width: 1; }
@@ -73,6 +73,8 @@ footer { margin-top: 36px; color: var(--muted); font-size: .85rem; }
 @media (max-width: 560px) {
   main { padding: 14px 10px 28px; }
   h1 { font-size: 1.35rem; }
+  .facts { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  .facts dd { font-size: .95rem; }
   table { font-size: .85rem; }
   th, td { padding: 5px 4px; }
 }
@@ -115,7 +117,7 @@ export const renderReport = (data: ReportData, options: RenderOptions): string =
     fact("constituents", "Constituents", formatCount(data.constituents, locale)),
     fact(
       "total-quantity",
-      "Total theoretical quantity",
+      "Total quantity",
       data.totalQuantity === null ? "\u2014" : formatDecimalText(data.totalQuantity, locale)
     ),
     fact("reductor", "Reductor", data.reductor === null ? "\u2014" : formatDecimalText(data.reductor, locale)),
