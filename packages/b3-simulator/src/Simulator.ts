@@ -19,6 +19,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as zlib from "node:zlib"
 import type { Fault, FaultPlan, SimRequest } from "./Faults.js"
 
 /** The path every call goes under, as on B3. @category constants */
@@ -43,6 +44,8 @@ export interface SimulatorOptions {
   readonly sizes?: Readonly<Record<string, number>>
   /** Wrap the download's base64 in JSON quotes. Default true. */
   readonly downloadQuoted?: boolean
+  /** Gzip every 200 body with `content-encoding: gzip`, asked for or not (as a CDN may). Default false. */
+  readonly gzip?: boolean
   readonly faults?: FaultPlan
 }
 
@@ -249,13 +252,16 @@ export const startServer = (options: SimulatorOptions = {}): Promise<Simulator> 
 
   const send = (res: http.ServerResponse, a: Answer, n: number) => {
     if (res.destroyed) return
+    const gz = options.gzip === true && a.status === 200
+    const body = gz ? zlib.gzipSync(a.body) : a.body
     res.writeHead(a.status, {
       "content-type": a.contentType,
-      "content-length": String(a.body.length),
+      "content-length": String(body.length),
+      ...(gz ? { "content-encoding": "gzip" } : {}),
       "cf-ray": `${n.toString(16).padStart(16, "0")}-GRU`,
       ...a.headers
     })
-    res.end(a.body)
+    res.end(body)
   }
 
   const applyFault = (res: http.ServerResponse, fault: Fault, sim: SimRequest, n: number) => {

@@ -11,6 +11,7 @@ import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
 import type { FetchRequest, Payload } from "@b3-pipeline/core/PortfolioSource"
 import { PortfolioSource, request } from "@b3-pipeline/core/PortfolioSource"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -124,6 +125,23 @@ describe("fetch + decode against the simulator", () => {
         const csv = yield* fetchFrom(sim, request(IBOV, { method: "GetDownloadPortfolioDay" }))
         assert.strictEqual(csv.pages.length, 1)
         yield* decodeAndCompare(sim, csv, "1")
+      })))
+})
+
+describe("HTTP clients", () => {
+  it.live("gzip bodies sent unasked: inflated for undici (which does not), as-is for fetch (which does)", () =>
+    withSim({ gzip: true }, (sim) =>
+      Effect.gen(function*() {
+        const viaUndici = yield* fetchFrom(sim, request(IBOV), { pageSize: 20, fallbackToCsv: false })
+        assert.strictEqual(viaUndici.pages[0]!.request.headers["content-encoding"], "gzip")
+        assert.strictEqual(viaUndici.pages[0]!.bytes[0], "{".charCodeAt(0))
+        yield* decodeAndCompare(sim, viaUndici, "2")
+        const viaFetch = yield* Effect.flatMap(PortfolioSource, (s) => s.fetch(request(IBOV))).pipe(
+          Effect.provide(
+            B3HttpSource.layer({ ...quick, baseUrl: sim.url, pageSize: 20 }).pipe(Layer.provide(FetchHttpClient.layer))
+          )
+        )
+        assert.deepStrictEqual(viaFetch.pages.map((p) => p.bytes), viaUndici.pages.map((p) => p.bytes))
       })))
 })
 

@@ -22,11 +22,12 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
-import type * as Config from "effect/Config"
+import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { IndexCode } from "./Domain.js"
 import * as httpRetry from "./internal/httpRetry.js"
 import type { AttemptFailure, Envelope, Where } from "./internal/httpWire.js"
@@ -137,6 +138,15 @@ interface Progress {
 
 const decoder = new TextDecoder("utf-8")
 
+const gunzip = (bytes: Uint8Array): Effect.Effect<Uint8Array, unknown> =>
+  Effect.tryPromise({
+    try: async () => {
+      const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))
+      return new Uint8Array(await new Response(stream).arrayBuffer())
+    },
+    catch: (cause) => cause
+  })
+
 /**
  * The source's service value, using the `HttpClient` in context.
  *
@@ -187,7 +197,7 @@ export const make = (
           )
           status = response.status
           kept = wire.keptHeaders(response.headers)
-          const bytes = new Uint8Array(
+          const received = new Uint8Array(
             yield* response.arrayBuffer.pipe(
               Effect.mapError((e) =>
                 wire.failure(where, "Truncated", {
@@ -201,15 +211,28 @@ export const make = (
           const declared = response.headers["content-length"]
           if (
             declared !== undefined && response.headers["content-encoding"] === undefined &&
-            Number(declared) !== bytes.length
+            Number(declared) !== received.length
           ) {
             return yield* Effect.fail(
               wire.failure(where, "Truncated", {
                 status: response.status,
-                detail: `body of ${bytes.length} bytes, content-length ${declared}`
+                detail: `body of ${received.length} bytes, content-length ${declared}`
               })
             )
           }
+          // A client that does not decompress (undici's `request`) facing a CDN that compresses anyway.
+          const encoding = (response.headers["content-encoding"] ?? "").trim().toLowerCase()
+          const bytes = (encoding === "gzip" || encoding === "x-gzip") && received[0] === 0x1f && received[1] === 0x8b
+            ? yield* gunzip(received).pipe(
+              Effect.mapError((cause) =>
+                wire.failure(where, "Truncated", {
+                  status: response.status,
+                  detail: `gzip body of ${received.length} bytes does not inflate`,
+                  cause
+                })
+              )
+            )
+            : received
           const text = decoder.decode(bytes)
           if (response.status !== 200) {
             return yield* Effect.fail(wire.classifyStatus(where, response.status, response.headers, text, startedMs))
@@ -369,6 +392,28 @@ export const layerConfig = (
   config: Config.Config<B3HttpSourceInput>
 ): Layer.Layer<PortfolioSource, never, HttpClient.HttpClient> =>
   Layer.effect(PortfolioSource, Effect.flatMap(Effect.orDie(config), make))
+
+/**
+ * Options from the environment, each optional: `B3_BASE_URL`, `B3_PAGE_SIZE`, `B3_REQUEST_TIMEOUT`,
+ * `B3_DEADLINE`, `B3_POLITE_DELAY` (durations such as `20 seconds`), `B3_MAX_ATTEMPTS`,
+ * `B3_FALLBACK_TO_CSV` (`true`/`false`). Use with `layerConfig(config)`.
+ *
+ * @category config
+ */
+export const config: Config.Config<B3HttpSourceInput> = Config.all({
+  baseUrl: Config.option(Config.string("B3_BASE_URL")),
+  pageSize: Config.option(Config.integer("B3_PAGE_SIZE")),
+  requestTimeout: Config.option(Config.duration("B3_REQUEST_TIMEOUT")),
+  deadline: Config.option(Config.duration("B3_DEADLINE")),
+  politeDelay: Config.option(Config.duration("B3_POLITE_DELAY")),
+  maxAttempts: Config.option(Config.integer("B3_MAX_ATTEMPTS")),
+  fallbackToCsv: Config.option(Config.boolean("B3_FALLBACK_TO_CSV"))
+}).pipe(Config.map(({ maxAttempts, ...rest }): B3HttpSourceInput => {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(rest)) if (Option.isSome(v)) out[k] = v.value
+  if (Option.isSome(maxAttempts)) out.retry = { maxAttempts: maxAttempts.value }
+  return out as B3HttpSourceInput
+}))
 
 /** The outcome of one index in `fetchMany`. @category models */
 export interface FetchOutcome {

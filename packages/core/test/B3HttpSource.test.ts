@@ -12,6 +12,7 @@ import { RequestError } from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -105,14 +106,21 @@ const fetchWith = (
     Effect.provide(B3HttpSource.layer({ ...fast, ...options }).pipe(Layer.provide(fake.client)))
   )
 
-/** Runs `self` in a fiber and moves the TestClock until it ends. */
-const drive = <A, E>(self: Effect.Effect<A, E>, step: Duration.DurationInput = "100 millis", max = 10_000) =>
+/** Lets real promises (the fake's `Response` bodies) settle. */
+const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/**
+ * Runs `self` in a fiber and moves the TestClock until it ends, from one pending sleep to the next
+ * (`TestClock.sleeps`), after letting the fiber settle: back-off delays are then observed exactly.
+ */
+const drive = <A, E>(self: Effect.Effect<A, E>, maxSteps = 1_000) =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(self)
-    for (let i = 0; i < max; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (done._tag === "Some") break
-      yield* TestClock.adjust(step)
+    for (let i = 0; i < maxSteps; i++) {
+      for (let k = 0; k < 3; k++) yield* settle
+      if ((yield* Fiber.poll(fiber))._tag === "Some") break
+      const sleeps = yield* TestClock.sleeps()
+      if (sleeps.length > 0) yield* TestClock.setTime(Math.min(...sleeps))
     }
     return yield* Fiber.await(fiber)
   })
@@ -264,6 +272,31 @@ describe("B3HttpSource: retries", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
       assert.strictEqual(fake.calls.length, 2)
+    }))
+
+  it.effect("jittered back-off stays within [0.8, 1.2) of the exponential delay", () =>
+    Effect.gen(function*() {
+      const gaps: Array<Array<number>> = []
+      for (let run = 0; run < 8; run++) {
+        const starts: Array<number> = []
+        const fake = fakeB3((c) => c.n <= 3 ? { status: 520, body: "" } : pagesOf(3)(c))
+        const exit = yield* drive(
+          fetchWith(fake, {
+            retry: { ...fast.retry, jitter: true },
+            onExchange: (x) => void starts.push(Date.parse(x.record.startedAt))
+          })
+        )
+        assert.isTrue(Exit.isSuccess(exit))
+        gaps.push(starts.slice(1).map((t, i) => t - starts[i]!))
+      }
+      for (const g of gaps) {
+        g.forEach((gap, i) => {
+          const nominal = 500 * 2 ** i
+          assert.isTrue(gap >= 0.8 * nominal && gap < 1.2 * nominal, `gap ${i}: ${gap} ms`)
+        })
+      }
+      // jitter does vary the delays
+      assert.isAbove(new Set(gaps.map((g) => g[0])).size, 1)
     }))
 
   it.effect("a Retry-After beyond maxRetryAfter is not waited for: RateLimited at once", () =>
@@ -443,7 +476,7 @@ describe("B3HttpSource.fetchMany", () => {
         concurrency: 3,
         onProgress: (_, done) => void progress.push(done)
       }).pipe(Effect.provide(B3HttpSource.layer(fast).pipe(Layer.provide(fake.client))))
-      const exit = yield* drive(run, "10 millis")
+      const exit = yield* drive(run)
       assert.isTrue(Exit.isSuccess(exit))
       const outcomes = Exit.isSuccess(exit) ? exit.value : []
       assert.deepStrictEqual(outcomes.map((o) => o.indexCode), codes)
@@ -465,4 +498,25 @@ describe("B3HttpSource options", () => {
     assert.strictEqual(Duration.toMillis(Duration.decode(o.deadline)), 120_000)
     assert.throws(() => B3HttpSource.resolveOptions({ pageSize: 0 }))
   })
+
+  it.effect("config from the environment", () =>
+    Effect.gen(function*() {
+      const env = new Map([
+        ["B3_BASE_URL", "http://127.0.0.1:9/indexProxy/indexCall"],
+        ["B3_PAGE_SIZE", "20"],
+        ["B3_DEADLINE", "30 seconds"],
+        ["B3_MAX_ATTEMPTS", "3"],
+        ["B3_FALLBACK_TO_CSV", "false"]
+      ])
+      const input = yield* Effect.withConfigProvider(B3HttpSource.config, ConfigProvider.fromMap(env))
+      const o = B3HttpSource.resolveOptions(input)
+      assert.strictEqual(o.baseUrl, "http://127.0.0.1:9/indexProxy/indexCall")
+      assert.strictEqual(o.pageSize, 20)
+      assert.strictEqual(Duration.toMillis(Duration.decode(o.deadline)), 30_000)
+      assert.strictEqual(o.retry.maxAttempts, 3)
+      assert.strictEqual(o.retry.baseDelay, "500 millis")
+      assert.isFalse(o.fallbackToCsv)
+      const empty = yield* Effect.withConfigProvider(B3HttpSource.config, ConfigProvider.fromMap(new Map()))
+      assert.deepStrictEqual(empty, {})
+    }))
 })
