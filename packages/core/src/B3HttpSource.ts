@@ -410,7 +410,9 @@ export const config: Config.Config<B3HttpSourceInput> = Config.all({
   fallbackToCsv: Config.option(Config.boolean("B3_FALLBACK_TO_CSV"))
 }).pipe(Config.map(({ maxAttempts, ...rest }): B3HttpSourceInput => {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(rest)) if (Option.isSome(v)) out[k] = v.value
+  for (const [k, v] of Object.entries(rest) as Array<[string, Option.Option<unknown>]>) {
+    if (Option.isSome(v)) out[k] = v.value
+  }
   if (Option.isSome(maxAttempts)) out.retry = { maxAttempts: maxAttempts.value }
   return out as B3HttpSourceInput
 }))
