@@ -197,7 +197,7 @@ def main():
     raw.createOrReplaceTempView("raw")
     raw_dates.createOrReplaceTempView("raw_dates")
 
-    sql_path = find_sql_file(args["refine_sql"], os.path.dirname(os.path.abspath(__file__)))
+    sql_path = find_sql_file(os.path.basename(args["refine_sql"]), os.path.dirname(os.path.abspath(__file__)))
     with open(sql_path, "r", encoding="utf-8") as f:
         sql_text = f.read().strip().rstrip(";")
     refined = spark.sql(sql_text)
