@@ -93,6 +93,11 @@ describe("simulator protocol", () => {
       Effect.gen(function*() {
         const e = yield* Effect.flip(fetchFrom(sim, request("ZZZZ" as IndexCode)))
         assert.strictEqual(e.reason, "NotFound")
+        const csv = yield* Effect.flip(
+          fetchFrom(sim, request("ZZZZ" as IndexCode, { method: "GetDownloadPortfolioDay" }))
+        )
+        assert.strictEqual(csv.reason, "NotFound")
+        assert.strictEqual(sim.stats.total, 2)
       })))
 })
 

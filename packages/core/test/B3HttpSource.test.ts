@@ -412,6 +412,10 @@ describe("B3HttpSource: fallback, timeouts, deadline", () => {
       assert.strictEqual(failed(cut).reason, "Truncated")
       const html = yield* Effect.flip(fetchWith(fakeB3(() => ({ body: "<html></html>" })), {}, req))
       assert.strictEqual(html.reason, "NotJson")
+      const emptyFake = fakeB3(() => ({ body: "\"\"" }))
+      const empty = yield* Effect.flip(fetchWith(emptyFake, {}, req))
+      assert.strictEqual(empty.reason, "NotFound")
+      assert.strictEqual(emptyFake.calls.length, 1)
     }))
 
   it.effect("a hung response times out per request and is retried", () =>

@@ -196,7 +196,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
 /**
  * A 200 `GetDownloadPortfolioDay` body: base64 text, maybe JSON-quoted. An unterminated quote or a
- * length that is not a multiple of 4 -> `Truncated`; HTML or any other JSON -> `NotJson`.
+ * length that is not a multiple of 4 -> `Truncated`; HTML or any other JSON -> `NotJson`; an empty
+ * body (`""`) -> `NotFound`.
  */
 export const classifyDownload = (
   where: Where,
@@ -218,7 +219,7 @@ export const classifyDownload = (
       detail: `JSON instead of the download (error body?): ${t.slice(0, 160)}`
     })
   }
-  if (t.length === 0) return fail(where, "Truncated", { status: 200, detail: "empty download" })
+  if (t.length === 0) return fail(where, "NotFound", { status: 200, detail: "empty download (unknown index?)" })
   if (!BASE64.test(t)) return fail(where, "NotJson", { status: 200, detail: `not base64: ${t.slice(0, 80)}` })
   if (t.length % 4 !== 0) {
     return fail(where, "Truncated", { status: 200, detail: `base64 of ${t.length} chars ends early` })
