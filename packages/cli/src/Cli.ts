@@ -1,0 +1,299 @@
+/**
+ * The `b3` command line: a thin shell over core's `Pipeline`. Commands pick a target (local
+ * warehouse or AWS) through `Env`, and only ever talk to ports.
+ *
+ * @since 0.1.0
+ */
+import * as Simulator from "@b3-pipeline/b3-simulator/Simulator"
+import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
+import type { Language } from "@b3-pipeline/core/Domain"
+import { ALL_INDEX_CODES, IndexCode, RefDate } from "@b3-pipeline/core/Domain"
+import * as Pipeline from "@b3-pipeline/core/Pipeline"
+import { request } from "@b3-pipeline/core/PortfolioSource"
+import type { FetchMethod } from "@b3-pipeline/core/PortfolioSource"
+import { RefineJob } from "@b3-pipeline/core/RefineJob"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Chunk from "effect/Chunk"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as fs from "node:fs/promises"
+import { formatSummary, runBatch, succeeded } from "./Batch.js"
+import * as ReportCommand from "./commands/report.js"
+import * as Env from "./Env.js"
+import * as Files from "./Files.js"
+import * as Output from "./Output.js"
+import * as Status from "./Status.js"
+
+/** A user mistake found after parsing (exit code 2). @category errors */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail: string }> {
+  override get message() {
+    return this.detail
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared options
+// ---------------------------------------------------------------------------------------------
+
+const warehouse = Options.directory("warehouse").pipe(
+  Options.withDescription("Warehouse folder of the local target (default: $B3_WAREHOUSE, else ./warehouse)"),
+  Options.optional
+)
+const target = Options.choice("target", ["local", "aws"]).pipe(
+  Options.withDescription("local: files + DuckDB (default); aws: S3, Glue, Athena configured from the environment"),
+  Options.withDefault("local" as const)
+)
+
+const decodeWith = <A>(schema: Schema.Schema<A, string>, what: string) => (text: string) =>
+  Schema.decodeUnknown(schema)(text).pipe(
+    Effect.mapError(() => new UsageError({ detail: `invalid ${what}: ${JSON.stringify(text)}` }))
+  )
+
+const optionalRefDate = (name: string, description: string) =>
+  Options.text(name).pipe(Options.withDescription(description), Options.optional)
+
+const languageOption = Options.choice("language", ["pt-br", "en-us"]).pipe(
+  Options.withDescription("Payload language (default: detected from the payload; B3 answers pt-br by default)"),
+  Options.optional
+)
+
+const parseIndexList = (text: string) =>
+  Effect.forEach(
+    text.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== ""),
+    decodeWith(IndexCode, "index code")
+  )
+
+const optionalDate = (o: Option.Option<string>) =>
+  Option.match(o, { onNone: () => Effect.succeed(undefined), onSome: decodeWith(RefDate, "date (want YYYY-MM-DD)") })
+
+/** The root command: its options are read by every subcommand. */
+const b3 = Command.make("b3", { warehouse, target }).pipe(
+  Command.withDescription(
+    "B3 index portfolios (Carteira do Dia) into a lakehouse you query with SQL. Stages: fetch -> parse -> raw -> refine -> query."
+  )
+)
+
+const withTarget = <A, E, R>(f: (env: { target: Env.Target; warehouse: string }) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(b3, (root) => {
+    const env = { target: root.target, warehouse: Env.resolveWarehouse(Option.getOrUndefined(root.warehouse)) }
+    return f(env).pipe(Effect.provide(Env.layer(env.target, env.warehouse)))
+  })
+
+const finish = (summary: Parameters<typeof succeeded>[0]) =>
+  Effect.flatMap(Env.Refresher, (r) =>
+    Effect.sync(() => {
+      process.stdout.write(formatSummary(summary, r.description))
+      if (!succeeded(summary)) process.exitCode = 1
+    }))
+
+// ---------------------------------------------------------------------------------------------
+// b3 run
+// ---------------------------------------------------------------------------------------------
+
+const run = Command.make("run", {
+  index: Options.text("index").pipe(
+    Options.withDescription("Comma-separated index codes (default IBOV), e.g. --index IBOV,IBXX,SMLL"),
+    Options.optional
+  ),
+  all: Options.boolean("all").pipe(Options.withDescription(`All ${ALL_INDEX_CODES.length} index codes B3 serves`)),
+  source: Options.choice("source", ["b3", "simulated"]).pipe(
+    Options.withDescription(
+      "b3: B3's live API (default); simulated: a B3 simulator on 127.0.0.1 (offline demo, same HTTP code)"
+    ),
+    Options.withDefault("b3" as const)
+  ),
+  method: Options.choice("method", ["GetPortfolioDay", "GetDownloadPortfolioDay", "GetTheoricalPortfolio"]).pipe(
+    Options.withDescription(
+      "B3 method (default GetPortfolioDay, falling back to the CSV download when it keeps failing)"
+    ),
+    Options.withDefault("GetPortfolioDay" as FetchMethod)
+  ),
+  segment: Options.choice("segment", ["1", "2"]).pipe(
+    Options.withDescription("2: rows grouped by sector (default, same rows plus the sector); 1: by ticker"),
+    Options.withDefault("2" as const)
+  ),
+  language: languageOption,
+  date: optionalRefDate(
+    "date",
+    "GetTheoricalPortfolio only: the date to file it under; --source simulated: the simulated day"
+  ),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withDescription("Indices fetched at once (default 2: B3 is a shared public service)"),
+    Options.withDefault(2)
+  )
+}, (o) =>
+  withTarget(() =>
+    Effect.gen(function*() {
+      if (o.all && Option.isSome(o.index)) return yield* new UsageError({ detail: "use --index or --all, not both" })
+      const codes = o.all ? ALL_INDEX_CODES : yield* parseIndexList(Option.getOrElse(o.index, () => "IBOV"))
+      const refDate = yield* optionalDate(o.date)
+      const language = Option.getOrElse(o.language, () => "pt-br" as const)
+      const sim = o.source === "simulated" ?
+        yield* Simulator.start(refDate !== undefined ? { today: refDate } : {}) :
+        undefined
+      const source = B3HttpSource.layer({
+        ...(sim !== undefined ? { baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" } : {})
+      }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      if (sim !== undefined) process.stderr.write(`B3 simulator serving ${sim.today} at ${sim.url}\n`)
+      const items = codes.map((code) => ({
+        label: code,
+        ingest: Pipeline.ingest(request(code, { method: o.method, language, segment: o.segment })).pipe(
+          Effect.provide(source)
+        )
+      }))
+      const summary = yield* runBatch("run", items, { concurrency: o.concurrency, progress: true })
+      yield* finish(summary)
+    }).pipe(Effect.scoped)
+  )).pipe(
+    Command.withDescription(
+      "The main job: fetch the day's portfolio of each index -> parse -> write raw -> refine -> catalog, then a summary."
+    )
+  )
+
+// ---------------------------------------------------------------------------------------------
+// b3 ingest / replay
+// ---------------------------------------------------------------------------------------------
+
+const fileItem = (file: string, options: Files.FileOptions) => ({
+  label: file,
+  ingest: Files.payloadFromFile(file, options).pipe(Effect.flatMap(Pipeline.ingestPayload))
+})
+
+const ingest = Command.make("ingest", {
+  file: Options.file("file", { exists: "yes" }).pipe(
+    Options.withDescription(
+      "A saved payload: a downloaded CSV (<INDEX>Dia_dd-mm-yy.csv), a GetPortfolioDay/GetTheoricalPortfolio JSON body, or a GetDownloadPortfolioDay base64 body. Repeatable."
+    ),
+    Options.atLeast(1)
+  ),
+  index: Options.text("index").pipe(
+    Options.withDescription("Index code (default: from the file name or the CSV title; JSON bodies carry none)"),
+    Options.optional
+  ),
+  language: languageOption,
+  date: optionalRefDate("date", "B3 date YYYY-MM-DD: required for GetTheoricalPortfolio bodies (they carry none)")
+}, (o) =>
+  withTarget(() =>
+    Effect.gen(function*() {
+      const indexCode = Option.isSome(o.index)
+        ? yield* decodeWith(IndexCode, "index code")(o.index.value.toUpperCase())
+        : undefined
+      const refDate = yield* optionalDate(o.date)
+      const options: Files.FileOptions = {
+        indexCode,
+        language: Option.getOrUndefined(o.language) as Language | undefined,
+        refDate
+      }
+      const summary = yield* runBatch("ingest", o.file.map((f) => fileItem(f, options)))
+      yield* finish(summary)
+    })
+  )).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
+
+const replay = Command.make("replay", {
+  dir: Args.directory({ name: "DIR", exists: "yes" }).pipe(
+    Args.withDescription(
+      "A folder of <INDEX>Dia_*.csv files, saved JSON bodies, or archived payload folders (raw/b3_portfolio_payloads/...)"
+    )
+  ),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withDefault(1),
+    Options.withDescription("Files parsed at once")
+  )
+}, (o) =>
+  withTarget(() =>
+    Effect.gen(function*() {
+      const found = yield* Files.discover(o.dir)
+      if (found.length === 0) return yield* new UsageError({ detail: `${o.dir}: no .csv/.json/.txt payloads found` })
+      const items = found.map((f) =>
+        f.kind === "file" ? fileItem(f.path, {}) : {
+          label: f.path,
+          ingest: Files.payloadFromArchive(f.path).pipe(Effect.flatMap(Pipeline.ingestPayload))
+        }
+      )
+      const summary = yield* runBatch("replay", items, { concurrency: o.concurrency, progress: true })
+      yield* finish(summary)
+    })
+  )).pipe(
+    Command.withDescription("Backfill from archived payloads or downloaded CSVs, with progress and a final summary.")
+  )
+
+// ---------------------------------------------------------------------------------------------
+// b3 refine / query / status
+// ---------------------------------------------------------------------------------------------
+
+const refine = Command.make("refine", {
+  date: optionalRefDate("date", "Refine one B3 date (default: every date in the raw table)")
+}, (o) =>
+  withTarget(() =>
+    Effect.gen(function*() {
+      const one = yield* optionalDate(o.date)
+      const dates = one !== undefined ? [one] : yield* Status.rawDates
+      if (dates.length === 0) {
+        return yield* new UsageError({ detail: "the raw table is empty: ingest something first (b3 run / b3 ingest)" })
+      }
+      const job = yield* RefineJob
+      const progress = dates.length > 1 ? Output.makeProgress("refine", dates.length) : undefined
+      let n = 0
+      for (const refDate of dates) {
+        const r = yield* job.start({ refDate })
+        progress?.update(++n, refDate)
+        if (progress === undefined || dates.length <= 10) {
+          process.stdout.write(
+            `${r.refDate}: ${r.state}${r.rows !== undefined ? `, ${r.rows} rows` : ""} (run ${r.runId})\n`
+          )
+        }
+      }
+      progress?.done()
+    })
+  )).pipe(Command.withDescription("Re-run the refine (raw -> refined table) for one date or all."))
+
+const query = Command.make("query", {
+  sql: Args.text({ name: "SQL" }).pipe(
+    Args.withDescription("SQL over b3_portfolio_raw / b3_portfolio_refined"),
+    Args.optional
+  ),
+  file: Options.file("file", { exists: "yes" }).pipe(
+    Options.withDescription("Read the SQL from a file (e.g. glue/sql/validation/*.sql)"),
+    Options.optional
+  ),
+  format: Options.choice("format", ["table", "json", "csv"]).pipe(
+    Options.withDescription("table (default), json (a JSON array of row objects, nothing else on stdout), csv"),
+    Options.withDefault("table" as Output.Format)
+  )
+}, (o) =>
+  withTarget(() =>
+    Effect.gen(function*() {
+      if (Option.isSome(o.sql) === Option.isSome(o.file)) {
+        return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
+      }
+      const sql = Option.isSome(o.sql)
+        ? o.sql.value
+        : yield* Effect.promise(() => fs.readFile(Option.getOrThrow(o.file), "utf8"))
+      const result = yield* Pipeline.query(sql)
+      const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(result.rows))
+      process.stdout.write(Output.render(o.format, result.columns, rows))
+    })
+  )).pipe(Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables."))
+
+const status = Command.make(
+  "status",
+  {},
+  () => withTarget(() => Effect.flatMap(Status.report, (text) => Effect.sync(() => process.stdout.write(text))))
+).pipe(
+  Command.withDescription("Which indices and dates the warehouse holds, the last runs and failures.")
+)
+
+/** The command tree. @category commands */
+export const command = b3.pipe(
+  Command.withSubcommands([run, ingest, replay, refine, query, status, ReportCommand.make(withTarget)])
+)
+
+/** Parses argv and runs. @category running */
+export const cli = Command.run(command, { name: "b3", version: "0.1.0" })

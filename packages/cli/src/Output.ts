@@ -1,0 +1,120 @@
+/**
+ * Rendering query results and summaries for people (table), programs (json) and spreadsheets (csv).
+ * Exact values stay exact: DECIMAL and BIGINT columns are written from their digits, never through a
+ * float.
+ *
+ * @since 0.1.0
+ */
+import type { SqlValue } from "@b3-pipeline/core/QueryEngine"
+
+/** @category models */
+export type Format = "table" | "json" | "csv"
+
+/** @category models */
+export interface Column {
+  readonly name: string
+  readonly type: string
+}
+
+const isNumericType = (type: string): boolean =>
+  /^(decimal|numeric|bigint|integer|int|smallint|tinyint|hugeint|double|float|real|ubigint|uinteger)/i.test(type)
+
+const text = (v: SqlValue): string =>
+  v === null ? "NULL" : typeof v === "string" ? v : typeof v === "boolean" ? (v ? "true" : "false") : String(v)
+
+/** A JSON literal for a value; numeric columns carried as text (DECIMAL) are emitted as bare numbers. */
+const jsonValue = (v: SqlValue, type: string): string => {
+  if (v === null) return "null"
+  if (typeof v === "bigint") return v.toString()
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : JSON.stringify(String(v))
+  if (typeof v === "boolean") return v ? "true" : "false"
+  if (isNumericType(type) && /^-?\d+(\.\d+)?$/.test(v)) return v
+  return JSON.stringify(v)
+}
+
+/** A JSON array of row objects, one per line, nothing else. @category rendering */
+export const renderJson = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<Readonly<Record<string, SqlValue>>>) => {
+  if (rows.length === 0) return "[]\n"
+  const lines = rows.map((row) =>
+    "  {" + columns.map((c) => `${JSON.stringify(c.name)}: ${jsonValue(row[c.name] ?? null, c.type)}`).join(", ") + "}"
+  )
+  return "[\n" + lines.join(",\n") + "\n]\n"
+}
+
+const csvCell = (v: SqlValue): string => {
+  if (v === null) return ""
+  const s = text(v)
+  return /[",\r\n;]/.test(s) ? `"${s.replace(/"/g, "\"\"")}"` : s
+}
+
+/** RFC 4180 CSV with a header line. @category rendering */
+export const renderCsv = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<Readonly<Record<string, SqlValue>>>) =>
+  [
+    columns.map((c) => csvCell(c.name)).join(","),
+    ...rows.map((r) => columns.map((c) => csvCell(r[c.name] ?? null)).join(","))
+  ]
+    .join("\r\n") + "\r\n"
+
+/** An aligned text table; numbers right-aligned. @category rendering */
+export const renderTable = (
+  columns: ReadonlyArray<Column>,
+  rows: ReadonlyArray<Readonly<Record<string, SqlValue>>>
+) => {
+  const cells = rows.map((r) => columns.map((c) => text(r[c.name] ?? null)))
+  const widths = columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => row[i]!.length)))
+  const numeric = columns.map((c) => isNumericType(c.type))
+  const line = (values: ReadonlyArray<string>) =>
+    values.map((v, i) => numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)).join(" | ").trimEnd()
+  const out = [line(columns.map((c) => c.name)), widths.map((w) => "-".repeat(w)).join("-+-")]
+  for (const row of cells) out.push(line(row))
+  out.push(`(${rows.length} row${rows.length === 1 ? "" : "s"})`)
+  return out.join("\n") + "\n"
+}
+
+/** @category rendering */
+export const render = (
+  format: Format,
+  columns: ReadonlyArray<Column>,
+  rows: ReadonlyArray<Readonly<Record<string, SqlValue>>>
+): string =>
+  format === "json"
+    ? renderJson(columns, rows)
+    : format === "csv"
+    ? renderCsv(columns, rows)
+    : renderTable(columns, rows)
+
+/**
+ * A progress line on stderr: redrawn in place on a terminal, one line per ~10% otherwise (logs).
+ *
+ * @category progress
+ */
+export const makeProgress = (label: string, total: number, stream: NodeJS.WriteStream = process.stderr) => {
+  let lastDecile = -1
+  const started = Date.now()
+  return {
+    update: (done: number, detail = "") => {
+      const pct = total === 0 ? 100 : Math.floor((done / total) * 100)
+      if (stream.isTTY) {
+        const width = 24
+        const filled = Math.round((pct / 100) * width)
+        const bar = "#".repeat(filled) + ".".repeat(width - filled)
+        stream.write(
+          `\r${label} [${bar}] ${done}/${total} ${pct}% ${detail}`.slice(0, (stream.columns ?? 100) - 1).padEnd(
+            Math.min(100, (stream.columns ?? 100) - 1)
+          )
+        )
+      } else {
+        const decile = Math.floor(pct / 10)
+        if (decile !== lastDecile || done === total) {
+          lastDecile = decile
+          stream.write(`${label}: ${done}/${total} (${pct}%) ${detail}\n`)
+        }
+      }
+    },
+    done: () => {
+      if (stream.isTTY) {
+        stream.write(`\r${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`.padEnd(80) + "\n")
+      }
+    }
+  }
+}

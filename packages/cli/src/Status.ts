@@ -1,0 +1,87 @@
+/**
+ * `b3 status`: what the warehouse holds (indices and dates of the raw table, refined partitions), the
+ * last runs and the quarantined payloads. Read from the object store and catalog only, so it works the
+ * same on the local warehouse and on S3.
+ *
+ * @since 0.1.0
+ */
+import { Catalog } from "@b3-pipeline/core/Catalog"
+import type { RefDate } from "@b3-pipeline/core/Domain"
+import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
+import { parseRawParquetKey, QUARANTINE_PREFIX, RAW_PREFIX, REFINED_TABLE } from "@b3-pipeline/core/Tables"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { BatchSummary } from "./Batch.js"
+
+const rawPartitions = Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(RAW_PREFIX))).pipe(
+  Effect.map((infos) =>
+    Chunk.toReadonlyArray(infos).flatMap((i) => {
+      const p = parseRawParquetKey(i.key)
+      return p === undefined ? [] : [p]
+    })
+  )
+)
+
+/** Every date in the raw table, ascending. @category queries */
+export const rawDates: Effect.Effect<ReadonlyArray<RefDate>, unknown, ObjectStore> = Effect.map(
+  rawPartitions,
+  (ps) => [...new Set(ps.map((p) => p.refDate))].sort()
+)
+
+const decoder = new TextDecoder()
+
+/** The status text. @category rendering */
+export const report = Effect.gen(function*() {
+  const store = yield* ObjectStore
+  const catalog = yield* Catalog
+  const parts = yield* rawPartitions
+  const lines: Array<string> = [`warehouse: ${store.bucket}`]
+  if (parts.length === 0) {
+    lines.push("raw table: empty. Start with `npx b3 run --source simulated` (offline) or `npx b3 ingest --file F`.")
+  } else {
+    const byIndex = new Map<string, Array<string>>()
+    for (const p of parts) byIndex.set(p.indexCode, [...(byIndex.get(p.indexCode) ?? []), p.refDate])
+    const dates = [...new Set(parts.map((p) => p.refDate))].sort()
+    lines.push(
+      `raw table: ${byIndex.size} indices, ${dates.length} dates (${dates[0]} .. ${
+        dates[dates.length - 1]
+      }), ${parts.length} partitions`
+    )
+    lines.push("  index  dates  first       last")
+    for (const [code, ds] of [...byIndex.entries()].sort()) {
+      ds.sort()
+      lines.push(`  ${code.padEnd(5)}  ${String(ds.length).padStart(5)}  ${ds[0]}  ${ds[ds.length - 1]}`)
+    }
+  }
+  const refined = yield* Effect.either(catalog.listPartitions(REFINED_TABLE))
+  if (refined._tag === "Right") {
+    const dates = new Set(refined.right.map((p) => p.values[0]))
+    lines.push(`refined table: ${dates.size} dates, ${refined.right.length} (date, ticker) partitions`)
+  } else {
+    lines.push("refined table: not created yet (no refine has run)")
+  }
+  const runs = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list("runs/"))).slice(-5)
+  if (runs.length > 0) lines.push("last runs:")
+  for (const r of runs) {
+    const body = yield* store.get(r.key)
+    if (Option.isNone(body)) continue
+    try {
+      const s = JSON.parse(decoder.decode(body.value)) as BatchSummary
+      const failed = s.items.filter((i) => i.error !== undefined)
+      lines.push(
+        `  ${s.startedAt}  ${s.command.padEnd(7)} ${s.items.length - failed.length} ok, ${failed.length} failed` +
+          `${s.refineError !== undefined ? ", refine FAILED" : `, ${s.refines.length} refine(s)`}`
+      )
+      for (const f of failed.slice(0, 3)) lines.push(`      failed ${f.label}: ${f.error}`)
+    } catch {
+      lines.push(`  ${r.key}: unreadable run record`)
+    }
+  }
+  const quarantined = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(QUARANTINE_PREFIX)))
+    .filter((i) => i.key.endsWith("error.json"))
+  lines.push(`quarantine: ${quarantined.length} payload(s) that failed to parse`)
+  for (const q of quarantined.slice(-5)) lines.push(`  ${q.key}`)
+  return lines.join("\n") + "\n"
+})
