@@ -17,14 +17,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-
-/** Same shape as bench/types.ts's `BenchRow`. */
-export interface BenchRow {
-  readonly name: string
-  readonly value: number
-  readonly unit: string
-  readonly note?: string
-}
+import type { BenchRow } from "./types.js"
 
 interface DayResult {
   readonly wallMs: number
