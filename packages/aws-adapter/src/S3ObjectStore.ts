@@ -7,7 +7,9 @@
  * - `head`/`list` report the SHA-256 from the metadata, falling back to S3's full-object
  *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools).
  * - `list` pages with the SDK paginator `paginateListObjectsV2`; S3 returns keys in UTF-8 binary
- *   order, which for this key grammar (ASCII) is the code-unit order of the other backends.
+ *   order, which for this key grammar (ASCII) is the code-unit order of the other backends. (s3rver,
+ *   the emulator the tests use, orders by its folder walk instead, which breaks order and
+ *   continuation when an object `a.x` sits beside a folder `a/`: its contract run uses whole pages.)
  * - `events`: S3's notifications go to Lambda through the bucket notification, not to this
  *   process. With `events: "local"` the store publishes a record for each write made through this
  *   instance (what the other backends do); by default the stream fails with `Unavailable`.
@@ -195,7 +197,14 @@ const make = (config: S3ObjectStoreConfig) =>
             ),
             (cause) => toError("list", prefix, cause)
           ))).pipe(
-            Stream.mapConcat((page) => page.Contents ?? []),
+            // S3 sends each page in key order; S3-compatible stores may not (s3rver walks its folder tree),
+            // so each page is sorted (a no-op on S3). Order ACROSS pages is the server's to keep.
+            Stream.mapConcat((page) =>
+              (page.Contents ?? []).slice().sort((
+                a,
+                b
+              ) => ((a.Key ?? "") < (b.Key ?? "") ? -1 : a.Key === b.Key ? 0 : 1))
+            ),
             Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
             Stream.mapEffect(
               (o) => {

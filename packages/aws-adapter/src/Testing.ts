@@ -1,6 +1,11 @@
 /**
- * Test support: an s3rver in a child process on 127.0.0.1, as a scoped resource. Its S3 event
- * notifications arrive on a queue, as real `{ Records: [...] }` JSON.
+ * Test support: an s3rver (S3 emulator) in a child Node process on 127.0.0.1 (random port), as a
+ * scoped resource, with the client configuration to reach it. Its S3 event notifications arrive on
+ * a queue, as real `{ Records: [...] }` JSON. The child runs with `--openssl-legacy-provider`
+ * (s3rver's continuation tokens use DES), so truncated listings work whatever NODE_OPTIONS says.
+ * s3rver is a devDependency: use this module from tests only.
+ *
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
@@ -9,8 +14,9 @@ import type * as Scope from "effect/Scope"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import type * as AwsClients from "../../src/AwsClients.js"
+import type * as AwsClients from "./AwsClients.js"
 
+/** @category models */
 export interface S3rverHandle {
   readonly endpoint: string
   readonly clients: AwsClients.AwsClientsConfig
@@ -18,9 +24,10 @@ export interface S3rverHandle {
   readonly events: Queue.Dequeue<unknown>
 }
 
-const script = fileURLToPath(new URL("./s3rver-child.mjs", import.meta.url))
+const script = fileURLToPath(new URL("./internal/s3rver-child.mjs", import.meta.url))
 
-export const start = (
+/** Starts s3rver with the given buckets; stopped (and its folder removed) with the scope. @category resources */
+export const startS3rver = (
   buckets: ReadonlyArray<string>
 ): Effect.Effect<S3rverHandle, Error, Scope.Scope> =>
   Effect.gen(function*() {
