@@ -111,6 +111,11 @@ describe("fetch + decode against the simulator", () => {
           const payload = yield* fetchFrom(sim, request(IBRA), { pageSize })
           assert.strictEqual(payload.pages.length, Math.ceil(size / pageSize))
           assert.strictEqual(payload.origin, "simulated")
+          const h = payload.pages[0]!.request.headers
+          assert.strictEqual(h["content-type"], "application/json; charset=utf-8")
+          assert.strictEqual(Number(h["content-length"]), payload.pages[0]!.bytes.length)
+          assert.match(h["cf-ray"]!, /-GRU$/)
+          assert.isFalse(Number.isNaN(Date.parse(h["date"]!)))
           assert.strictEqual(sim.stats.total, payload.pages.length)
           yield* decodeAndCompare(sim, payload, "2")
         })))
@@ -132,6 +137,21 @@ describe("fetch + decode against the simulator", () => {
         yield* decodeAndCompare(sim, csv, "1")
       })))
 })
+
+it.layer(Sim.layer({ today: "2024-02-29" as Portfolio["refDate"], sizes: { IBOV: 30 } }))(
+  "simulator as a layer",
+  (it) => {
+    it.effect("serves its configured day and sizes", () =>
+      Effect.gen(function*() {
+        const sim = yield* Sim.B3Simulator
+        assert.strictEqual(sim.today, "2024-02-29")
+        const payload = yield* fetchFrom(sim, request(IBOV, { segment: "1" }))
+        const p = yield* decodeAndCompare(sim, payload, "1")
+        assert.strictEqual(p.refDate, "2024-02-29")
+        assert.strictEqual(p.size, 30)
+      }))
+  }
+)
 
 describe("HTTP clients", () => {
   it.live("gzip bodies sent unasked: inflated for undici (which does not), as-is for fetch (which does)", () =>
