@@ -58,7 +58,7 @@ export interface DuckDbRefineJobConfig {
   readonly warehouse: string
   /** Folder holding refine.sql and duckdb-compat.sql; the repository's glue/sql by default. */
   readonly sqlDir?: string
-  /** DuckDB threads (default: DuckDB's own choice). */
+  /** DuckDB threads (default 1). */
   readonly threads?: number
   /** Skip the serving copy (for tests of the Hive layout alone). */
   readonly serving?: boolean
@@ -83,7 +83,9 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const compatSql = statements(readSql(sqlDir, "duckdb-compat.sql"))
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
 
-    const dbOrError = yield* Effect.either(open(config.threads !== undefined ? { threads: config.threads } : {}))
+    // One thread by default: a date is a few thousand rows, and DuckDB's partitioned COPY is both
+    // faster (one writer per file) and deterministic single-threaded.
+    const dbOrError = yield* Effect.either(open({ threads: config.threads ?? 1 }))
     const lock = yield* Effect.makeSemaphore(1)
     const runs = new Map<string, RefineRun>()
     let counter = 0

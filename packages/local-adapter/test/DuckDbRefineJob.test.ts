@@ -1,20 +1,45 @@
 import * as Catalog from "@b3-pipeline/core/Catalog"
-import type { RefDate } from "@b3-pipeline/core/Domain"
+import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
+import { generatePortfolio } from "@b3-pipeline/core/Generate"
+import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
 import { refine } from "@b3-pipeline/core/Refine"
 import type { RawDate, RawRow } from "@b3-pipeline/core/Refine"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
+import { REFINED_PREFIX, refinedTable } from "@b3-pipeline/core/Tables"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FC from "effect/FastCheck"
 import * as Layer from "effect/Layer"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as DuckDbQueryEngine from "../src/DuckDbQueryEngine.js"
 import * as DuckDbRefineJob from "../src/DuckDbRefineJob.js"
-import { generate, readRefinedDate, tempWarehouse, writeRaw } from "./fixtures.js"
+import * as LocalCatalog from "../src/LocalCatalog.js"
+import { generate, readRefinedDate, tempWarehouse, treeHashes, writeRaw } from "./fixtures.js"
 
 const jobLayer = (warehouse: string) =>
   DuckDbRefineJob.layer({ warehouse }).pipe(Layer.provideMerge(Catalog.layerMemory), Layer.provide(NodeContext.layer))
 
+const localJob = (warehouse: string) =>
+  DuckDbRefineJob.layer({ warehouse }).pipe(
+    Layer.provideMerge(LocalCatalog.layer(warehouse)),
+    Layer.provide(NodeContext.layer)
+  )
+
+const refineDates = (warehouse: string, dates: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const job = yield* RefineJob
+    for (const d of dates) yield* job.start({ refDate: d as RefDate })
+  }).pipe(Effect.provide(jobLayer(warehouse)))
+
+const CODES = ["IBOV", "SMLL", "IDIV", "IFIX", "BDRX", "UTIL"]
+const DATES = ["2024-12-30", "2025-01-02", "2025-04-30", "2025-05-02", "2025-08-29", "2025-09-01"]
+
 describe("DuckDbRefineJob", () => {
-  it.effect("refines a date like core's reference refine", () => {
+  it.effect("refines a date like core's reference refine (and registers the partitions)", () => {
     const warehouse = tempWarehouse()
     return Effect.gen(function*() {
       const dates = ["2025-04-30", "2025-05-02", "2025-05-05"]
@@ -28,9 +53,205 @@ describe("DuckDbRefineJob", () => {
         const expected = refine(rows.filter((r) => r.ref_date === d), rawDates)
         assert.strictEqual(run.state, "SUCCEEDED")
         assert.strictEqual(run.rows, expected.length)
-        const actual = readRefinedDate(warehouse, d)
-        assert.deepStrictEqual(actual, expected)
+        assert.deepStrictEqual(readRefinedDate(warehouse, d), expected)
+        assert.strictEqual((yield* job.status(run.runId)).state, "SUCCEEDED")
       }
+      const catalog = yield* Catalog.Catalog
+      const partitions = yield* catalog.listPartitions(refinedTable.name)
+      const tickerDates = new Set(rows.map((r) => `${r.ref_date}|${r.cod}`))
+      assert.strictEqual(partitions.length, tickerDates.size)
+      const missing = yield* Effect.flip(job.start({ refDate: "2025-06-02" as RefDate }))
+      assert.strictEqual(missing.reason, "NoRawData")
     }).pipe(Effect.provide(jobLayer(warehouse)))
   })
+
+  it.effect.prop(
+    "differential: DuckDB's refine.sql equals core's Refine.refine row for row on generated raw data",
+    {
+      seed: FC.integer({ min: 1, max: 1_000_000 }),
+      codes: FC.uniqueArray(FC.constantFrom(...CODES), { minLength: 1, maxLength: 3 }),
+      dates: FC.uniqueArray(FC.constantFrom(...DATES), { minLength: 1, maxLength: 3 }),
+      size: FC.integer({ min: 3, max: 25 })
+    },
+    ({ codes, dates, seed, size }) => {
+      const warehouse = tempWarehouse()
+      return Effect.gen(function*() {
+        // some index/date pairs are missing, so previous snapshots skip days
+        const portfolios = generate(codes, dates, seed, size).filter((_, i) => i === 0 || (seed + i) % 4 !== 0)
+        const rows: Array<RawRow> = []
+        for (const p of portfolios) rows.push(...writeRaw(warehouse, p))
+        const rawDates = portfolios.map((p) => ({ indexCode: p.indexCode, refDate: p.refDate }))
+        const job = yield* RefineJob
+        for (const d of new Set(portfolios.map((p) => p.refDate))) {
+          yield* job.start({ refDate: d })
+          assert.deepStrictEqual(readRefinedDate(warehouse, d), refine(rows.filter((r) => r.ref_date === d), rawDates))
+        }
+        fs.rmSync(warehouse, { recursive: true, force: true })
+      }).pipe(Effect.provide(jobLayer(warehouse)))
+    },
+    { fastCheck: { numRuns: 6 } }
+  )
+
+  it.effect("idempotent: a re-run, and a run in a fresh warehouse, write byte-identical files", () => {
+    const a = tempWarehouse()
+    const b = tempWarehouse()
+    return Effect.gen(function*() {
+      const dates = ["2025-01-02", "2025-01-03"]
+      for (const p of generate(["IBOV", "SMLL", "ICO2"], dates, 5)) {
+        writeRaw(a, p)
+        writeRaw(b, p)
+      }
+      yield* refineDates(a, dates)
+      const first = { ...treeHashes(path.join(a, "refined")), ...treeHashes(path.join(a, "serving")) }
+      assert.isAbove(Object.keys(first).length, 10)
+      yield* refineDates(a, dates)
+      yield* refineDates(a, [...dates].reverse())
+      assert.deepStrictEqual({ ...treeHashes(path.join(a, "refined")), ...treeHashes(path.join(a, "serving")) }, first)
+      yield* refineDates(b, dates)
+      assert.deepStrictEqual({ ...treeHashes(path.join(b, "refined")), ...treeHashes(path.join(b, "serving")) }, first)
+      assert.isFalse(fs.existsSync(path.join(a, "_staging")) && fs.readdirSync(path.join(a, "_staging")).length > 0)
+    })
+  })
+
+  it.effect("a date whose members change replaces its partitions; tickers that left disappear", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      const d = "2025-03-10" as RefDate
+      const big = generatePortfolio({ indexCode: "IBOV" as IndexCode, refDate: d, size: 30, seed: 1 })
+      writeRaw(warehouse, big)
+      yield* refineDates(warehouse, [d])
+      const small = generatePortfolio({ indexCode: "IBOV" as IndexCode, refDate: d, size: 8, seed: 99 })
+      const rows = writeRaw(warehouse, small)
+      yield* refineDates(warehouse, [d])
+      const expected = refine(rows, [{ indexCode: small.indexCode, refDate: d }])
+      assert.deepStrictEqual(readRefinedDate(warehouse, d), expected)
+      const served = yield* QueryEngine.collect(`SELECT count(*) AS n FROM b3_portfolio_refined`).pipe(
+        Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer)))
+      )
+      assert.deepStrictEqual(served, [{ n: 8 }])
+    })
+  })
+
+  it.effect("a corrupt raw Parquet file fails the refine with the file's path; refined data is untouched", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      const d = "2025-03-10" as RefDate
+      const [ibov, smll] = generate(["IBOV", "SMLL"], [d], 3, 10)
+      writeRaw(warehouse, ibov!)
+      writeRaw(warehouse, smll!)
+      yield* refineDates(warehouse, [d])
+      const before = treeHashes(path.join(warehouse, "refined"))
+      const bad = path.join(warehouse, "raw/b3_portfolio_raw/ref_date=2025-03-10/index_code=SMLL/part-00000.parquet")
+      fs.writeFileSync(bad, "PAR1 this is not parquet")
+      const error = yield* Effect.flip(refineDates(warehouse, [d]))
+      assert.strictEqual(error._tag, "RefineJobError")
+      assert.strictEqual(error.reason, "Failed")
+      assert.strictEqual(error.refDate, d)
+      assert.include(error.message, bad)
+      assert.notInclude(error.message, "    at ")
+      assert.deepStrictEqual(treeHashes(path.join(warehouse, "refined")), before)
+      // the query engine reports a corrupt serving file the same way
+      const serving = path.join(warehouse, DuckDbRefineJob.servingKey("2025"))
+      fs.writeFileSync(serving, "garbage")
+      const qe = yield* Effect.flip(
+        QueryEngine.collect("SELECT * FROM b3_portfolio_refined").pipe(
+          Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer)))
+        )
+      )
+      assert.strictEqual(qe.reason, "Failed")
+      assert.include(qe.detail ?? "", serving)
+    })
+  })
+
+  it.effect(
+    "a refine killed with SIGKILL leaves every partition entirely old or entirely new; the next run repairs",
+    () => {
+      const warehouse = tempWarehouse()
+      const d = "2025-06-16" as RefDate
+      const codes = ["IBOV", "IBRA", "SMLL", "IDIV", "IBXX", "MLCX", "IFIX", "BDRX"]
+      return Effect.gen(function*() {
+        for (const p of generate(codes, [d], 1)) writeRaw(warehouse, p)
+        yield* Effect.scoped(
+          Effect.flatMap(RefineJob, (job) => job.start({ refDate: d })).pipe(
+            Effect.provide(localJob(warehouse))
+          )
+        )
+        const dateDir = path.join(warehouse, REFINED_PREFIX, `ref_date=${d}`)
+        const old = treeHashes(dateDir)
+        // new raw data (other weights and members) for the same date
+        for (const p of generate(codes, [d], 1000)) writeRaw(warehouse, p)
+        // the expected new state, computed in a copy of the warehouse
+        const copy = tempWarehouse()
+        fs.cpSync(warehouse, copy, { recursive: true })
+        yield* Effect.scoped(
+          Effect.flatMap(RefineJob, (job) => job.start({ refDate: d })).pipe(
+            Effect.provide(localJob(copy))
+          )
+        )
+        const fresh = treeHashes(path.join(copy, REFINED_PREFIX, `ref_date=${d}`))
+        assert.notDeepEqual(fresh, old)
+
+        // kill a child refine in the middle: once it has staged files and started swapping
+        const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "child", "refine-date.ts")
+        const killedAt = yield* Effect.promise(() =>
+          new Promise<string>((resolve, reject) => {
+            const proc = spawn(process.execPath, ["--import", "tsx", child, warehouse, d], { stdio: "ignore" })
+            const staging = path.join(warehouse, DuckDbRefineJob.STAGING_PREFIX)
+            const started = Date.now()
+            let state = "timeout"
+            // Swapping has begun when the first staged ticker (sorted) has been moved out of staging.
+            const swapping = () => {
+              if (!fs.existsSync(staging)) return false
+              for (const run of fs.readdirSync(staging)) {
+                const entries = fs.existsSync(path.join(staging, run))
+                  ? fs.readdirSync(path.join(staging, run)).sort()
+                  : []
+                const first = entries[0]
+                if (
+                  first !== undefined && !fs.existsSync(path.join(staging, run, first, "part-00000.parquet"))
+                ) return true
+              }
+              return false
+            }
+            const timer = setInterval(() => {
+              const now = swapping()
+              if (now || Date.now() - started > 60_000) {
+                clearInterval(timer)
+                state = now ? "swapping" : "timeout"
+                proc.kill("SIGKILL")
+              }
+            }, 1)
+            proc.on("exit", () => {
+              clearInterval(timer)
+              resolve(state)
+            })
+            proc.on("error", reject)
+          })
+        )
+        assert.notStrictEqual(killedAt, "timeout")
+
+        // every partition is entirely old or entirely new (and is a complete file)
+        const after = treeHashes(dateDir)
+        let olds = 0
+        let news = 0
+        for (const [file, hash] of Object.entries(after)) {
+          assert.match(file, /^ticker=[A-Z0-9]+\/part-00000\.parquet$/)
+          if (hash === old[file]) olds++
+          else if (hash === fresh[file]) news++
+          else assert.fail(`${file} is neither the old nor the new partition`)
+        }
+        assert.isAbove(olds + news, 0)
+
+        // the next run repairs: the date is exactly the new state, staging is gone
+        yield* Effect.scoped(
+          Effect.flatMap(RefineJob, (job) => job.start({ refDate: d })).pipe(
+            Effect.provide(localJob(warehouse))
+          )
+        )
+        assert.deepStrictEqual(treeHashes(dateDir), fresh)
+        assert.deepStrictEqual(fs.readdirSync(path.join(warehouse, DuckDbRefineJob.STAGING_PREFIX)), [])
+      })
+    },
+    { timeout: 120_000 }
+  )
 })
