@@ -1,12 +1,16 @@
 import type { IndexCode, RefDate, Ticker } from "@b3-pipeline/core/Domain"
 import { formatDecimal } from "@b3-pipeline/core/Domain"
+import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { TrinoSQL } from "dt-sql-parser"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fc from "fast-check"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { escapeHtml, formatDecimalText, formatPercent } from "../src/report/Format.js"
-import { loadReportData, renderReport, ReportError } from "../src/report/Report.js"
+import { loadReportData, renderReport, ReportError, writeReport } from "../src/report/Report.js"
 import type { ReportData, ReportMember } from "../src/report/Report.js"
 import { CREATE_RAW, CREATE_REFINED, duckDbEngine, insertPortfolios, portfolio } from "./report-support.js"
 import type { Member, RecordingEngine } from "./report-support.js"
@@ -370,4 +374,26 @@ describe("renderReport", () => {
       { numRuns: 60 }
     )
   })
+})
+
+describe("writeReport", () => {
+  it.effect("loads, renders in the chosen locale and writes the file", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b3-report-write-"))
+      const out = path.join(dir, "report.html")
+      const written = yield* writeReport({ out, locale: "en-US", indexCode: "IBOV" as IndexCode }).pipe(
+        Effect.provide(duckDbEngine(FULL)),
+        Effect.provide(NodeContext.layer)
+      )
+      const html = fs.readFileSync(out, "utf8")
+      assert.strictEqual(written.path, out)
+      assert.strictEqual(written.bytes, Buffer.byteLength(html))
+      assert.strictEqual(written.data.refDate, "2025-10-03")
+      assert.include(html, "90,587,133,892")
+      assert.include(html, "Generated 1970-01-01T00:00:00.000Z.") // TestClock time
+      // default locale is pt-BR
+      yield* writeReport({ out }).pipe(Effect.provide(duckDbEngine(FULL)), Effect.provide(NodeContext.layer))
+      assert.include(fs.readFileSync(out, "utf8"), "90.587.133.892")
+      fs.rmSync(dir, { recursive: true, force: true })
+    }))
 })

@@ -5,12 +5,15 @@
  * @since 0.1.0
  */
 import type { RefDate } from "@b3-pipeline/core/Domain"
+import * as Schema from "effect/Schema"
 
-/** The locales the report renders in. @category models */
-export type ReportLocale = "pt-BR" | "en-US"
+/** The locales the report renders in (`--locale pt-BR|en-US`, pt-BR by default). @category models */
+export const ReportLocale = Schema.Literal("pt-BR", "en-US")
+/** @category models */
+export type ReportLocale = typeof ReportLocale.Type
 
 /** @category models */
-export const REPORT_LOCALES: ReadonlyArray<ReportLocale> = ["pt-BR", "en-US"]
+export const REPORT_LOCALES: ReadonlyArray<ReportLocale> = ReportLocale.literals
 
 const separators = (locale: ReportLocale): { readonly group: string; readonly decimal: string } =>
   locale === "pt-BR" ? { group: ".", decimal: "," } : { group: ",", decimal: "." }

@@ -20,10 +20,15 @@ import {
 import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
 import type { QueryError } from "@b3-pipeline/core/QueryEngine"
 import { RAW_TABLE, REFINED_TABLE } from "@b3-pipeline/core/Tables"
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { ReportLocale } from "./Format.js"
+import { renderReport } from "./Render.js"
 
-export type { ReportLocale } from "./Format.js"
+export { REPORT_LOCALES, ReportLocale } from "./Format.js"
 export { renderReport } from "./Render.js"
 export type { RenderOptions } from "./Render.js"
 
@@ -477,3 +482,44 @@ const holdings = (dates: ReadonlyArray<string>, target: string): string => {
     dates.slice(start, start + 6).join(", ")
   }`
 }
+
+// ---------------------------------------------------------------------------------------------
+// For the CLI
+// ---------------------------------------------------------------------------------------------
+
+/** @category cli */
+export interface WriteReportOptions extends LoadReportOptions {
+  /** Default `"pt-BR"`. */
+  readonly locale?: ReportLocale
+  /** The HTML file to write. */
+  readonly out: string
+}
+
+/** What `writeReport` wrote. @category cli */
+export interface WrittenReport {
+  readonly path: string
+  readonly bytes: number
+  readonly data: ReportData
+}
+
+/**
+ * Loads, renders and writes the report (what `b3 report` does). The footer records the clock's time.
+ *
+ * @category cli
+ */
+export const writeReport: (
+  options: WriteReportOptions
+) => Effect.Effect<
+  WrittenReport,
+  ReportError | QueryError | PlatformError,
+  QueryEngine.QueryEngine | FileSystem.FileSystem
+> = Effect.fn("Report.writeReport")(function*(options: WriteReportOptions) {
+  const { locale = "pt-BR", out, ...load } = options
+  const data = yield* loadReportData(load)
+  const now = yield* Clock.currentTimeMillis
+  const html = renderReport(data, { locale, generatedAt: new Date(now).toISOString() })
+  const bytes = new TextEncoder().encode(html)
+  const fs = yield* FileSystem.FileSystem
+  yield* fs.writeFile(out, bytes)
+  return { path: out, bytes: bytes.byteLength, data }
+})
