@@ -177,7 +177,7 @@ export const make = (
         let status = 0
         let kept: Record<string, string> = {}
         const record = (): RequestRecord => ({
-          method: where.method,
+          method: "GET",
           url,
           params,
           status,

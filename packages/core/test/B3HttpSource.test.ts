@@ -177,6 +177,8 @@ describe("B3HttpSource: pages", () => {
             segment: "2"
           })
           assert.strictEqual(p.request.status, 200)
+          assert.strictEqual(p.request.method, "GET")
+          assert.strictEqual(p.request.url, urlFor(fast.baseUrl, "GetPortfolioDay", p.request.params))
           assert.strictEqual(p.request.attempt, 1)
           assert.strictEqual(p.request.headers["content-type"], "application/json; charset=utf-8")
         })
