@@ -100,6 +100,22 @@ export const rawColumnsOf = (p: Portfolio, meta: RawMeta): Array<P.ColumnData> =
 }
 
 /**
+ * A dictionary-encoded string column built the way the writers build theirs (codes interned with a
+ * `Map`), exposed for benchmarks. `id` must be unique within a file.
+ *
+ * @category encoding
+ */
+export const dictionaryStringColumn = (
+  name: string,
+  id: number,
+  values: ReadonlyArray<string | null>
+): P.ColumnData => P.stringColumn(name, id, values.length, (i) => values[i]!)
+
+/** Writes columns of equal length as one Parquet file (exposed for benchmarks). @category encoding */
+export const writeColumns = (columns: ReadonlyArray<P.ColumnData>, length: number): Uint8Array =>
+  P.writeColumns(columns, length)
+
+/**
  * The Parquet bytes of one portfolio. Deterministic. Throws a RangeError when a value does not fit
  * its column type (a weight over 9999.999%): callers turn it into a typed error.
  *

@@ -106,7 +106,7 @@ describe("raw Parquet", () => {
       const refDate = new Date(Date.UTC(2018, 0, 1) + day * 86_400_000).toISOString().slice(0, 10) as RefDate
       checkRoundTrip(generatePortfolio({ indexCode: index, refDate, size, seed, segment }))
     },
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: 25 } }
   )
 })
 

@@ -29,19 +29,24 @@ const nullBitmapOf = (length: number, isNull: (i: number) => boolean): { bitmap:
   return { bitmap, nulls }
 }
 
-/** A Utf8 vector of a few distinct strings (a dictionary), built from bytes, not per row. */
+/** A Utf8 vector of the distinct strings (a dictionary), encoded into one buffer, not per row. */
 const utf8Vector = (values: ReadonlyArray<string>): Arrow.Vector<Arrow.Utf8> => {
-  const encoded = values.map((s) => encoder.encode(s))
+  let capacity = 0
+  for (const v of values) capacity += v.length * 3
+  const buffer = new Uint8Array(capacity)
   const offsets = new Int32Array(values.length + 1)
   let total = 0
-  for (let i = 0; i < encoded.length; i++) {
-    total += encoded[i]!.byteLength
+  for (let i = 0; i < values.length; i++) {
+    total += encoder.encodeInto(values[i]!, buffer.subarray(total)).written
     offsets[i + 1] = total
   }
-  const bytes = new Uint8Array(total)
-  for (let i = 0; i < encoded.length; i++) bytes.set(encoded[i]!, offsets[i]!)
   return new Arrow.Vector([
-    Arrow.makeData({ type: new Arrow.Utf8(), length: values.length, valueOffsets: offsets, data: bytes })
+    Arrow.makeData({
+      type: new Arrow.Utf8(),
+      length: values.length,
+      valueOffsets: offsets,
+      data: buffer.slice(0, total)
+    })
   ])
 }
 
@@ -135,7 +140,11 @@ export const decimalColumn = (
   const type = new Arrow.Decimal(scale, precision, 128)
   const words = new Uint32Array(length * 4)
   const limit = 10n ** BigInt(precision)
+  const numberLimit = Number(limit)
   let anyNull = false
+  // wide values repeat (the reductor is constant per file): convert each distinct run once
+  let lastValue: bigint | number | undefined
+  let lastAt = 0
   for (let i = 0; i < length; i++) {
     const raw = unscaledAt(i)
     if (raw === null) {
@@ -143,7 +152,7 @@ export const decimalColumn = (
       continue
     }
     if (typeof raw === "number") {
-      if (!Number.isSafeInteger(raw) || Math.abs(raw) >= Number(limit)) {
+      if (!Number.isSafeInteger(raw) || Math.abs(raw) >= numberLimit) {
         throw new RangeError(`${name}: ${raw} does not fit decimal(${precision},${scale})`)
       }
       if (raw >= -0x80000000 && raw <= 0x7fffffff) {
@@ -155,10 +164,16 @@ export const decimalColumn = (
         continue
       }
     }
+    if (raw === lastValue) {
+      words.copyWithin(i * 4, lastAt * 4, lastAt * 4 + 4)
+      continue
+    }
     const v = BigInt(raw)
     if (v >= limit || v <= -limit) throw new RangeError(`${name}: ${v} does not fit decimal(${precision},${scale})`)
     const u = BigInt.asUintN(128, v)
     for (let k = 0; k < 4; k++) words[i * 4 + k] = Number((u >> BigInt(32 * k)) & 0xffffffffn)
+    lastValue = raw
+    lastAt = i
   }
   if (!anyNull) {
     return { field: new Arrow.Field(name, type, true), data: Arrow.makeData({ type, length, data: words }) }

@@ -1,0 +1,168 @@
+/**
+ * Raw Parquet benchmark (stage 3, write raw). On ~1M generated rows (IBOV-, IBRA- and SMLL-sized
+ * portfolios, by sector, cycled over a year of days):
+ * - `encodeRawParquet` as the raw layer calls it: one file per (index, day);
+ * - the same rows as ONE file (a synthetic 1M-row portfolio): the encoder's throughput without the
+ *   per-file cost;
+ * - `decodeRawParquet` of the per-portfolio files;
+ * - building the four string columns (cod, asset, type, segment) of all rows: naive Arrow Utf8
+ *   (`vectorFromArray(values, new Utf8())`) against the Map-interned dictionary build, and the ratio.
+ * Times are medians of RUNS runs after a warm-up; the per-file passes (thousands of files) and the
+ * slow naive build run once.
+ *
+ * Run alone: `npx tsx bench/parquet.ts`.
+ */
+import type { IndexCode, Portfolio, RefDate, Ticker } from "@b3-pipeline/core/Domain"
+import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
+import { decodeRawParquet, dictionaryStringColumn, encodeRawParquet } from "@b3-pipeline/core/RawParquet"
+import * as Arrow from "apache-arrow"
+import { pathToFileURL } from "node:url"
+import type { BenchRow } from "./types.js"
+
+const TARGET_ROWS = Number(process.env["BENCH_PARQUET_ROWS"] ?? 1_000_000)
+const RUNS = 3
+const meta = { payloadSha256: "0".repeat(64), fetchedAt: "2025-04-07T09:00:00.000Z" }
+
+const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+const time = <A>(f: () => A): { ms: number; value: A } => {
+  const t = performance.now()
+  const value = f()
+  return { ms: performance.now() - t, value }
+}
+
+const timed = (runs: number, f: () => unknown, warmUp: () => unknown = f): number => {
+  warmUp()
+  const ms: Array<number> = []
+  for (let i = 0; i < runs; i++) ms.push(time(f).ms)
+  return median(ms)
+}
+
+/** Distinct portfolios (index x day) cycled until TARGET_ROWS rows. */
+const corpus = (): { readonly portfolios: ReadonlyArray<Portfolio>; readonly rows: number } => {
+  const days = tradingDays("2024-01-01" as RefDate, "2024-12-31" as RefDate)
+  const distinct: Array<Portfolio> = []
+  for (const refDate of days) {
+    for (const code of ["IBOV", "IBRA", "SMLL"] as Array<IndexCode>) {
+      distinct.push(generatePortfolio({ indexCode: code, refDate, segment: "2" }))
+    }
+  }
+  const portfolios: Array<Portfolio> = []
+  let rows = 0
+  for (let k = 0; rows < TARGET_ROWS; k++) {
+    const p = distinct[k % distinct.length]!
+    portfolios.push(p)
+    rows += p.size
+  }
+  return { portfolios, rows }
+}
+
+/** All rows as one synthetic portfolio (tickers repeat: the encoder does not care). */
+const concatenate = (portfolios: ReadonlyArray<Portfolio>, rows: number): Portfolio => {
+  const tickers: Array<Ticker> = []
+  const assets: Array<string> = []
+  const types: Array<string> = []
+  const sectors: Array<string | null> = []
+  const weights = new Int32Array(rows)
+  const quantities = new BigInt64Array(rows)
+  let at = 0
+  let total = 0n
+  for (const p of portfolios) {
+    for (let i = 0; i < p.size; i++) {
+      tickers.push(p.tickers[i]!)
+      assets.push(p.assets[i]!)
+      types.push(p.types[i]!)
+      sectors.push(p.sectors[i] ?? null)
+      weights[at] = p.weights[i]!
+      quantities[at] = p.quantities[i]!
+      at++
+    }
+    total += p.totalQuantity
+  }
+  const first = portfolios[0]!
+  return { ...first, size: rows, tickers, assets, types, sectors, weights, quantities, totalQuantity: total }
+}
+
+export async function run(): Promise<Array<BenchRow>> {
+  const { portfolios, rows } = corpus()
+  const note = `${rows} rows, ${portfolios.length} portfolios`
+
+  // thousands of files: one timed pass after a warm-up on the first 300
+  let files: Array<Uint8Array> = []
+  const warm = portfolios.slice(0, 300)
+  const perFileMs = timed(1, () => {
+    files = portfolios.map((p) => encodeRawParquet(p, meta))
+  }, () => warm.map((p) => encodeRawParquet(p, meta)))
+  const bytes = files.reduce((n, f) => n + f.byteLength, 0)
+
+  const decodeMs = timed(1, () => {
+    let n = 0
+    for (const f of files) n += decodeRawParquet(f).length
+    if (n !== rows) throw new Error(`decoded ${n} rows, want ${rows}`)
+  }, () => files.slice(0, 300).map(decodeRawParquet))
+
+  const big = concatenate(portfolios, rows)
+  let bigFile: Uint8Array = new Uint8Array()
+  const oneFileMs = timed(RUNS, () => {
+    bigFile = encodeRawParquet(big, meta)
+  })
+
+  const strings: ReadonlyArray<ReadonlyArray<string | null>> = [big.tickers, big.assets, big.types, big.sectors]
+  const dictionaryMs = timed(RUNS, () => strings.map((values, id) => dictionaryStringColumn(`c${id}`, id, values)))
+  const naive = time(() => strings.map((values) => Arrow.vectorFromArray(values, new Arrow.Utf8())))
+  if (naive.value[0]!.length !== rows) throw new Error("naive build lost rows")
+
+  const perSecond = (ms: number) => Math.round(rows / (ms / 1000))
+  return [
+    {
+      name: "raw parquet encode, file per portfolio",
+      value: perSecond(perFileMs),
+      unit: "rows/s",
+      note: `${note}, ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(perFileMs)} ms, one pass`
+    },
+    {
+      name: "raw parquet encode, files per second",
+      value: Math.round(portfolios.length / (perFileMs / 1000)),
+      unit: "files/s"
+    },
+    {
+      name: "raw parquet encode, one 1M-row file",
+      value: perSecond(oneFileMs),
+      unit: "rows/s",
+      note: `${(bigFile.byteLength / 1e6).toFixed(1)} MB, ${Math.round(oneFileMs)} ms`
+    },
+    {
+      name: "raw parquet decode, file per portfolio",
+      value: perSecond(decodeMs),
+      unit: "rows/s",
+      note: `${Math.round(decodeMs)} ms`
+    },
+    {
+      name: "4 string columns, naive Arrow Utf8",
+      value: Math.round(naive.ms),
+      unit: "ms",
+      note: `${rows} rows x 4, vectorFromArray(Utf8), one run`
+    },
+    {
+      name: "4 string columns, Map dictionary",
+      value: Math.round(dictionaryMs),
+      unit: "ms",
+      note: `median of ${RUNS}`
+    },
+    { name: "string columns, naive / dictionary", value: Number((naive.ms / dictionaryMs).toFixed(1)), unit: "x" }
+  ]
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run().then(
+    (rows) => {
+      for (const r of rows) {
+        console.log(`${r.name.padEnd(40)} ${String(r.value).padStart(12)} ${r.unit}${r.note ? `  (${r.note})` : ""}`)
+      }
+    },
+    (e) => {
+      console.error(e)
+      process.exitCode = 1
+    }
+  )
+}
