@@ -1,0 +1,204 @@
+/**
+ * Lambda: EventBridge "Scheduled Event" -> fetch the day's portfolio of each configured index
+ * from B3 (core's `B3HttpSource`) and write it raw to S3 (`Pipeline.ingest`). The raw Parquet
+ * write is what fires the bucket notification that starts the refine (`onRawObjectCreated`).
+ *
+ * - Indices: `B3_INDICES` (comma-separated B3 codes), default `IBOV`; fetched one after the other
+ *   (B3 is a public site: one request at a time).
+ * - Each index gets its own result: a failure of one never loses the others. A payload that does
+ *   not parse is quarantined by the pipeline (exact bytes + error) and reported.
+ * - If any index failed with a retryable error (B3 unavailable, rate limited, S3 throttled), the
+ *   invocation fails after every index was tried, so EventBridge's retry runs it again; indices
+ *   already written are then `unchanged` (identical bytes are not rewritten, no second refine).
+ * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
+ *
+ * @since 0.1.0
+ */
+import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
+import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
+import { IndexCode } from "@b3-pipeline/core/Domain"
+import * as Pipeline from "@b3-pipeline/core/Pipeline"
+import type { PortfolioSource } from "@b3-pipeline/core/PortfolioSource"
+import { request } from "@b3-pipeline/core/PortfolioSource"
+import type { RawLayer } from "@b3-pipeline/core/RawLayer"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+/** The EventBridge scheduled event, the fields this handler reads. @category models */
+export const ScheduledEvent = Schema.Struct({
+  id: Schema.String,
+  "detail-type": Schema.Literal("Scheduled Event"),
+  source: Schema.String,
+  time: Schema.String
+})
+
+/** One index's outcome. @category models */
+export type IndexResult =
+  | {
+    readonly indexCode: string
+    readonly ok: true
+    readonly outcome: "created" | "replaced" | "unchanged"
+    readonly refDate: string
+    readonly rows: number
+    readonly parquetKey: string
+  }
+  | {
+    readonly indexCode: string
+    readonly ok: false
+    readonly error: "FetchError" | "ParseError" | "RawLayerError"
+    readonly reason: string
+    readonly retryable: boolean
+    readonly message: string
+  }
+
+/** @category models */
+export interface IngestSummary {
+  readonly requestId: string
+  readonly eventId?: string
+  readonly scheduledTime?: string
+  readonly results: ReadonlyArray<IndexResult>
+  /** Set when the event was not a scheduled event: what was wrong with it. */
+  readonly malformed?: string
+}
+
+/** The minimal Lambda context this handler reads. @category models */
+export interface LambdaContext {
+  readonly awsRequestId?: string
+}
+
+/** Some indices failed with retryable errors; EventBridge retries the invocation. @category errors */
+export class RetryableIngestFailure extends Schema.TaggedError<RetryableIngestFailure>()("RetryableIngestFailure", {
+  requestId: Schema.String,
+  indices: Schema.Array(Schema.String),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `ingest failed for ${this.indices.join(", ")} (request ${this.requestId}): ${this.detail}`
+  }
+}
+
+/** The malformed-event error, logged (never thrown). @category errors */
+export class MalformedEvent extends Schema.TaggedError<MalformedEvent>()("MalformedEvent", {
+  requestId: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `not an EventBridge scheduled event (request ${this.requestId}): ${this.detail}`
+  }
+}
+
+/** `B3_INDICES`: comma-separated index codes, default `IBOV`. @category config */
+export const indices: Config.Config<ReadonlyArray<IndexCode>> = Config.string(AwsLive.EnvVar.indices).pipe(
+  Config.withDefault("IBOV"),
+  Config.mapOrFail((text) => {
+    const codes = text.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== "")
+    const decoded = Schema.decodeUnknownEither(Schema.NonEmptyArray(IndexCode))(codes)
+    return Either.mapLeft(
+      decoded,
+      (e) => ConfigError.InvalidData([AwsLive.EnvVar.indices], ParseResult.TreeFormatter.formatErrorSync(e))
+    )
+  })
+)
+
+const decode = Schema.decodeUnknownEither(ScheduledEvent)
+
+/**
+ * The handler's work as an Effect (tests provide the source and the raw layer).
+ *
+ * @category handlers
+ */
+export const handle = (
+  event: unknown,
+  requestId: string,
+  codes: ReadonlyArray<IndexCode>
+): Effect.Effect<IngestSummary, RetryableIngestFailure, PortfolioSource | RawLayer> =>
+  Effect.gen(function*() {
+    const decoded = decode(event, { onExcessProperty: "ignore" })
+    if (Either.isLeft(decoded)) {
+      const error = new MalformedEvent({ requestId, detail: ParseResult.TreeFormatter.formatErrorSync(decoded.left) })
+      yield* Effect.logError(error.message).pipe(Effect.annotateLogs({ requestId, error: error._tag }))
+      return { requestId, results: [], malformed: error.detail }
+    }
+    const results: Array<IndexResult> = []
+    for (const indexCode of codes) {
+      const result = yield* Effect.either(Pipeline.ingest(request(indexCode)))
+      if (Either.isRight(result)) {
+        const w = result.right
+        results.push({
+          indexCode,
+          ok: true,
+          outcome: w.outcome,
+          refDate: w.refDate,
+          rows: w.rows,
+          parquetKey: w.parquetKey
+        })
+      } else {
+        const e = result.left
+        yield* Effect.logError(e.message).pipe(
+          Effect.annotateLogs({ requestId, indexCode, error: e._tag, reason: e.reason })
+        )
+        results.push({
+          indexCode,
+          ok: false,
+          error: e._tag,
+          reason: e.reason,
+          retryable: e.retryable,
+          message: e.message
+        })
+      }
+    }
+    const summary: IngestSummary = {
+      requestId,
+      eventId: decoded.right.id,
+      scheduledTime: decoded.right.time,
+      results
+    }
+    yield* Effect.logInfo("scheduledIngest").pipe(Effect.annotateLogs({ summary }))
+    const retry = results.filter((r) => !r.ok && r.retryable)
+    if (retry.length > 0) {
+      return yield* Effect.fail(
+        new RetryableIngestFailure({
+          requestId,
+          indices: retry.map((r) => r.indexCode),
+          detail: retry.map((r) => (r.ok ? "" : r.message)).join("; ")
+        })
+      )
+    }
+    return summary
+  }).pipe(Effect.withSpan("lambda.scheduledIngest", { attributes: { requestId } }))
+
+/**
+ * A Lambda handler on a layer; the runtime is built on the first invocation and kept.
+ *
+ * @category handlers
+ */
+export const makeHandler = <E>(
+  layer: Layer.Layer<PortfolioSource | RawLayer, E>,
+  codes: Config.Config<ReadonlyArray<IndexCode>> = indices
+) => {
+  const runtime = ManagedRuntime.make(layer)
+  return async (event: unknown, context?: LambdaContext): Promise<IngestSummary> => {
+    const exit = await runtime.runPromiseExit(
+      Effect.flatMap(codes, (list) => handle(event, context?.awsRequestId ?? "local", list))
+    )
+    if (exit._tag === "Success") return exit.value
+    throw Cause.squash(exit.cause)
+  }
+}
+
+/** B3 over HTTP (fetch), raw layer on S3 `B3_BUCKET`. @category layers */
+export const layer = Layer.merge(
+  B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer)),
+  AwsLive.layerRawLayer
+)
+
+/** The deployed handler. @category handlers */
+export const handler = makeHandler(layer)
