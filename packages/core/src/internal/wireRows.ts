@@ -66,6 +66,40 @@ export const intern = (s: string): string => {
 
 const SAFE_SUM = 2 ** 52
 
+const isUpper = (c: number): boolean => c >= 65 && c <= 90
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+
+/** `TICKER.test(s)` by hand: `[A-Z][A-Z0-9]{3}[0-9]{1,2}[A-Z]?`. */
+export const isTicker = (s: string): boolean => {
+  const n = s.length
+  if (n < 5 || n > 7 || !isUpper(s.charCodeAt(0))) return false
+  for (let i = 1; i < 4; i++) {
+    const c = s.charCodeAt(i)
+    if (!isUpper(c) && !isDigit(c)) return false
+  }
+  if (!isDigit(s.charCodeAt(4))) return false
+  if (n === 5) return true
+  const c5 = s.charCodeAt(5)
+  if (n === 6) return isDigit(c5) || isUpper(c5)
+  return isDigit(c5) && isUpper(s.charCodeAt(6))
+}
+
+const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13 || c === 160
+
+/** `s.trim()`, without the call when there is nothing to cut. */
+const trimmed = (s: string): string =>
+  s.length > 0 && !isSpace(s.charCodeAt(0)) && !isSpace(s.charCodeAt(s.length - 1)) ? s : s.trim()
+
+/** Empty or only blanks (no allocation, unlike `trim`). */
+const isBlank = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 160) return false
+  }
+  return true
+}
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
 /** Collects rows into columns, validating as it goes. */
 export class RowSink {
   readonly tickers: Array<Ticker> = []
@@ -74,6 +108,8 @@ export class RowSink {
   readonly sectors: Array<string | null> = []
   weights: Int32Array
   quantities: BigInt64Array
+  /** 32-bit halves of `quantities`, to store small quantities without allocating a bigint. */
+  private q32: Uint32Array
   size = 0
   private readonly seen = new Set<string>()
   private sumSmall = 0
@@ -85,6 +121,9 @@ export class RowSink {
   private readonly sectorSum: Array<number> = []
   private readonly sectorRow: Array<number> = []
   private readonly sectorAcumText: Array<string> = []
+  private readonly sectorName: Array<string> = []
+  private lastSector: string | undefined = undefined
+  private lastSectorIndex = 0
 
   constructor(
     readonly format: SourceFormat,
@@ -95,6 +134,7 @@ export class RowSink {
     const cap = Math.max(1, capacity)
     this.weights = new Int32Array(cap)
     this.quantities = new BigInt64Array(cap)
+    this.q32 = new Uint32Array(this.quantities.buffer)
   }
 
   private grow(): void {
@@ -104,11 +144,13 @@ export class RowSink {
     const q = new BigInt64Array(this.quantities.length * 2)
     q.set(this.quantities)
     this.quantities = q
+    this.q32 = new Uint32Array(q.buffer)
   }
 
   /**
    * One row. `row` is 1-based over the whole payload; `page` is 1-based or undefined (CSV).
-   * `sector`/`acum` are null for by-ticker rows.
+   * `sector`/`acum` are only read in sector mode. The hot path below only tests; every failure
+   * goes through `reject`, which says what was wrong.
    */
   add(
     row: number,
@@ -122,128 +164,135 @@ export class RowSink {
     acum: unknown,
     sectorMode: boolean
   ): void {
-    const format = this.format
-    if (typeof cod !== "string" || !TICKER.test(cod)) {
-      fail(format, "BadTicker", "ticker must be 4 characters and a 1-2 digit class, like PETR4", {
-        row,
-        page,
-        field: "cod",
-        value: cod
-      })
+    if (typeof cod !== "string" || !isTicker(cod) || this.seen.has(cod)) {
+      return this.reject(row, page, "cod", cod)
     }
-    const ticker = cod as Ticker
-    if (this.seen.has(ticker)) {
-      fail(format, "DuplicateTicker", `ticker ${ticker} appears twice`, { row, page, field: "cod", value: ticker })
+    if (typeof asset !== "string" || typeof type !== "string" || isBlank(asset) || isBlank(type)) {
+      return this.reject(row, page, typeof asset !== "string" || isBlank(asset) ? "asset" : "type", asset, type)
     }
-    this.seen.add(ticker)
-    if (typeof asset !== "string") {
-      fail(format, "BadField", "asset must be a string", { row, page, field: "asset", value: asset })
+    const w = typeof part === "string" ? parseWeight(part, this.sep) : BAD
+    if (w === BAD) return this.reject(row, page, "part", part)
+    const q = typeof qty === "string" ? parseQuantity(qty, this.sep) : BAD
+    if (q === BAD || q === OVERFLOW) return this.reject(row, page, "theoricalQty", qty)
+    let sectorText: string | null = null
+    if (sectorMode) {
+      if (typeof sector !== "string" || isBlank(sector) || typeof acum !== "string") {
+        return this.reject(row, page, typeof acum === "string" ? "segment" : "partAcum", sector, acum)
+      }
+      // rows come grouped by sector: compare with the previous row's before hashing
+      let s = sector === this.lastSector ? this.lastSectorIndex : this.sectorIndex.get(sector)
+      if (s === undefined) {
+        const a = parseWeight(acum, this.sep)
+        if (a === BAD) return this.reject(row, page, "partAcum", acum)
+        s = this.sectorAcum.length
+        this.sectorIndex.set(sector, s)
+        this.sectorName.push(intern(sector))
+        this.sectorAcum.push(a)
+        this.sectorSum.push(0)
+        this.sectorRow.push(row)
+        this.sectorAcumText.push(acum)
+      } else if (acum !== this.sectorAcumText[s] && parseWeight(acum, this.sep) !== this.sectorAcum[s]) {
+        // another text must still be this locale's number, and equal
+        return this.reject(row, page, "partAcum", acum, s)
+      }
+      this.sectorSum[s]! += w
+      this.lastSector = sector
+      this.lastSectorIndex = s
+      sectorText = this.sectorName[s]!
+    } else if (sector !== null && sector !== undefined) {
+      return this.reject(row, page, "segment", sector, "null")
     }
-    const assetText = (asset as string).trim()
-    if (assetText.length === 0) fail(format, "BadField", "asset is empty", { row, page, field: "asset", value: asset })
-    if (typeof type !== "string" || type.trim().length === 0) {
-      fail(format, "BadField", "type must be a non-empty string", { row, page, field: "type", value: type })
-    }
-    if (typeof part !== "string") {
-      fail(format, "BadField", "part must be a string", { row, page, field: "part", value: part })
-    }
-    const w = parseWeight(part as string, this.sep)
-    if (w === BAD) {
-      fail(format, "BadNumber", `part is not a ${this.language} weight with at most 3 decimals`, {
-        row,
-        page,
-        field: "part",
-        value: part
-      })
-    }
-    if (typeof qty !== "string") {
-      fail(format, "BadField", "theoricalQty must be a string", { row, page, field: "theoricalQty", value: qty })
-    }
-    const q = parseQuantity(qty as string, this.sep)
-    let qb: bigint
-    if (q >= 0) {
-      qb = BigInt(q)
+    this.seen.add(cod)
+    const i = this.size
+    if (i === this.weights.length) this.grow()
+    this.weights[i] = w
+    if (q === BIG) {
+      this.quantities[i] = bigResult.value
+      this.sumBig += bigResult.value
+    } else {
       this.sumSmall += q
       if (this.sumSmall >= SAFE_SUM) {
         this.sumBig += BigInt(this.sumSmall)
         this.sumSmall = 0
       }
-    } else if (q === BIG) {
-      qb = bigResult.value
-      this.sumBig += qb
-    } else if (q === OVERFLOW) {
-      return fail(format, "Overflow", "theoricalQty does not fit in int64", {
-        row,
-        page,
-        field: "theoricalQty",
-        value: qty
-      })
-    } else {
-      return fail(format, "BadNumber", `theoricalQty is not a ${this.language} integer`, {
-        row,
-        page,
-        field: "theoricalQty",
-        value: qty
-      })
+      if (LITTLE_ENDIAN) {
+        this.q32[2 * i] = q >>> 0
+        this.q32[2 * i + 1] = Math.floor(q / 4294967296)
+      } else {
+        this.quantities[i] = BigInt(q)
+      }
     }
-    let sectorText: string | null = null
-    if (sectorMode) {
-      if (typeof sector !== "string" || sector.trim().length === 0) {
-        fail(format, "BadField", "segment (sector) must be a non-empty string in by-sector data", {
-          row,
-          page,
-          field: "segment",
-          value: sector
-        })
-      }
-      sectorText = intern(sector as string)
-      if (typeof acum !== "string") {
-        fail(format, "BadField", "partAcum must be a string in by-sector data", {
-          row,
-          page,
-          field: "partAcum",
-          value: acum
-        })
-      }
-      const a = parseWeight(acum as string, this.sep)
-      if (a === BAD) {
-        fail(format, "BadNumber", `partAcum is not a ${this.language} weight with at most 3 decimals`, {
-          row,
-          page,
-          field: "partAcum",
-          value: acum
-        })
-      }
-      let s = this.sectorIndex.get(sectorText)
-      if (s === undefined) {
-        s = this.sectorAcum.length
-        this.sectorIndex.set(sectorText, s)
-        this.sectorAcum.push(a)
-        this.sectorSum.push(0)
-        this.sectorRow.push(row)
-        this.sectorAcumText.push(acum as string)
-      } else if (this.sectorAcum[s] !== a) {
-        fail(
-          format,
-          "SectorSum",
-          `partAcum differs from the sector's first row (row ${this.sectorRow[s]}: ${this.sectorAcumText[s]})`,
-          { row, page, field: "partAcum", value: acum }
-        )
-      }
-      this.sectorSum[s]! += w
-    } else if (sector !== null && sector !== undefined) {
-      fail(format, "BadField", "segment must be null in by-ticker data", { row, page, field: "segment", value: sector })
-    }
-    const i = this.size
-    if (i === this.weights.length) this.grow()
-    this.weights[i] = w
-    this.quantities[i] = qb
-    this.tickers.push(ticker)
-    this.assets.push(assetText)
-    this.types.push(intern(type as string))
+    this.tickers.push(cod as Ticker)
+    this.assets.push(trimmed(asset))
+    this.types.push(intern(type))
     this.sectors.push(sectorText)
     this.weightSum += w
     this.size = i + 1
+  }
+
+  /** The cold path: works out which rule `add` saw broken, and throws it. */
+  private reject(row: number, page: number | undefined, field: string, value: unknown, extra?: unknown): never {
+    const format = this.format
+    const language = this.language
+    const at = (f: string, v: unknown) => ({ row, page, field: f, value: v })
+    switch (field) {
+      case "cod":
+        if (typeof value === "string" && isTicker(value)) {
+          return fail(format, "DuplicateTicker", `ticker ${value} appears twice`, at("cod", value))
+        }
+        return fail(
+          format,
+          "BadTicker",
+          "ticker must be 4 characters and a 1-2 digit class, like PETR4",
+          at("cod", value)
+        )
+      case "asset":
+        return fail(format, "BadField", "asset must be a non-empty string", at("asset", value))
+      case "type":
+        return fail(format, "BadField", "type must be a non-empty string", at("type", extra))
+      case "part":
+        if (typeof value !== "string") return fail(format, "BadField", "part must be a string", at("part", value))
+        return fail(format, "BadNumber", `part is not a ${language} weight with at most 3 decimals`, at("part", value))
+      case "theoricalQty":
+        if (typeof value !== "string") {
+          return fail(format, "BadField", "theoricalQty must be a string", at(field, value))
+        }
+        if (parseQuantity(value, this.sep) === OVERFLOW) {
+          return fail(format, "Overflow", "theoricalQty does not fit in int64", at(field, value))
+        }
+        return fail(format, "BadNumber", `theoricalQty is not a ${language} integer`, at(field, value))
+      case "segment":
+        if (extra === "null") {
+          return fail(format, "BadField", "segment must be null in by-ticker data", at(field, value))
+        }
+        return fail(
+          format,
+          "BadField",
+          "segment (sector) must be a non-empty string in by-sector data",
+          at(field, value)
+        )
+      default: {
+        // partAcum
+        if (typeof value !== "string") {
+          return fail(format, "BadField", "partAcum must be a string in by-sector data", at("partAcum", extra ?? value))
+        }
+        if (parseWeight(value, this.sep) === BAD) {
+          return fail(
+            format,
+            "BadNumber",
+            `partAcum is not a ${language} weight with at most 3 decimals`,
+            at("partAcum", value)
+          )
+        }
+        const s = extra as number
+        return fail(
+          format,
+          "SectorSum",
+          `partAcum differs from the sector's first row (row ${this.sectorRow[s]}: ${this.sectorAcumText[s]})`,
+          at("partAcum", value)
+        )
+      }
+    }
   }
 
   /**
