@@ -106,7 +106,7 @@ const runPipeline = (corpus: Corpus, warehouse: string) =>
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
 
 const runDuckDb = async (corpus: Corpus, warehouse: string) => {
-  const db = await DuckDBInstance.create(":memory:")
+  const db = await DuckDBInstance.create(":memory:", { threads: "1" })
   const c = await db.connect()
   for (const s of fs.readFileSync(path.join(SQL_DIR, "duckdb-compat.sql"), "utf8").split(";")) {
     const sql = s.split("\n").filter((l) => !l.trim().startsWith("--")).join("\n").trim()
@@ -149,14 +149,14 @@ const runDuckDb = async (corpus: Corpus, warehouse: string) => {
     await c.run(`COPY (SELECT * EXCLUDE (ref_date) FROM refined ORDER BY ticker, index_code)
       TO ${
       q(path.join(warehouse, "refined", `ref_date=${day}`))
-    } (FORMAT parquet, PARTITION_BY (ticker), OVERWRITE_OR_IGNORE)`)
+    } (FORMAT parquet, PARTITION_BY (ticker), OVERWRITE_OR_IGNORE, COMPRESSION uncompressed)`)
     const serving = path.join(warehouse, "serving", `year=${day.slice(0, 4)}.parquet`)
     const prior = fs.existsSync(serving) ?
       `SELECT * FROM read_parquet(${q(serving)}) WHERE ref_date <> DATE ${q(day)} UNION ALL ` :
       ""
     fs.mkdirSync(path.dirname(serving), { recursive: true })
     await c.run(`COPY (SELECT * FROM (${prior}SELECT * FROM refined) ORDER BY ref_date, index_code, ticker)
-      TO ${q(serving + ".tmp")} (FORMAT parquet)`)
+      TO ${q(serving + ".tmp")} (FORMAT parquet, COMPRESSION zstd)`)
     fs.renameSync(serving + ".tmp", serving)
     perDay.push(performance.now() - t0)
   }
