@@ -4,7 +4,7 @@
  * fetchMany's concurrency bound. (Real sockets: packages/b3-simulator/test.)
  */
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
-import type { IndexCode } from "@b3-pipeline/core/Domain"
+import { IndexCode, Language, Segment } from "@b3-pipeline/core/Domain"
 import type { FetchError, Payload } from "@b3-pipeline/core/PortfolioSource"
 import { PortfolioSource, request } from "@b3-pipeline/core/PortfolioSource"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -19,8 +19,16 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import { decodeParams, paramsFor, urlFor } from "../src/internal/httpWire.js"
+import {
+  classifyDownload,
+  classifyJsonPage,
+  decodeParams,
+  paramsFor,
+  parseRetryAfter,
+  urlFor
+} from "../src/internal/httpWire.js"
 
 type Reply =
   | { readonly status?: number; readonly headers?: Record<string, string>; readonly body: string | Uint8Array }
@@ -156,6 +164,51 @@ describe("B3HttpSource: URLs", () => {
     ])
     const padded = urlFor("b", "GetDownloadPortfolioDay", { index: "IBRA", language: "en-us" })
     assert.isTrue(padded.endsWith("="), padded)
+  })
+})
+
+describe("B3HttpSource: wire properties", () => {
+  it.prop(
+    "the URL's last segment decodes back to the params, keys in order",
+    {
+      indexCode: IndexCode,
+      language: Language,
+      segment: Segment,
+      pageNumber: Schema.Int.pipe(Schema.between(1, 500)),
+      pageSize: Schema.Int.pipe(Schema.between(1, 9999))
+    },
+    ({ indexCode, language, pageNumber, pageSize, segment }) => {
+      for (const method of ["GetPortfolioDay", "GetTheoricalPortfolio", "GetDownloadPortfolioDay"] as const) {
+        const params = paramsFor({ indexCode, language, segment, method }, pageNumber, pageSize)
+        const url = urlFor("http://h/indexProxy/indexCall", method, params)
+        const last = url.slice(url.lastIndexOf("/") + 1)
+        assert.match(last, /^[A-Za-z0-9+/]+={0,2}$/)
+        assert.strictEqual(last.length % 4, 0)
+        const back = decodeParams(last)!
+        assert.deepStrictEqual(back, params)
+        assert.deepStrictEqual(Object.keys(back), Object.keys(params))
+        assert.strictEqual(url.split("/").at(-2), method)
+      }
+    },
+    { fastCheck: { numRuns: 100 } }
+  )
+
+  it.prop("any body is classified (a page or a typed failure), never thrown", { body: Schema.String }, ({ body }) => {
+    const where = { indexCode: "IBOV", method: "GetPortfolioDay" as const, page: 1 }
+    for (const text of [body, `{"page":${body}`, `"${body}`]) {
+      const r = classifyJsonPage(where, {}, text)
+      if ("error" in r) assert.strictEqual(r.error._tag, "FetchError")
+      const d = classifyDownload({ ...where, method: "GetDownloadPortfolioDay" }, {}, text)
+      if (d !== undefined) assert.include(["NotJson", "Truncated", "NotFound"], d.error.reason)
+    }
+  }, { fastCheck: { numRuns: 200 } })
+
+  it("Retry-After: seconds, HTTP dates (past ones clamp to 0), garbage ignored", () => {
+    assert.strictEqual(parseRetryAfter("120", 0), 120_000)
+    assert.strictEqual(parseRetryAfter(new Date(5_000).toUTCString(), 1_000), 4_000)
+    assert.strictEqual(parseRetryAfter(new Date(5_000).toUTCString(), 9_000), 0)
+    assert.isUndefined(parseRetryAfter("soon", 0))
+    assert.isUndefined(parseRetryAfter(undefined, 0))
   })
 })
 
