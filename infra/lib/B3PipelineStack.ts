@@ -166,6 +166,9 @@ export class B3PipelineStack extends cdk.Stack {
     })
     const bucket = this.bucket
     const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`)
+    // A table's objects, plus the folder key itself and Hadoop's `<folder>_$folder$` marker, which
+    // Spark/EMRFS HEADs before listing (a 403 there fails the read or the write).
+    const tableObjects = (prefix: string) => bucket.arnForObjects(`${prefix.replace(/\/$/, "")}*`)
     const s3Url = (prefix: string) => `s3://${bucket.bucketName}/${prefix}`
 
     // Lambda roles: only what each handler needs, logs on its own log group (no AWSLambdaBasicExecutionRole,
@@ -214,13 +217,13 @@ export class B3PipelineStack extends cdk.Stack {
       })
     )
     glueRole.addToPolicy(
-      new iam.PolicyStatement({ sid: "ReadRaw", actions: ["s3:GetObject"], resources: [objects(RAW_PREFIX)] })
+      new iam.PolicyStatement({ sid: "ReadRaw", actions: ["s3:GetObject"], resources: [tableObjects(RAW_PREFIX)] })
     )
     glueRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "WriteRefinedAndScratch",
         actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-        resources: [objects(REFINED_PREFIX), objects(Prefix.glueTemp)]
+        resources: [tableObjects(REFINED_PREFIX), objects(Prefix.glueTemp)]
       })
     )
     glueRole.addToPolicy(

@@ -12,9 +12,13 @@ export const cdkJson = JSON.parse(fs.readFileSync(path.join(infraRoot, "cdk.json
   context: Record<string, unknown>
 }
 
+// One scratch folder per test file (module instance); each test file removes it in afterAll.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "b3-infra-"))
+export const removeScratch = () => fs.rmSync(scratch, { recursive: true, force: true })
+
 /** Stand-ins for the lambda-entry bundles (the real ones are built by `npm run bundle`). */
 export const stubLambdaCode = (): B3PipelineStackProps["lambdaCode"] => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "b3-infra-"))
+  const root = fs.mkdtempSync(path.join(scratch, "code-"))
   const dir = (name: string) => {
     const d = path.join(root, name)
     fs.mkdirSync(d)
@@ -31,7 +35,7 @@ export const makeStack = (
   props: Partial<B3PipelineStackProps> = {},
   context: Record<string, unknown> = cdkJson.context
 ) => {
-  const app = new cdk.App({ context, outdir: fs.mkdtempSync(path.join(os.tmpdir(), "b3-cdk-out-")) })
+  const app = new cdk.App({ context, outdir: fs.mkdtempSync(path.join(scratch, "cdk.out-")) })
   const stack = new B3PipelineStack(app, "B3Pipeline-test", {
     envName: "test",
     lambdaCode: stubLambdaCode(),

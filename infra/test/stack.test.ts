@@ -1,8 +1,10 @@
 import * as Tables from "@b3-pipeline/core/Tables"
 import { readRefineSql, readValidationQueries } from "@b3-pipeline/glue/GlueAssets"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Match, Template } from "aws-cdk-lib/assertions"
-import { cdkJson, makeStack } from "./fixtures.js"
+import { cdkJson, makeStack, removeScratch } from "./fixtures.js"
+
+afterAll(removeScratch)
 
 // The schema validation (validateAgainstDefaultRules) runs in synth.test.ts; here it is off for speed.
 const { "@aws-cdk/core:validateAgainstDefaultRules": _validate, ...fastContext } = cdkJson.context
@@ -297,11 +299,11 @@ describe("IAM", () => {
     }
     assert.isTrue(
       resourcesFor("s3:PutObject").every((r) =>
-        /\/(refined\/b3_portfolio_refined|glue-temp|glue-scripts\/generated)\/\*$/.test(r)
+        /\/(refined\/b3_portfolio_refined|glue-temp\/|glue-scripts\/generated\/)\*$/.test(r)
       )
     )
     assert.isTrue(
-      resourcesFor("s3:DeleteObject").every((r) => /\/(refined\/b3_portfolio_refined|glue-temp)\/\*$/.test(r))
+      resourcesFor("s3:DeleteObject").every((r) => /\/(refined\/b3_portfolio_refined|glue-temp\/)\*$/.test(r))
     )
     assert.isTrue(
       resourcesFor("glue:BatchCreatePartition").every((r) =>

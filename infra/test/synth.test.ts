@@ -1,8 +1,10 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import type * as glue from "aws-cdk-lib/aws-glue"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cdkJson, infraRoot, makeStack } from "./fixtures.js"
+import { cdkJson, infraRoot, makeStack, removeScratch } from "./fixtures.js"
+
+afterAll(removeScratch)
 
 describe("cdk synth (offline, in-process, validateAgainstDefaultRules on)", () => {
   it("cdk.json runs bin/app.ts with tsx and turns the CloudFormation schema rules into errors", () => {
@@ -40,6 +42,6 @@ describe("cdk synth (offline, in-process, validateAgainstDefaultRules on)", () =
     job.addPropertyOverride("CodeGenConfigurationNodes", {
       n: { SparkSQL: { Name: "x", Inputs: [], SqlQuery: "SELECT 1", SqlAliases: [] } }
     })
-    assert.throws(() => app.synth())
+    assert.throws(() => app.synth(), /CodeGenConfigurationNodes|Additional properties/)
   })
 })
