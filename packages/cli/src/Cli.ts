@@ -290,9 +290,13 @@ const status = Command.make(
   Command.withDescription("Which indices and dates the warehouse holds, the last runs and failures.")
 )
 
+const report = Command.make("report", ReportCommand.options, (o) => withTarget(() => ReportCommand.handler(o))).pipe(
+  Command.withDescription(ReportCommand.description)
+)
+
 /** The command tree. @category commands */
 export const command = b3.pipe(
-  Command.withSubcommands([run, ingest, replay, refine, query, status, ReportCommand.make(withTarget)])
+  Command.withSubcommands([run, ingest, replay, refine, query, status, report])
 )
 
 /** Parses argv and runs. @category running */

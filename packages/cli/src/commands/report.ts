@@ -1,13 +1,76 @@
 /**
- * `b3 report`: wired when the report module lands.
+ * `b3 report`: charts of an index's portfolio as one self-contained HTML page (no network at view
+ * time), from the warehouse's refined table through the `QueryEngine` port.
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/cli/Command"
+import { IndexCode, RefDate, Ticker } from "@b3-pipeline/core/Domain"
+import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as path from "node:path"
+import type { ReportLocale } from "../report/Report.js"
+import { writeReport } from "../report/Report.js"
+
+const decode = <A>(schema: Schema.Schema<A, string>, what: string) => (text: string) =>
+  Schema.decodeUnknown(schema)(text).pipe(
+    Effect.mapError(() => new Error(`invalid ${what}: ${JSON.stringify(text)}`))
+  )
+
+const maybe = <A>(o: Option.Option<string>, f: (s: string) => Effect.Effect<A, Error>) =>
+  Option.match(o, { onNone: () => Effect.succeed(undefined), onSome: f })
 
 /** @category commands */
-export const make = (_withTarget: unknown) =>
-  Command.make("report", {}, () => Effect.void).pipe(
-    Command.withDescription("Charts of the portfolio as one HTML page.")
+export const options = {
+  index: Options.text("index").pipe(Options.withDescription("Index code (default IBOV)"), Options.optional),
+  date: Options.text("date").pipe(
+    Options.withDescription("B3 date YYYY-MM-DD of the portfolio shown (default: the index's latest)"),
+    Options.optional
+  ),
+  compare: Options.text("compare").pipe(
+    Options.withDescription("Date to compare members with (default: the previous snapshot)"),
+    Options.optional
+  ),
+  ticker: Options.text("ticker").pipe(
+    Options.withDescription("Ticker whose weight over time is drawn; repeatable (default: the 5 heaviest)"),
+    Options.repeated
+  ),
+  out: Options.file("out").pipe(Options.withDescription("Output file"), Options.withDefault("report.html")),
+  locale: Options.choice("locale", ["pt-BR", "en-US"]).pipe(
+    Options.withDescription("Number and date format (default pt-BR)"),
+    Options.withDefault("pt-BR" as ReportLocale)
   )
+}
+
+/** @category commands */
+export const description =
+  "Charts of an index's portfolio (top weights, sectors, chosen tickers over time, members in and out) as one self-contained HTML page."
+
+/** @category commands */
+export const handler = (o: {
+  readonly index: Option.Option<string>
+  readonly date: Option.Option<string>
+  readonly compare: Option.Option<string>
+  readonly ticker: ReadonlyArray<string>
+  readonly out: string
+  readonly locale: ReportLocale
+}) =>
+  Effect.gen(function*() {
+    const indexCode = yield* maybe(o.index, (s) => decode(IndexCode, "index code")(s.toUpperCase()))
+    const refDate = yield* maybe(o.date, decode(RefDate, "date (want YYYY-MM-DD)"))
+    const compareDate = yield* maybe(o.compare, decode(RefDate, "date (want YYYY-MM-DD)"))
+    const tickers = yield* Effect.forEach(o.ticker, (t) => decode(Ticker, "ticker")(t.toUpperCase()))
+    const out = path.resolve(o.out)
+    const written = yield* writeReport({
+      out,
+      locale: o.locale,
+      ...(indexCode !== undefined ? { indexCode } : {}),
+      ...(refDate !== undefined ? { refDate } : {}),
+      ...(compareDate !== undefined ? { compareDate } : {}),
+      ...(tickers.length > 0 ? { tickers } : {})
+    })
+    process.stdout.write(
+      `report: ${written.path} (${(written.bytes / 1024).toFixed(0)} KiB, self-contained; open it in any browser)\n`
+    )
+  })
