@@ -41,6 +41,7 @@ import * as Path from "@effect/platform/Path"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { defaultSqlDir, literal, open, readSql, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
@@ -221,8 +222,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
 
         // 5. Catalog.
         const onCatalog = catalogFail(refDate, runId)
-        yield* catalog.upsertTable(refinedTable).pipe(Effect.mapError(onCatalog))
-        yield* catalog.upsertTable(rawTable).pipe(Effect.mapError(onCatalog))
+        for (const table of [refinedTable, rawTable]) {
+          const current = yield* catalog.getTable(table.name).pipe(Effect.mapError(onCatalog))
+          if (Option.isNone(current) || JSON.stringify(current.value) !== JSON.stringify(table)) {
+            yield* catalog.upsertTable(table).pipe(Effect.mapError(onCatalog))
+          }
+        }
         if (removed.length > 0) {
           yield* catalog.dropPartitions(refinedTable.name, removed.map((t) => [refDate, t])).pipe(
             Effect.mapError(onCatalog)

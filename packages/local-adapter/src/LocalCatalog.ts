@@ -55,8 +55,23 @@ export const make = (warehouse: string) =>
       })
     }
 
+    // The last document read or written, with the file's stat then: a long history holds hundreds of
+    // thousands of partitions, so an unchanged file is neither re-read nor re-decoded.
+    let cached: { readonly doc: Document; readonly mtime: number; readonly size: number } | undefined
+    const statKey = Effect.map(
+      Effect.option(fs.stat(file)),
+      Option.flatMap((s) => Option.map(s.mtime, (m) => ({ mtime: m.getTime(), size: Number(s.size) })))
+    )
+
     const load = (method: string, table?: string) =>
       Effect.gen(function*() {
+        const stat = yield* statKey
+        if (
+          cached !== undefined && Option.isSome(stat) && stat.value.mtime === cached.mtime &&
+          stat.value.size === cached.size
+        ) {
+          return cached.doc
+        }
         const text = yield* fs.readFileString(file).pipe(
           Effect.map(Option.some),
           Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
@@ -75,6 +90,7 @@ export const make = (warehouse: string) =>
             })
           )
         }
+        if (Option.isSome(stat)) cached = { doc: doc.right, ...stat.value }
         return doc.right
       })
 
@@ -93,6 +109,8 @@ export const make = (warehouse: string) =>
           Effect.mapError(fail(method, table, file)),
           Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
         )
+        const stat = yield* statKey
+        cached = Option.isSome(stat) ? { doc, ...stat.value } : undefined
       })
 
     /** Read-modify-write of one table's entry, under the lock. */
