@@ -57,7 +57,10 @@ const corpus = (): { readonly portfolios: ReadonlyArray<Portfolio>; readonly row
   return { portfolios, rows }
 }
 
-/** All rows as one synthetic portfolio (tickers repeat: the encoder does not care). */
+/**
+ * All rows as one synthetic portfolio (tickers repeat: the encoder does not care). Sectors are
+ * suffixed with their portfolio's number so each sector total (`part_acum`) stays <= 100%.
+ */
 const concatenate = (portfolios: ReadonlyArray<Portfolio>, rows: number): Portfolio => {
   const tickers: Array<Ticker> = []
   const assets: Array<string> = []
@@ -67,12 +70,13 @@ const concatenate = (portfolios: ReadonlyArray<Portfolio>, rows: number): Portfo
   const quantities = new BigInt64Array(rows)
   let at = 0
   let total = 0n
-  for (const p of portfolios) {
+  for (const [k, p] of portfolios.entries()) {
     for (let i = 0; i < p.size; i++) {
       tickers.push(p.tickers[i]!)
       assets.push(p.assets[i]!)
       types.push(p.types[i]!)
-      sectors.push(p.sectors[i] ?? null)
+      const sector = p.sectors[i] ?? null
+      sectors.push(sector === null ? null : `${sector} #${k}`)
       weights[at] = p.weights[i]!
       quantities[at] = p.quantities[i]!
       at++
