@@ -257,24 +257,31 @@ export const make = (config: DuckDbRefineJobConfig) =>
           if (name.startsWith(".tmp-")) yield* fs.remove(path.join(dir, name)).pipe(Effect.ignore)
         }
         const columns = [...refinedColumns.map((c) => c.name), "ref_date", "ticker"].map(quoteIdent).join(", ")
-        let others: string
-        if (yield* exists(target).pipe(Effect.mapError(onFs(target)))) {
-          others = `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ref_date <> DATE ${literal(refDate)}`
-        } else {
-          // Rebuild the year from the refined tree (the serving copy was lost, or this is the first date).
+        const fromTree = Effect.gen(function*() {
+          // Rebuild the year from the refined tree (the serving copy was lost or is unreadable, or
+          // this is the year's first date). Slow for a long year (one file per date and ticker).
           const glob = `${abs(REFINED_PREFIX)}/ref_date=${year}-*/ticker=*/*.parquet`
           const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(Effect.mapError(onDuck))
-          others = Number(found.getRowsJS()[0]![0] as bigint) === 0 ?
+          return Number(found.getRowsJS()[0]![0] as bigint) === 0 ?
             `SELECT ${columns} FROM refined WHERE false` :
             `SELECT ${columns} FROM read_parquet(${literal(glob)}, hive_partitioning = true,
               hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ref_date <> DATE ${literal(refDate)}`
-        }
+        })
         const temp = path.join(dir, `.tmp-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
-        yield* db.run(`COPY (SELECT * FROM (${others} UNION ALL SELECT ${columns} FROM refined)
-          ORDER BY ref_date, index_code, ticker) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`).pipe(
-          Effect.mapError(onDuck),
-          Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
-        )
+        const write = (others: string) =>
+          db.run(`COPY (SELECT * FROM (${others} UNION ALL SELECT ${columns} FROM refined)
+            ORDER BY ref_date, index_code, ticker) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`).pipe(
+            Effect.mapError(onDuck),
+            Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
+          )
+        if (yield* exists(target).pipe(Effect.mapError(onFs(target)))) {
+          // Merge: the year's file minus this date, plus this date; an unreadable file is rebuilt.
+          yield* write(
+            `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ref_date <> DATE ${literal(refDate)}`
+          ).pipe(Effect.catchAll(() => Effect.flatMap(fromTree, write)))
+        } else {
+          yield* Effect.flatMap(fromTree, write)
+        }
         yield* fs.rename(temp, target).pipe(Effect.mapError(onFs(target)))
       })
 

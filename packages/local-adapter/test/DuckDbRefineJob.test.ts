@@ -160,6 +160,14 @@ describe("DuckDbRefineJob", () => {
       )
       assert.strictEqual(qe.reason, "Failed")
       assert.include(qe.detail ?? "", serving)
+      // the next refine of a date of that year rebuilds the serving file from the refined tree
+      writeRaw(warehouse, ibov!)
+      writeRaw(warehouse, smll!)
+      yield* refineDates(warehouse, [d])
+      const served = yield* QueryEngine.collect("SELECT count(*) AS n FROM b3_portfolio_refined").pipe(
+        Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer)))
+      )
+      assert.deepStrictEqual(served, [{ n: 20 }])
     })
   })
 
