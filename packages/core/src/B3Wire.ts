@@ -381,6 +381,10 @@ const decodeJson = (
 
 const TITLE = /^\s*(\S+)\s+-\s+(.*?)\s*(\d{1,2}\/\d{1,2}\/(?:\d{4}|\d{2}))\s*$/
 const isTotalLabel = (s: string): boolean => /^Quantidade Te|Theoret?h?ical Quantity|Quantity Total/i.test(s.trim())
+const firstField = (line: string): string => {
+  const at = line.indexOf(";")
+  return at === -1 ? line : line.slice(0, at)
+}
 const isReductorLabel = (s: string): boolean => /^(Redutor|Reductor)\b/i.test(s.trim())
 
 const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
@@ -416,9 +420,10 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   }
   const cols = sectorMode ? 7 : 5
   // Rows up to the total footer, then the optional reductor footer.
-  let end = 2
-  while (end < lines.length && !isTotalLabel(lines[end]!.split(";", 1)[0]!)) end++
-  if (end >= lines.length) {
+  // the total footer is the last line but one or two: search from the end, not a regex per row
+  let end = lines.length - 1
+  while (end >= 2 && !isTotalLabel(firstField(lines[end]!))) end--
+  if (end < 2) {
     return fail(format, "BadEnvelope", "no \"Quantidade Teórica Total\" footer (truncated file?)", {
       field: "footer"
     })

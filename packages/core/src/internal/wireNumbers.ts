@@ -206,7 +206,20 @@ export const formatReductor = (r: bigint, l: Language): string => {
 // ---------------------------------------------------------------------------------------------
 
 /** `DD/MM/YY` (pt-br) or `MM/DD/YY` (en-us); a 4-digit year is accepted too. */
+let lastDateText = ""
+let lastDateLanguage: Language | undefined
+let lastDate: RefDate | undefined
 export const parseShortDate = (s: string, l: Language): RefDate | undefined => {
+  // payloads of a day share their date: remember the last answer
+  if (s === lastDateText && l === lastDateLanguage) return lastDate
+  const d = parseShortDateUncached(s, l)
+  lastDateText = s
+  lastDateLanguage = l
+  lastDate = d
+  return d
+}
+
+const parseShortDateUncached = (s: string, l: Language): RefDate | undefined => {
   const m = /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})$/.exec(s)
   if (m === null) return undefined
   const a = Number(m[1])

@@ -10,13 +10,8 @@ export const decodeUtf8 = (bytes: Uint8Array): string => utf8Lenient.decode(byte
 export const encodeUtf8 = (text: string): Uint8Array => utf8Encoder.encode(text)
 
 /** ISO-8859-1: every byte is the code point of the same value. */
-export const decodeLatin1 = (bytes: Uint8Array): string => {
-  let out = ""
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as Array<number>)
-  }
-  return out
-}
+export const decodeLatin1 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
 
 /** ISO-8859-1 bytes of `text`; characters above U+00FF become `?` (B3's CSV cannot carry them). */
 export const encodeLatin1 = (text: string): Uint8Array => {
