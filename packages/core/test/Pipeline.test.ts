@@ -67,6 +67,48 @@ describe("Pipeline", () => {
     }).pipe(Effect.provide(Testing.layerPorts))
   })
 
+  it.effect.prop(
+    "any bad payload (cut, flipped byte, junk) fails with a ParseError and is quarantined byte for byte",
+    {
+      cut: FC.double({ min: 0, max: 1, noNaN: true }),
+      flip: FC.nat(),
+      junk: FC.uint8Array({ maxLength: 200 }),
+      kind: FC.constantFrom("cut" as const, "flip" as const, "junk" as const)
+    },
+    ({ cut, flip, junk, kind }) =>
+      Effect.gen(function*() {
+        const { payload } = samplePayload({
+          indexCode: "IDIV",
+          size: 7,
+          seed: 3,
+          fetchedAt: "2025-04-10T08:00:00.000Z"
+        })
+        const good = payload.pages[0]!.bytes
+        let bytes: Uint8Array
+        if (kind === "cut") bytes = good.slice(0, Math.floor(cut * good.length))
+        else if (kind === "junk") bytes = junk
+        else {
+          bytes = good.slice()
+          const at = flip % bytes.length
+          bytes[at] = bytes[at] === 0x30 ? 0x41 : 0x30 // a digit becomes a letter, anything else a digit
+        }
+        const bad = { ...payload, pages: [{ ...payload.pages[0]!, bytes }] }
+        const exit = yield* Effect.either(Pipeline.ingestPayload(bad))
+        if (exit._tag === "Right") return // a flip may still be a valid portfolio: then it was stored as one
+        const error = exit.left
+        assert.strictEqual(error._tag, "ParseError")
+        const store = yield* ObjectStore
+        const folder = `quarantine/2025-04-10/IDIV/${sha256(bytes)}/`
+        assert.isTrue(Option.isNone(yield* store.head(rawParquetKey("2025-04-07" as RefDate, "IDIV" as IndexCode))))
+        const doc = JSON.parse(text(Option.getOrThrow(yield* store.get(`${folder}error.json` as ObjectKey))))
+        assert.strictEqual(doc.error.reason, error._tag === "ParseError" ? error.reason : "")
+        const pageKey = doc.pages[0].key as ObjectKey
+        assert.isTrue(pageKey.startsWith(folder))
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.get(pageKey)), bytes)
+      }).pipe(Effect.provide(Testing.layerPorts)),
+    { fastCheck: { numRuns: 40 } }
+  )
+
   it.effect("onRawObject refines raw Parquet keys and ignores every other key", () =>
     Effect.gen(function*() {
       const { payload } = samplePayload({ indexCode: "IBXX", refDate: "2025-04-07", size: 8 })
