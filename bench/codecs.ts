@@ -1,0 +1,181 @@
+/**
+ * Codec benchmark (stage 2, parse). On >= 1M generated rows (IBOV-, IBRA- and SMLL-sized
+ * portfolios over many days, pt-br, by sector):
+ * - GetPortfolioDay JSON, full decode (envelope Schema per page, exact row path, every invariant)
+ *   against `JSON.parse` alone on the same bytes (UTF-8 decoding included in both);
+ * - the same payloads split in pages of 20 rows (the web page's page size);
+ * - the CSV download (latin1, CRLF), full decode.
+ * Each figure is the median of several timed runs after a warm-up run.
+ *
+ * Run alone: `npx tsx bench/codecs.ts`.
+ */
+import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
+import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
+import * as Either from "effect/Either"
+import { pathToFileURL } from "node:url"
+import type { BenchRow } from "./types.js"
+
+const TARGET_ROWS = 1_000_000
+const RUNS = 5
+
+interface Corpus {
+  readonly payloads: ReadonlyArray<ReadonlyArray<Uint8Array>>
+  readonly codes: ReadonlyArray<IndexCode>
+  readonly rows: number
+  readonly bytes: number
+}
+
+/** Distinct portfolios (index x day), each encoded once; cycled until TARGET_ROWS rows. */
+const corpus = (encode: (p: ReturnType<typeof generatePortfolio>) => ReadonlyArray<Uint8Array>): Corpus => {
+  const days = tradingDays("2024-01-01" as RefDate, "2024-12-31" as RefDate)
+  const distinct: Array<{ pages: ReadonlyArray<Uint8Array>; code: IndexCode; size: number }> = []
+  for (const refDate of days) {
+    for (const code of ["IBOV", "IBRA", "SMLL"] as Array<IndexCode>) {
+      const p = generatePortfolio({ indexCode: code, refDate, segment: "2" })
+      distinct.push({ pages: encode(p), code, size: p.size })
+    }
+  }
+  const payloads: Array<ReadonlyArray<Uint8Array>> = []
+  const codes: Array<IndexCode> = []
+  let rows = 0
+  let bytes = 0
+  for (let k = 0; rows < TARGET_ROWS; k++) {
+    const d = distinct[k % distinct.length]!
+    payloads.push(d.pages)
+    codes.push(d.code)
+    rows += d.size
+    for (const b of d.pages) bytes += b.length
+  }
+  return { payloads, codes, rows, bytes }
+}
+
+const median = (xs: Array<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]!
+}
+
+const cpuMs = (): number => {
+  const c = process.cpuUsage()
+  return (c.user + c.system) / 1000
+}
+
+interface Timing {
+  /** Median wall-clock ms. */
+  readonly ms: number
+  /** Median CPU ms of the process (less sensitive to other processes on a shared machine). */
+  readonly cpu: number
+}
+
+/**
+ * Times each function RUNS times after one warm-up round; the functions take turns (and swap
+ * order every round) so that they share the machine's state fairly.
+ */
+const timeTogether = (fs: ReadonlyArray<() => number>): Array<Timing> => {
+  const wall: Array<Array<number>> = fs.map(() => [])
+  const cpu: Array<Array<number>> = fs.map(() => [])
+  let check = 0
+  for (const f of fs) check += f()
+  for (let r = 0; r < RUNS; r++) {
+    const order = r % 2 === 0 ? fs.map((_, i) => i) : fs.map((_, i) => fs.length - 1 - i)
+    for (const i of order) {
+      const w0 = performance.now()
+      const c0 = cpuMs()
+      check += fs[i]!()
+      cpu[i]!.push(cpuMs() - c0)
+      wall[i]!.push(performance.now() - w0)
+    }
+  }
+  if (check <= 0) throw new Error("nothing decoded")
+  return fs.map((_, i) => ({ ms: median(wall[i]!), cpu: median(cpu[i]!) }))
+}
+
+const utf8 = new TextDecoder()
+
+export async function run(): Promise<Array<BenchRow>> {
+  const out: Array<BenchRow> = []
+  const rowsPerSec = (rows: number, ms: number) => Math.round(rows / (ms / 1000))
+
+  // GetPortfolioDay, one page per payload
+  const json = corpus((p) => B3Wire.encodePortfolioDay(p, { language: "pt-br" }))
+  const [parseOnly, full] = timeTogether([() => {
+    let n = 0
+    for (const pages of json.payloads) {
+      for (const b of pages) n += (JSON.parse(utf8.decode(b)) as { results: Array<unknown> }).results.length
+    }
+    return n
+  }, () => {
+    let n = 0
+    for (let i = 0; i < json.payloads.length; i++) {
+      const r = B3Wire.decode(json.payloads[i]!, { indexCode: json.codes[i]!, format: "GetPortfolioDay" })
+      if (Either.isLeft(r)) throw new Error(r.left.message)
+      n += r.right.size
+    }
+    return n
+  }]) as [Timing, Timing]
+  const note = `${json.rows} rows, ${json.payloads.length} payloads, ${
+    (json.bytes / 1e6).toFixed(0)
+  } MB, median of ${RUNS}`
+  out.push({ name: "codecs.json.parse_only", value: rowsPerSec(json.rows, parseOnly.ms), unit: "rows/s", note })
+  out.push({ name: "codecs.json.decode", value: rowsPerSec(json.rows, full.ms), unit: "rows/s", note })
+  out.push({
+    name: "codecs.json.decode_vs_parse",
+    value: Number((full.cpu / parseOnly.cpu).toFixed(3)),
+    unit: "x",
+    note: `full decode / JSON.parse alone, same bytes, CPU time (wall: ${
+      (full.ms / parseOnly.ms).toFixed(3)
+    }x); target <= 1.5`
+  })
+  out.push({ name: "codecs.json.decode_ns_per_row", value: Math.round((full.ms * 1e6) / json.rows), unit: "ns/row" })
+
+  // GetPortfolioDay in pages of 20 (more envelopes to validate and cross-check)
+  const paged = corpus((p) => B3Wire.encodePortfolioDay(p, { language: "pt-br", pageSize: 20 }))
+  const [pagedFull] = timeTogether([() => {
+    let n = 0
+    for (let i = 0; i < paged.payloads.length; i++) {
+      const r = B3Wire.decode(paged.payloads[i]!, { indexCode: paged.codes[i]!, format: "GetPortfolioDay" })
+      if (Either.isLeft(r)) throw new Error(r.left.message)
+      n += r.right.size
+    }
+    return n
+  }]) as [Timing]
+  out.push({
+    name: "codecs.json.decode_pages_of_20",
+    value: rowsPerSec(paged.rows, pagedFull.ms),
+    unit: "rows/s",
+    note: `${paged.rows} rows in pages of 20`
+  })
+
+  // CSV download (latin1, CRLF)
+  const csv = corpus((p) => [B3Wire.encodeCsv(p)])
+  const [csvFull] = timeTogether([() => {
+    let n = 0
+    for (const pages of csv.payloads) {
+      const r = B3Wire.decode(pages, { format: "CSV" })
+      if (Either.isLeft(r)) throw new Error(r.left.message)
+      n += r.right.size
+    }
+    return n
+  }]) as [Timing]
+  out.push({
+    name: "codecs.csv.decode",
+    value: rowsPerSec(csv.rows, csvFull.ms),
+    unit: "rows/s",
+    note: `${csv.rows} rows, latin1 CRLF, by sector`
+  })
+  return out
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run().then(
+    (rows) => {
+      for (const r of rows) {
+        console.log(`${r.name.padEnd(34)} ${String(r.value).padStart(12)} ${r.unit}${r.note ? `  (${r.note})` : ""}`)
+      }
+    },
+    (e) => {
+      console.error(e)
+      process.exitCode = 1
+    }
+  )
+}
