@@ -199,11 +199,16 @@ export const make = (config: DuckDbRefineJobConfig) =>
 
         // 2. Swap partition by partition (rename replaces a file atomically).
         const dateDir = abs(`${REFINED_PREFIX}ref_date=${refDate}`)
+        //    A partition that does not exist yet gets its whole staged folder (one rename).
+        yield* fs.makeDirectory(dateDir, { recursive: true }).pipe(Effect.mapError(onFs(dateDir)))
+        const present = new Set(yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir))))
         for (const ticker of tickers) {
-          const from = path.join(staging, `ticker=${ticker}`, "part-00000.parquet")
-          const toDir = path.join(dateDir, `ticker=${ticker}`)
-          yield* fs.makeDirectory(toDir, { recursive: true }).pipe(Effect.mapError(onFs(toDir)))
-          yield* fs.rename(from, path.join(toDir, "part-00000.parquet")).pipe(Effect.mapError(onFs(from)))
+          const name = `ticker=${ticker}`
+          const from = present.has(name) ?
+            path.join(staging, name, "part-00000.parquet") :
+            path.join(staging, name)
+          const to = present.has(name) ? path.join(dateDir, name, "part-00000.parquet") : path.join(dateDir, name)
+          yield* fs.rename(from, to).pipe(Effect.mapError(onFs(from)))
         }
         // 3. Tickers that left the date.
         const keep = new Set(tickers.map((t) => `ticker=${t}`))
