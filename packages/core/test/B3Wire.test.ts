@@ -383,6 +383,30 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
     failsWith(B3Wire.decode(enc(j), { indexCode: IBOV }), "PageMismatch", { field: "page.totalRecords" })
   })
 
+  it("errors on later pages name the page and the payload-wide row", () => {
+    const pages = B3Wire.encodePortfolioDay(base, { language: "pt-br", pageSize: 4 })
+    const p2 = JSON.parse(text(pages[1]!))
+    p2.results[0].theoricalQty = "12,5"
+    const e = failsWith(
+      B3Wire.decode([pages[0]!, bytes(JSON.stringify(p2)), pages[2]!], { indexCode: IBOV }),
+      "BadNumber",
+      { page: 2, row: 5, field: "theoricalQty" }
+    )
+    assert.include(e.message, "page 2, row 5, field theoricalQty")
+  })
+
+  it("CSV variants: en-us labels and numbers, a UTF-8 byte-order mark, a by-sector file", () => {
+    const en = B3Wire.encodeCsvText(base, { language: "en-us", eol: "\n" })
+    assert.match(en, /^IBOV - Portfolio of the Day 02\/14\/25\nSector;Code;/)
+    assert.match(en, /\nTotal Theorethical Quantity;;;;\d{1,3}(,\d{3})*;100\.000\nReductor;;;;[\d,]+\.\d{8}\n$/)
+    const p = ok(B3Wire.decode([bytes(en)], {}))
+    assert.strictEqual(p.language, "en-us")
+    assert.strictEqual(p.refDate, "2025-02-14")
+    assert.deepStrictEqual(plain(p), plain({ ...base, language: "en-us", format: "CSV" }))
+    const bom = ok(B3Wire.decode([bytes("\uFEFF" + B3Wire.encodeCsvText(base))], {}))
+    assert.deepStrictEqual(plain(bom), plain({ ...base, format: "CSV" }))
+  })
+
   it("bad tickers and index codes: BadTicker, BadIndexCode", () => {
     const j = dayJson()
     j.results[0].cod = "PETR"
