@@ -542,8 +542,14 @@ const decodeUnsafe = (pages: ReadonlyArray<Uint8Array>, options: DecodeOptions):
     return decodeCsv(inner ?? b0, options)
   }
   const c = firstByte(b0)
-  if (c === -1) return fail(label, requested === "auto" ? "NotJson" : "NotJson", "the payload is empty")
+  if (c === -1) return fail(label, "NotJson", "the payload is empty")
   if (requested === "auto") {
+    if (c === 0x3c) {
+      return fail("auto", "NotJson", "an HTML page, not JSON", {
+        page: 1,
+        value: decodeUtf8(b0.subarray(0, 80)).trim()
+      })
+    }
     if (c !== 0x7b && c !== 0x5b) {
       // Not a JSON object: a quoted/plain base64 download body, or a CSV file.
       if (pages.length !== 1) fail("CSV", "PageMismatch", `a CSV download is one page, got ${pages.length}`)

@@ -267,6 +267,10 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
       "NotJson"
     )
     assert.include(e.detail, "HTML")
+    failsWith(
+      B3Wire.decode([bytes("<html><body>520: Web server is returning an unknown error</body></html>")], {}),
+      "NotJson"
+    )
   })
 
   it("empty results: Empty", () => {
