@@ -8,8 +8,8 @@
  * - the same two in a `"default"` schema, so `"default".b3_portfolio_refined` works as on Athena;
  * - `approx_percentile` as a macro over `approx_quantile`.
  *
- * Views are (re)created before each query, so data written since the last query is seen; a table
- * with no files yet is an empty view with the table's columns. Values follow `QueryEngine.SqlValue`:
+ * A table with no files yet is an empty view with the table's columns; once it has files, its view
+ * reads them by glob, which DuckDB expands at each query, so data written since is seen. Values follow `QueryEngine.SqlValue`:
  * DECIMAL -> exact text, DATE -> `YYYY-MM-DD`, integers -> number when safe else bigint.
  *
  * @since 0.1.0
@@ -104,6 +104,9 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     ]
     let ready = false
 
+    // Which views read files: once a table has files, its view reads them by glob (DuckDB expands
+    // the glob at each query, so new files are seen); while it has none, it is an empty view.
+    const live = { raw: false, refined: false }
     const refreshViews = (db: { readonly all: (sql: string) => Effect.Effect<DuckDBResultReader, DuckDbFailure> }) =>
       Effect.gen(function*() {
         if (!ready) {
@@ -114,19 +117,31 @@ export const make = (config: DuckDbQueryEngineConfig) =>
           db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(
             Effect.map((r) => Number(r.getRowsJS()[0]![0] as bigint))
           )
-        const rawBody = (yield* count(rawGlob)) === 0 ?
-          emptyOf(rawAll) :
-          `SELECT ${rawAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
-            literal(rawGlob)
-          }, hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR})`
-        const refinedBody = (yield* count(servingGlob)) === 0 ?
-          emptyOf(refinedAll) :
-          `SELECT ${refinedAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
-            literal(servingGlob)
-          }, hive_partitioning = false)`
+        const views: Array<[name: string, body: string]> = []
+        if (!live.raw) {
+          live.raw = (yield* count(rawGlob)) > 0
+          views.push([
+            "b3_portfolio_raw",
+            live.raw ?
+              `SELECT ${rawAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
+                literal(rawGlob)
+              }, hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR})` :
+              emptyOf(rawAll)
+          ])
+        }
+        if (!live.refined) {
+          live.refined = (yield* count(servingGlob)) > 0
+          views.push([
+            "b3_portfolio_refined",
+            live.refined ?
+              `SELECT ${refinedAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
+                literal(servingGlob)
+              }, hive_partitioning = false)` :
+              emptyOf(refinedAll)
+          ])
+        }
         for (const schema of ["main", "\"default\""]) {
-          yield* db.all(`CREATE OR REPLACE VIEW ${schema}.b3_portfolio_raw AS ${rawBody}`)
-          yield* db.all(`CREATE OR REPLACE VIEW ${schema}.b3_portfolio_refined AS ${refinedBody}`)
+          for (const [name, body] of views) yield* db.all(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${body}`)
         }
       })
 
@@ -139,7 +154,15 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         }
         const db = dbOrError.right
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
-        const reader = yield* db.all(sql).pipe(Effect.mapError(toError(sql)))
+        const reader = yield* db.all(sql).pipe(
+          // every file of a table was removed since its view went live: back to an empty view, once
+          Effect.catchIf((e) => /No files found that match the pattern/.test(e.message), () => {
+            live.raw = false
+            live.refined = false
+            return Effect.zipRight(refreshViews(db), db.all(sql))
+          }),
+          Effect.mapError(toError(sql))
+        )
         const names = reader.deduplicatedColumnNames()
         const types = reader.columnTypes().map(String)
         return {

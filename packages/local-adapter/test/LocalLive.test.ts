@@ -94,6 +94,8 @@ describe("LocalLive", () => {
     const dates = ["2025-04-30", "2025-05-02"] as Array<RefDate>
     return Effect.gen(function*() {
       const trigger = yield* LocalTrigger
+      // the same engine, before any data: empty tables; after the refine it sees the new files
+      assert.deepStrictEqual(yield* QueryEngine.collect(`SELECT count(*) AS n FROM b3_portfolio_refined`), [{ n: 0 }])
       let rows = 0
       for (const d of dates) {
         for (const code of codes) {
