@@ -65,11 +65,20 @@ describe("LocalTrigger", () => {
     )
     return Effect.gen(function*() {
       const trigger = yield* LocalTrigger
+      let rawWrites = 0
       for (const code of ALL_INDEX_CODES) {
-        yield* Pipeline.ingestPayload(
+        const w = yield* Pipeline.ingestPayload(
           payloadOf(generatePortfolio({ indexCode: code, refDate: "2025-04-07" as RefDate }))
         )
+        if (w.outcome !== "unchanged") rawWrites++
       }
+      // a corrected IBOV payload for the same date replaces its raw file: one more raw write
+      const corrected = yield* Pipeline.ingestPayload(
+        payloadOf(generatePortfolio({ indexCode: "IBOV" as IndexCode, refDate: "2025-04-07" as RefDate, seed: 42 }))
+      )
+      assert.strictEqual(corrected.outcome, "replaced")
+      rawWrites++
+      assert.strictEqual(rawWrites, 37)
       assert.deepStrictEqual<ReadonlyArray<string>>(yield* trigger.pending, ["2025-04-07"])
       const runs = yield* trigger.flush
       assert.deepStrictEqual(runs.map((r) => r.refDate), ["2025-04-07"])
