@@ -104,21 +104,25 @@ export const layer = (config: AwsClientsConfig): Layer.Layer<S3 | Glue | Athena>
 /**
  * The client configuration from the environment: `AWS_REGION` (falling back to
  * `AWS_DEFAULT_REGION`, then `us-east-1`), `B3_S3_ENDPOINT` (optional), `B3_S3_FORCE_PATH_STYLE`
- * (optional boolean).
+ * (optional boolean), `B3_GLUE_ENDPOINT` / `B3_ATHENA_ENDPOINT` (optional: local stubs, benches).
  *
  * @category config
  */
-export const config: Config.Config<AwsClientsConfig> = Config.all({
+export const config: Config.Config<AwsClientsConfig> = /* @__PURE__ */ Config.all({
   region: Config.string("AWS_REGION").pipe(
     Config.orElse(() => Config.string("AWS_DEFAULT_REGION")),
     Config.withDefault("us-east-1")
   ),
   s3Endpoint: Config.option(Config.string("B3_S3_ENDPOINT")),
-  forcePathStyle: Config.option(Config.boolean("B3_S3_FORCE_PATH_STYLE"))
-}).pipe(Config.map(({ forcePathStyle, region, s3Endpoint }) => ({
+  forcePathStyle: Config.option(Config.boolean("B3_S3_FORCE_PATH_STYLE")),
+  glueEndpoint: Config.option(Config.string("B3_GLUE_ENDPOINT")),
+  athenaEndpoint: Config.option(Config.string("B3_ATHENA_ENDPOINT"))
+}).pipe(Config.map(({ athenaEndpoint, forcePathStyle, glueEndpoint, region, s3Endpoint }) => ({
   region,
   s3Endpoint: Option.getOrUndefined(s3Endpoint),
-  forcePathStyle: Option.getOrUndefined(forcePathStyle)
+  forcePathStyle: Option.getOrUndefined(forcePathStyle),
+  glueEndpoint: Option.getOrUndefined(glueEndpoint),
+  athenaEndpoint: Option.getOrUndefined(athenaEndpoint)
 })))
 
 /** @category layers */

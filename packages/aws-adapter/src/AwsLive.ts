@@ -45,19 +45,22 @@ export const EnvVar = {
 } as const
 
 /** @category config */
-export const bucket: Config.Config<string> = Config.nonEmptyString(EnvVar.bucket)
+export const bucket: Config.Config<string> = /* @__PURE__ */ Config.nonEmptyString(EnvVar.bucket)
 /** @category config */
-export const database: Config.Config<string> = Config.nonEmptyString(EnvVar.database).pipe(
+export const database: Config.Config<string> = /* @__PURE__ */ Config.nonEmptyString(EnvVar.database).pipe(
   Config.withDefault(Tables.DATABASE)
 )
 /** @category config */
-export const glueJob: Config.Config<Option.Option<string>> = Config.option(Config.nonEmptyString(EnvVar.glueJob))
-/** @category config */
-export const athenaWorkgroup: Config.Config<string> = Config.nonEmptyString(EnvVar.athenaWorkgroup).pipe(
-  Config.withDefault("primary")
+export const glueJob: Config.Config<Option.Option<string>> = /* @__PURE__ */ Config.option(
+  Config.nonEmptyString(EnvVar.glueJob)
 )
 /** @category config */
-export const athenaOutput: Config.Config<Option.Option<string>> = Config.option(
+export const athenaWorkgroup: Config.Config<string> = /* @__PURE__ */ Config.nonEmptyString(EnvVar.athenaWorkgroup)
+  .pipe(
+    Config.withDefault("primary")
+  )
+/** @category config */
+export const athenaOutput: Config.Config<Option.Option<string>> = /* @__PURE__ */ Config.option(
   Config.nonEmptyString(EnvVar.athenaOutput)
 )
 
@@ -67,27 +70,31 @@ export const athenaOutput: Config.Config<Option.Option<string>> = Config.option(
  *
  * @category layers
  */
-export const S3Live: Layer.Layer<AwsClients.S3, ConfigError.ConfigError> = AwsClients.layerS3Config()
+export const S3Live: Layer.Layer<AwsClients.S3, ConfigError.ConfigError> = /* @__PURE__ */ AwsClients.layerS3Config()
 /** @category layers */
-export const GlueLive: Layer.Layer<AwsClients.Glue, ConfigError.ConfigError> = AwsClients.layerGlueConfig()
+export const GlueLive: Layer.Layer<AwsClients.Glue, ConfigError.ConfigError> = /* @__PURE__ */ AwsClients
+  .layerGlueConfig()
 /** @category layers */
-export const AthenaLive: Layer.Layer<AwsClients.Athena, ConfigError.ConfigError> = AwsClients.layerAthenaConfig()
+export const AthenaLive: Layer.Layer<AwsClients.Athena, ConfigError.ConfigError> = /* @__PURE__ */ AwsClients
+  .layerAthenaConfig()
 
 /** `ObjectStore` on `B3_BUCKET`. @category layers */
-export const layerObjectStore: Layer.Layer<ObjectStore, ConfigError.ConfigError> = S3ObjectStore.layerConfig({
-  bucket,
-  region: Config.option(Config.string(EnvVar.region)).pipe(Config.map(Option.getOrUndefined))
-}).pipe(Layer.provide(S3Live))
+export const layerObjectStore: Layer.Layer<ObjectStore, ConfigError.ConfigError> = /* @__PURE__ */ S3ObjectStore
+  .layerConfig({
+    bucket,
+    region: Config.option(Config.string(EnvVar.region)).pipe(Config.map(Option.getOrUndefined))
+  }).pipe(Layer.provide(S3Live))
 
 /** Core's raw layer on S3 (what the scheduled ingest writes with). @category layers */
-export const layerRawLayer: Layer.Layer<RawLayer.RawLayer | ObjectStore, ConfigError.ConfigError> = RawLayer.layer
-  .pipe(Layer.provideMerge(layerObjectStore))
+export const layerRawLayer: Layer.Layer<RawLayer.RawLayer | ObjectStore, ConfigError.ConfigError> =
+  /* @__PURE__ */ RawLayer
+    .layer.pipe(Layer.provideMerge(layerObjectStore))
 
 const missingJob = (method: string) =>
   new RefineJobError({ reason: "NotFound", method, detail: `${EnvVar.glueJob} is not set: no Glue job to run` })
 
 /** `RefineJob` on the Glue job `B3_GLUE_JOB`. @category layers */
-export const layerRefineJob: Layer.Layer<RefineJob, ConfigError.ConfigError> = Layer.unwrapEffect(
+export const layerRefineJob: Layer.Layer<RefineJob, ConfigError.ConfigError> = /* @__PURE__ */ Layer.unwrapEffect(
   Effect.gen(function*() {
     const job = yield* glueJob
     if (Option.isNone(job)) {
@@ -103,17 +110,18 @@ export const layerRefineJob: Layer.Layer<RefineJob, ConfigError.ConfigError> = L
 )
 
 /** `Catalog` on the Glue Data Catalog. @category layers */
-export const layerCatalog: Layer.Layer<Catalog, ConfigError.ConfigError> = GlueCatalog.layerConfig({
+export const layerCatalog: Layer.Layer<Catalog, ConfigError.ConfigError> = /* @__PURE__ */ GlueCatalog.layerConfig({
   bucket,
   database
 }).pipe(Layer.provide(GlueLive))
 
 /** `QueryEngine` on Athena. @category layers */
-export const layerQueryEngine: Layer.Layer<QueryEngine, ConfigError.ConfigError> = AthenaQueryEngine.layerConfig({
-  workgroup: athenaWorkgroup,
-  database,
-  outputLocation: athenaOutput.pipe(Config.map(Option.getOrUndefined))
-}).pipe(Layer.provide(AthenaLive))
+export const layerQueryEngine: Layer.Layer<QueryEngine, ConfigError.ConfigError> = /* @__PURE__ */ AthenaQueryEngine
+  .layerConfig({
+    workgroup: athenaWorkgroup,
+    database,
+    outputLocation: athenaOutput.pipe(Config.map(Option.getOrUndefined))
+  }).pipe(Layer.provide(AthenaLive))
 
 /** What `layerConfig` provides. @category models */
 export type AwsServices = ObjectStore | RawLayer.RawLayer | RefineJob | Catalog | QueryEngine
@@ -123,7 +131,7 @@ export type AwsServices = ObjectStore | RawLayer.RawLayer | RefineJob | Catalog 
  *
  * @category layers
  */
-export const layerConfig: Layer.Layer<AwsServices, ConfigError.ConfigError> = Layer.mergeAll(
+export const layerConfig: Layer.Layer<AwsServices, ConfigError.ConfigError> = /* @__PURE__ */ Layer.mergeAll(
   layerRawLayer,
   layerRefineJob,
   layerCatalog,

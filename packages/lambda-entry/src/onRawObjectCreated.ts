@@ -1,8 +1,10 @@
 /**
  * Lambda: S3 `ObjectCreated` on `raw/` -> start the refine of the object's date (Glue job run).
  *
- * Thin on purpose: decode the event with core's `ObjectStore.S3Event`, hand each record to
- * `Pipeline.onRawObject` (which ignores keys that are not raw Parquet files), report what happened.
+ * Thin on purpose: decode the event with core's `ObjectStore.S3Event`; for each record whose key is
+ * a raw Parquet file (`Tables.parseRawParquetKey`) start the refine through `RefineJob` (the rule
+ * of `Pipeline.onRawObject`, inlined: importing `Pipeline` would pull the Parquet writer, Arrow and
+ * the codecs into this bundle and double its cold start); report what happened.
  *
  * - A malformed event is logged as a typed error with the request id and the handler returns
  *   normally (an S3 event that does not decode never will: no retry loop).
@@ -15,14 +17,19 @@
  *
  * @since 0.1.0
  */
-import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
+import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
+import * as GlueRefineJob from "@b3-pipeline/aws-adapter/GlueRefineJob"
 import { recordKey, S3Event } from "@b3-pipeline/core/ObjectStore"
-import * as Pipeline from "@b3-pipeline/core/Pipeline"
-import type { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
+import type { S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import { RefineJob } from "@b3-pipeline/core/RefineJob"
+import type { RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
+import * as Tables from "@b3-pipeline/core/Tables"
 import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -72,6 +79,24 @@ export class MalformedEvent extends Schema.TaggedError<MalformedEvent>()("Malfor
 const decode = Schema.decodeUnknownEither(S3Event)
 
 /**
+ * `Pipeline.onRawObject` without the pipeline's imports: a raw Parquet key starts the refine of its
+ * date (`Some(run)`), any other key is `None`.
+ *
+ * @category handlers
+ */
+export const onRawObject = (
+  record: S3EventRecord
+): Effect.Effect<Option.Option<RefineRun>, RefineJobError, RefineJob> => {
+  const key = recordKey(record)
+  const parsed = Tables.parseRawParquetKey(key)
+  if (parsed === undefined) return Effect.succeedNone
+  return Effect.flatMap(
+    RefineJob,
+    (job) => job.start({ refDate: parsed.refDate, indexCode: parsed.indexCode, sourceKey: key })
+  ).pipe(Effect.map(Option.some))
+}
+
+/**
  * The handler's work as an Effect (tests provide a `RefineJob`).
  *
  * @category handlers
@@ -101,7 +126,7 @@ export const handle = (
         skipped.push({ key, reason: "not-object-created" })
         continue
       }
-      const result = yield* Effect.either(Pipeline.onRawObject(record))
+      const result = yield* Effect.either(onRawObject(record))
       if (Either.isLeft(result)) {
         const error = result.left
         yield* Effect.logError(error.message).pipe(
@@ -145,5 +170,17 @@ export const makeHandler = <E>(layer: Layer.Layer<RefineJob, E>) => {
   }
 }
 
-/** The deployed handler: Glue job `B3_GLUE_JOB`, bucket `B3_BUCKET`. @category handlers */
-export const handler = makeHandler(AwsLive.layerRefineJob)
+/**
+ * The deployed layer: the Glue job `B3_GLUE_JOB` (required) on bucket `B3_BUCKET`, database
+ * `B3_DATABASE` (default `default`); only the Glue client is built.
+ *
+ * @category layers
+ */
+export const layer: Layer.Layer<RefineJob, ConfigError.ConfigError> = GlueRefineJob.layerConfig({
+  jobName: Config.nonEmptyString("B3_GLUE_JOB"),
+  bucket: Config.nonEmptyString("B3_BUCKET"),
+  database: Config.nonEmptyString("B3_DATABASE").pipe(Config.withDefault(Tables.DATABASE))
+}).pipe(Layer.provide(AwsClients.layerGlueConfig()))
+
+/** The deployed handler. @category handlers */
+export const handler = makeHandler(layer)
