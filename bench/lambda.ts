@@ -45,6 +45,8 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
+const round = (x: number): number => Math.round(x * 10) / 10
+
 /** A Glue JSON-protocol stub: enough of GetJobRuns/StartJobRun for the trigger. */
 const startGlueStub = async () => {
   let starts = 0
@@ -63,7 +65,12 @@ const startGlueStub = async () => {
   return { server, port: (server.address() as AddressInfo).port, starts: () => starts }
 }
 
-const coldRun = (file: string, event: unknown, env: Record<string, string>): Promise<ColdRun> =>
+const coldRun = (
+  file: string,
+  event: unknown,
+  env: Record<string, string>,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<ColdRun> =>
   new Promise((ok, fail) => {
     const script = `
       const t0 = performance.now()
@@ -76,7 +83,7 @@ const coldRun = (file: string, event: unknown, env: Record<string, string>): Pro
       console.log("BENCH " + JSON.stringify({ importMs: t1 - t0, handleMs: t2 - t1, totalMs: t2 }))
     `
     const began = performance.now()
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    const child = spawn(process.execPath, [...nodeArgs, "--input-type=module", "-e", script], {
       cwd: dirname(file),
       env: { PATH: process.env["PATH"] ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"]
@@ -132,28 +139,35 @@ export async function run(): Promise<Array<BenchRow>> {
     B3_BUCKET: "b3-bench"
   }
   try {
-    for (const sdk of ["bundled", "external"] as const) {
+    const variants = [
+      { sdk: "bundled", label: "bundled SDK", args: [] },
+      { sdk: "external", label: "external SDK", args: [] },
+      { sdk: "bundled", label: "bundled SDK, --enable-source-maps", args: ["--enable-source-maps"] }
+    ] as const
+    for (const { args, label, sdk } of variants) {
       const file = files[`onRawObjectCreated.${sdk}`]!
-      await coldRun(file, event, env) // warm the OS file cache
+      await coldRun(file, event, env, args) // warm the OS file cache
       const runs: Array<ColdRun> = []
-      for (let i = 0; i < RUNS; i++) runs.push(await coldRun(file, event, env))
+      for (let i = 0; i < RUNS; i++) runs.push(await coldRun(file, event, env, args))
       const imp = median(runs.map((r) => r.importMs))
       const handle = median(runs.map((r) => r.handleMs))
       rows.push({
-        name: `cold start onRawObjectCreated (${sdk} SDK)`,
-        value: median(runs.map((r) => r.totalMs)),
+        name: `cold start onRawObjectCreated (${label})`,
+        value: round(median(runs.map((r) => r.totalMs))),
         unit: "ms",
-        note: `process start -> answer; import ${imp.toFixed(0)} ms + first event ${handle.toFixed(0)} ms; median of ${RUNS}`
+        note: `process start -> answer; import ${imp.toFixed(0)} ms + first event ${
+          handle.toFixed(0)
+        } ms; median of ${RUNS}`
       })
       rows.push({
-        name: `cold start onRawObjectCreated (${sdk} SDK), import + event only`,
-        value: imp + handle,
+        name: `cold start onRawObjectCreated (${label}), import + event only`,
+        value: round(imp + handle),
         unit: "ms",
         note: "without Node's own boot (target < 100 ms)"
       })
       rows.push({
-        name: `process wall onRawObjectCreated (${sdk} SDK)`,
-        value: median(runs.map((r) => r.wallMs)),
+        name: `process wall onRawObjectCreated (${label})`,
+        value: round(median(runs.map((r) => r.wallMs))),
         unit: "ms",
         note: "spawn to exit"
       })
