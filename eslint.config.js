@@ -6,7 +6,7 @@ export default [
   ...tseslint.configs.recommended,
   ...effect.configs.dprint,
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.js", "**/*.mjs"],
     plugins: { "@effect": effect },
     rules: {
       "@effect/dprint": ["error", {

@@ -17,6 +17,9 @@ await esbuild.build({
   sourcemap: "linked",
   logLevel: "warning",
   external: ["@duckdb/node-api", "parquet-wasm", "@aws-sdk/*", "@smithy/*", "playwright-core"],
-  banner: { js: "import { createRequire as __b3CreateRequire } from \"node:module\"; const require = __b3CreateRequire(import.meta.url);" }
+  banner: {
+    js:
+      "import { createRequire as __b3CreateRequire } from \"node:module\"; const require = __b3CreateRequire(import.meta.url);"
+  }
 })
 process.stderr.write(`b3: CLI bundled in ${Date.now() - started} ms\n`)

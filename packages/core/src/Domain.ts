@@ -33,7 +33,9 @@ export type IndexCode = typeof IndexCode.Type
  * @category identifiers
  */
 export const Ticker = Schema.String.pipe(
-  Schema.pattern(/^[A-Z][A-Z0-9]{3}[0-9]{1,2}[A-Z]?$/, { message: (i) => `invalid ticker ${JSON.stringify(i.actual)}` }),
+  Schema.pattern(/^[A-Z][A-Z0-9]{3}[0-9]{1,2}[A-Z]?$/, {
+    message: (i) => `invalid ticker ${JSON.stringify(i.actual)}`
+  }),
   Schema.brand("Ticker")
 )
 /** @category identifiers */
@@ -48,8 +50,11 @@ const isRealDate = (s: string): boolean => {
 
 /** @category dates */
 export const daysInMonth = (year: number, month: number): number =>
-  month === 2 ? ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28) :
-  month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+  month === 2 ?
+    ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28) :
+    month === 4 || month === 6 || month === 9 || month === 11
+    ? 30
+    : 31
 
 /**
  * A trading day, `YYYY-MM-DD`, that exists on the calendar (no 31 February). This is B3's own
@@ -58,7 +63,9 @@ export const daysInMonth = (year: number, month: number): number =>
  * @category identifiers
  */
 export const RefDate = Schema.String.pipe(
-  Schema.pattern(/^\d{4}-\d{2}-\d{2}$/, { message: (i) => `invalid date ${JSON.stringify(i.actual)}, want YYYY-MM-DD` }),
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}$/, {
+    message: (i) => `invalid date ${JSON.stringify(i.actual)}, want YYYY-MM-DD`
+  }),
   Schema.filter(isRealDate, { message: (i) => `date ${JSON.stringify(i.actual)} does not exist` }),
   Schema.brand("RefDate")
 )
@@ -75,7 +82,8 @@ export const refDateFromParts = (year: number, month: number, day: number): RefD
 }
 
 /** Days since 1970-01-01 (the Parquet DATE / Spark `unix_date` value). @category dates */
-export const epochDay = (d: RefDate): number => Date.UTC(+d.slice(0, 4), +d.slice(5, 7) - 1, +d.slice(8, 10)) / 86_400_000
+export const epochDay = (d: RefDate): number =>
+  Date.UTC(+d.slice(0, 4), +d.slice(5, 7) - 1, +d.slice(8, 10)) / 86_400_000
 
 /** The inverse of `epochDay`. @category dates */
 export const fromEpochDay = (n: number): RefDate => new Date(n * 86_400_000).toISOString().slice(0, 10) as RefDate

@@ -100,8 +100,7 @@ export const S3Event = Schema.Struct({ Records: Schema.Array(S3EventRecord) })
 export type S3Event = typeof S3Event.Type
 
 /** Decodes the key of an S3 record (URL-encoded with `+` for spaces). @category events */
-export const recordKey = (record: S3EventRecord): string =>
-  decodeURIComponent(record.s3.object.key.replace(/\+/g, " "))
+export const recordKey = (record: S3EventRecord): string => decodeURIComponent(record.s3.object.key.replace(/\+/g, " "))
 
 /** Builds the event a store emits after writing an object. @category events */
 export const makeCreatedRecord = (

@@ -77,10 +77,18 @@ export const refinedColumns: ReadonlyArray<Column> = [
   { name: "share_class", type: "string", comment: "first word of type: ON, PN, PNA, UNT, CI..." },
   { name: "sector", type: "string", comment: "null in segment-1 data" },
   { name: "index_constituents", type: "bigint", comment: "count of the index's rows that day" },
-  { name: "sector_weight_pct", type: "decimal(7,3)", comment: "sum of weight_pct of the row's sector in the index that day" },
+  {
+    name: "sector_weight_pct",
+    type: "decimal(7,3)",
+    comment: "sum of weight_pct of the row's sector in the index that day"
+  },
   { name: "period_start", type: "date", comment: "start of the four-month portfolio period (1 Jan, 1 May, 1 Sep)" },
   { name: "days_since_period_start", type: "int" },
-  { name: "days_since_previous_snapshot", type: "int", comment: "days since the index's previous ref_date; null for the first" }
+  {
+    name: "days_since_previous_snapshot",
+    type: "int",
+    comment: "days since the index's previous ref_date; null for the first"
+  }
 ]
 
 /** @category refined */
