@@ -1,0 +1,12 @@
+/**
+ * The AWS adapters (barrel). Inside the workspace, import by deep path
+ * (`@b3-pipeline/aws-adapter/S3ObjectStore`) so bundles keep only what they use.
+ *
+ * @since 0.1.0
+ */
+export * as AthenaQueryEngine from "./AthenaQueryEngine.js"
+export * as AwsClients from "./AwsClients.js"
+export * as AwsLive from "./AwsLive.js"
+export * as GlueCatalog from "./GlueCatalog.js"
+export * as GlueRefineJob from "./GlueRefineJob.js"
+export * as S3ObjectStore from "./S3ObjectStore.js"
