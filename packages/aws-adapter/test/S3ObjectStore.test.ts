@@ -112,3 +112,20 @@ describe("S3ObjectStore events", () => {
       )
     )))
 })
+
+describe("S3ObjectStore errors", () => {
+  it.effect("a missing bucket is an error, not an absent object", () =>
+    Effect.gen(function*() {
+      const server = yield* startS3rver([BUCKET])
+      const result = yield* Effect.gen(function*() {
+        const store = yield* ObjectStore
+        return yield* Effect.either(store.get(unsafeKey("x", "y.json")))
+      }).pipe(
+        Effect.provide(
+          S3ObjectStore.layer({ bucket: "no-such-bucket" }).pipe(Layer.provide(AwsClients.layerS3(server.clients)))
+        )
+      )
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) assert.include(result.left.message, "NoSuchBucket")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+})

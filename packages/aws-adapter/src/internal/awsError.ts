@@ -96,6 +96,8 @@ export const classify = (cause: unknown): AwsFailure => {
   if (name === "AbortError") return "Aborted"
   if (name === "ConcurrentRunsExceededException") return "ConcurrentRuns"
   if (name === "AlreadyExistsException") return "AlreadyExists"
+  // A missing bucket is a configuration error, never an absent object.
+  if (name === "NoSuchBucket") return "Unknown"
   if (NOT_FOUND.has(name)) return "NotFound"
   if (THROTTLED.has(name) || e.$retryable?.throttling === true) return "Throttled"
   if (ACCESS_DENIED.has(name)) return "AccessDenied"
