@@ -3,15 +3,15 @@
 // Usage: node scripts/bundle.mjs [--sdk=bundled|external] [--outdir=dist] [--no-minify]
 //   --sdk=bundled (default): the AWS SDK clients are inside the bundle (pinned versions, faster cold
 //   start, see the README's "On AWS"); --sdk=external leaves `@aws-sdk/*` to the runtime's copy.
-import * as esbuild from "esbuild";
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild"
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { readFile } from "node:fs/promises"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 
-export const HANDLERS = ["onRawObjectCreated", "scheduledIngest"];
+export const HANDLERS = ["onRawObjectCreated", "scheduledIngest"]
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
 // Building an Effect, a Layer or a Schema has no side effect, but a bundler cannot know that a
 // module-level `export const layerMemory = Layer.effect(...)` is droppable when nothing uses it:
@@ -19,45 +19,45 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 // Parquet writer into a handler that only starts a Glue run). This plugin marks the top-level
 // `const x = f(...)` initializers of the workspace's own sources `/* @__PURE__ */`, as a
 // hand-written annotation would; a value that is used is kept as before.
-const TOP_LEVEL_CALL = /^((?:export )?const [\w$]+(?:: [^=\n]+)? = )(?=[A-Za-z_$][\w$.]*(?:<[^>\n]*>)?\()/gm;
+const TOP_LEVEL_CALL = /^((?:export )?const [\w$]+(?:: [^=\n]+)? = )(?=[A-Za-z_$][\w$.]*(?:<[^>\n]*>)?\()/gm
 // The same reasoning at the module level: the workspace's sources have no import-time side
 // effects, so a module none of whose exports is used is dropped with its imports (what
 // `"sideEffects": false` in each package.json would say).
-const WORKSPACE_SOURCE = /\/packages\/[^/]+\/src\/.*\.ts$/;
+const WORKSPACE_SOURCE = /\/packages\/[^/]+\/src\/.*\.ts$/
 const pureModuleValues = {
   name: "pure-module-values",
   setup(build) {
     build.onResolve({ filter: /^(\.{1,2}\/|@b3-pipeline\/)/ }, async (args) => {
-      if (args.pluginData?.inner === true) return undefined;
+      if (args.pluginData?.inner === true) return undefined
       const result = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
         resolveDir: args.resolveDir,
-        pluginData: { inner: true },
-      });
-      if (result.errors.length > 0 || !WORKSPACE_SOURCE.test(result.path)) return undefined;
-      return { path: result.path, sideEffects: false };
-    });
+        pluginData: { inner: true }
+      })
+      if (result.errors.length > 0 || !WORKSPACE_SOURCE.test(result.path)) return undefined
+      return { path: result.path, sideEffects: false }
+    })
     build.onLoad({ filter: WORKSPACE_SOURCE }, async (args) => {
-      const source = await readFile(args.path, "utf8");
-      return { contents: source.replace(TOP_LEVEL_CALL, "$1/* @__PURE__ */ "), loader: "ts" };
-    });
-  },
-};
+      const source = await readFile(args.path, "utf8")
+      return { contents: source.replace(TOP_LEVEL_CALL, "$1/* @__PURE__ */ "), loader: "ts" }
+    })
+  }
+}
 
 /**
  * @param {{ sdk?: "bundled" | "external", outdir?: string, minify?: boolean, handlers?: string[] }} options
  * @returns {Promise<Array<{ handler: string, file: string, bytes: number }>>}
  */
 export const bundle = async (options = {}) => {
-  const sdk = options.sdk ?? "bundled";
-  const outdir = resolve(root, options.outdir ?? "dist");
-  const out = [];
+  const sdk = options.sdk ?? "bundled"
+  const outdir = resolve(root, options.outdir ?? "dist")
+  const out = []
   for (const handler of options.handlers ?? HANDLERS) {
-    const dir = join(outdir, handler);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, "index.mjs");
+    const dir = join(outdir, handler)
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, "index.mjs")
     const result = await esbuild.build({
       entryPoints: [join(root, "src", `${handler}.ts`)],
       outfile: file,
@@ -83,36 +83,36 @@ export const bundle = async (options = {}) => {
           "import { dirname as __b3Dirname } from \"node:path\";",
           "const require = __b3CreateRequire(import.meta.url);",
           "const __filename = __b3FileURLToPath(import.meta.url);",
-          "const __dirname = __b3Dirname(__filename);",
-        ].join("\n"),
-      },
-    });
+          "const __dirname = __b3Dirname(__filename);"
+        ].join("\n")
+      }
+    })
     // Beside the handler's folder, not in it (the folder is the Lambda asset).
-    writeFileSync(join(outdir, `${handler}.meta.json`), JSON.stringify(result.metafile));
+    writeFileSync(join(outdir, `${handler}.meta.json`), JSON.stringify(result.metafile))
     // parquet-wasm's Node build reads its .wasm beside itself (__dirname) when loaded.
-    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)
     const wasmJs = Object.entries(output?.inputs ?? {}).find(([f, i]) =>
       f.endsWith("parquet-wasm/node/parquet_wasm.js") && i.bytesInOutput > 0
-    )?.[0];
+    )?.[0]
     if (wasmJs !== undefined) {
       copyFileSync(
         resolve(process.cwd(), wasmJs.replace(/parquet_wasm\.js$/, "parquet_wasm_bg.wasm")),
-        join(dir, "parquet_wasm_bg.wasm"),
-      );
+        join(dir, "parquet_wasm_bg.wasm")
+      )
     }
-    out.push({ handler, file, bytes: statSync(file).size });
+    out.push({ handler, file, bytes: statSync(file).size })
   }
-  return out;
-};
+  return out
+}
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
-  const sdk = arg("sdk") ?? "bundled";
-  if (sdk !== "bundled" && sdk !== "external") throw new Error(`--sdk must be bundled or external, got ${sdk}`);
+  const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]
+  const sdk = arg("sdk") ?? "bundled"
+  if (sdk !== "bundled" && sdk !== "external") throw new Error(`--sdk must be bundled or external, got ${sdk}`)
   const results = await bundle({
     sdk,
     ...(arg("outdir") !== undefined ? { outdir: arg("outdir") } : {}),
-    minify: !process.argv.includes("--no-minify"),
-  });
-  for (const r of results) console.log(`${r.handler}: ${(r.bytes / 1024).toFixed(1)} KiB (${sdk} SDK) -> ${r.file}`);
+    minify: !process.argv.includes("--no-minify")
+  })
+  for (const r of results) console.log(`${r.handler}: ${(r.bytes / 1024).toFixed(1)} KiB (${sdk} SDK) -> ${r.file}`)
 }
