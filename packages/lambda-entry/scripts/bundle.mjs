@@ -46,7 +46,7 @@ const pureModuleValues = {
 }
 
 /**
- * @param {{ sdk?: "bundled" | "external", outdir?: string, minify?: boolean, handlers?: string[] }} options
+ * @param {{ sdk?: "bundled" | "external", outdir?: string, minify?: boolean, sourcemap?: boolean, handlers?: string[] }} options
  * @returns {Promise<Array<{ handler: string, file: string, bytes: number }>>}
  */
 export const bundle = async (options = {}) => {
@@ -67,7 +67,7 @@ export const bundle = async (options = {}) => {
       format: "esm",
       minify: options.minify ?? true,
       treeShaking: true,
-      sourcemap: "linked",
+      sourcemap: options.sourcemap === false ? false : "linked",
       legalComments: "none",
       metafile: true,
       logLevel: "warning",
