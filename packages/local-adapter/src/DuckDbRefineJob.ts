@@ -307,6 +307,17 @@ export const make = (config: DuckDbRefineJobConfig) =>
           )
         }
         const db = dbOrError.right
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(request.refDate)) {
+          return yield* Effect.fail(
+            new RefineJobError({
+              reason: "Failed",
+              method: "start",
+              refDate: request.refDate,
+              runId,
+              detail: "the date is not YYYY-MM-DD"
+            })
+          )
+        }
         if (!compatLoaded) {
           for (const statement of compatSql) {
             yield* db.run(statement).pipe(Effect.mapError(duckFail(request.refDate, runId)))

@@ -62,6 +62,8 @@ describe("DuckDbRefineJob", () => {
       assert.strictEqual(partitions.length, tickerDates.size)
       const missing = yield* Effect.flip(job.start({ refDate: "2025-06-02" as RefDate }))
       assert.strictEqual(missing.reason, "NoRawData")
+      const escape = yield* Effect.flip(job.start({ refDate: "../../etc" as RefDate }))
+      assert.strictEqual(escape.reason, "Failed")
     }).pipe(Effect.provide(jobLayer(warehouse)))
   })
 

@@ -8,8 +8,10 @@ import { decodeRawParquet, encodeRawParquet } from "@b3-pipeline/core/RawParquet
 import type { RawRow, RefinedRow } from "@b3-pipeline/core/Refine"
 import { decodeRefinedParquet } from "@b3-pipeline/core/Refine"
 import { rawParquetKey, REFINED_PREFIX } from "@b3-pipeline/core/Tables"
+import { afterAll } from "@effect/vitest"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 
 export const rawMeta = (p: Portfolio) => ({
@@ -71,4 +73,15 @@ export const treeHashes = (root: string): Record<string, string> => {
   return out
 }
 
-export const tempWarehouse = (): string => fs.mkdtempSync(path.join(process.env.TMPDIR ?? "/tmp", "b3-wh-"))
+const created: Array<string> = []
+
+/** A fresh warehouse folder, removed after the test file's tests. */
+export const tempWarehouse = (): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b3-wh-"))
+  created.push(dir)
+  return dir
+}
+
+afterAll(() => {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+})
