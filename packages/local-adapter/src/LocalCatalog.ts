@@ -27,7 +27,16 @@ const Document = Schema.Struct({
 type Document = typeof Document.Type
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(Document))
-const encode = Schema.encodeSync(Schema.parseJson(Document, { space: 1 }))
+// The document's encoded form is its type (strings and arrays only): plain JSON.stringify, one
+// table or partition per line, without a per-partition Schema pass (a long history holds 10^5+).
+const encode = (doc: Document): string =>
+  `{"version":1,"tables":[\n${
+    doc.tables.map((t) =>
+      `{"table":${JSON.stringify(t.table)},"partitions":[\n${
+        t.partitions.map((p) => JSON.stringify(p)).join(",\n")
+      }\n]}`
+    ).join(",\n")
+  }\n]}`
 
 const partitionId = (values: ReadonlyArray<string>): string => JSON.stringify(values)
 const byLocation = (a: Partition, b: Partition) => a.location < b.location ? -1 : a.location > b.location ? 1 : 0
