@@ -7,7 +7,7 @@ import type { RawDate, RawRow } from "@b3-pipeline/core/Refine"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import { REFINED_PREFIX, refinedTable } from "@b3-pipeline/core/Tables"
 import { NodeContext } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FC from "effect/FastCheck"
 import * as Layer from "effect/Layer"
@@ -18,7 +18,9 @@ import { fileURLToPath } from "node:url"
 import * as DuckDbQueryEngine from "../src/DuckDbQueryEngine.js"
 import * as DuckDbRefineJob from "../src/DuckDbRefineJob.js"
 import * as LocalCatalog from "../src/LocalCatalog.js"
-import { generate, readRefinedDate, tempWarehouse, treeHashes, writeRaw } from "./fixtures.js"
+import { cleanupWarehouses, generate, readRefinedDate, tempWarehouse, treeHashes, writeRaw } from "./fixtures.js"
+
+afterAll(cleanupWarehouses)
 
 const jobLayer = (warehouse: string) =>
   DuckDbRefineJob.layer({ warehouse }).pipe(Layer.provideMerge(Catalog.layerMemory), Layer.provide(NodeContext.layer))

@@ -3,7 +3,7 @@ import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import { NodeContext } from "@effect/platform-node"
 import * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,7 +13,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { suite } from "../../core/test/ObjectStoreContract.js"
 import * as FileSystemObjectStore from "../src/FileSystemObjectStore.js"
-import { tempWarehouse } from "./fixtures.js"
+import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
+
+afterAll(cleanupWarehouses)
 
 suite(
   "filesystem",

@@ -2,7 +2,7 @@ import { Catalog } from "@b3-pipeline/core/Catalog"
 import { rawTable, refinedTable } from "@b3-pipeline/core/Tables"
 import { NodeContext } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -10,7 +10,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { suite } from "../../core/test/CatalogContract.js"
 import * as LocalCatalog from "../src/LocalCatalog.js"
-import { tempWarehouse } from "./fixtures.js"
+import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
+
+afterAll(cleanupWarehouses)
 
 suite(
   "local JSON",

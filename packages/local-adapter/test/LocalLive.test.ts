@@ -9,7 +9,7 @@ import * as RawLayer from "@b3-pipeline/core/RawLayer"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import type { RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
 import { NodeContext } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
@@ -18,7 +18,9 @@ import * as FileSystemObjectStore from "../src/FileSystemObjectStore.js"
 import * as LocalLive from "../src/LocalLive.js"
 import { LocalTrigger } from "../src/LocalTrigger.js"
 import * as LocalTriggerModule from "../src/LocalTrigger.js"
-import { tempWarehouse } from "./fixtures.js"
+import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
+
+afterAll(cleanupWarehouses)
 
 const validationDir = new URL("../../../glue/sql/validation/", import.meta.url)
 

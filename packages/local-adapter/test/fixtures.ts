@@ -8,7 +8,6 @@ import { decodeRawParquet, encodeRawParquet } from "@b3-pipeline/core/RawParquet
 import type { RawRow, RefinedRow } from "@b3-pipeline/core/Refine"
 import { decodeRefinedParquet } from "@b3-pipeline/core/Refine"
 import { rawParquetKey, REFINED_PREFIX } from "@b3-pipeline/core/Tables"
-import { afterAll } from "@effect/vitest"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -75,13 +74,14 @@ export const treeHashes = (root: string): Record<string, string> => {
 
 const created: Array<string> = []
 
-/** A fresh warehouse folder, removed after the test file's tests. */
+/** A fresh warehouse folder (removed by `cleanupWarehouses`). */
 export const tempWarehouse = (): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b3-wh-"))
   created.push(dir)
   return dir
 }
 
-afterAll(() => {
+/** Removes the warehouses made so far (each test file calls it in `afterAll`). */
+export const cleanupWarehouses = (): void => {
   for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
+}
