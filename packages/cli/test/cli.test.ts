@@ -1,0 +1,120 @@
+/**
+ * The `b3` command as a user runs it: a child process on a temporary warehouse, checked by its exit
+ * code, stdout, stderr and the files it leaves. No network: the simulated source is on 127.0.0.1.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll } from "vitest"
+
+const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
+const sample = fileURLToPath(new URL("../../../../shared/b3/samples/IBOVDia_03-10-25.csv", import.meta.url))
+const sampleJson = fileURLToPath(
+  new URL("../../../../shared/b3/samples/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
+)
+const root = mkdtempSync(join(tmpdir(), "b3-cli-"))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+const b3 = (warehouse: string, ...args: Array<string>) => {
+  const r = spawnSync(process.execPath, [bin, "--warehouse", warehouse, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: "1" }
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const files = (dir: string): Array<string> =>
+  existsSync(dir) ?
+    readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) =>
+      join(e.parentPath, e.name)
+    ) :
+    []
+
+describe("b3 CLI", () => {
+  const wh = join(root, "warehouse")
+
+  it("ingests B3's CSV download and answers SQL over the refined table (82 members)", () => {
+    const ingest = b3(wh, "ingest", "--file", sample)
+    assert.strictEqual(ingest.code, 0, ingest.stderr)
+    assert.match(ingest.stdout, /1 new/)
+    assert.match(ingest.stdout, /IBOV\s+2025-10-03\s+82\s+created/)
+    const count = b3(wh, "query", "SELECT count(*) AS n FROM b3_portfolio_refined", "--format", "json")
+    assert.strictEqual(count.code, 0, count.stderr)
+    assert.deepStrictEqual(JSON.parse(count.stdout), [{ n: 82 }])
+    const partitions = readdirSync(join(wh, "refined/b3_portfolio_refined/ref_date=2025-10-03"))
+    assert.strictEqual(partitions.filter((p) => p.startsWith("ticker=")).length, 82)
+    // exact decimals survive the whole path: the sample's ALOS3 weight is 0,544
+    const alos = b3(
+      wh,
+      "query",
+      "SELECT weight_pct, theoretical_qty FROM b3_portfolio_refined WHERE ticker = 'ALOS3'",
+      "--format",
+      "csv"
+    )
+    assert.strictEqual(alos.stdout, "weight_pct,theoretical_qty\r\n0.544,466632333\r\n")
+  })
+
+  it("re-ingesting the same file is a no-op", () => {
+    const before = files(join(wh, "raw")).map((f) => [f, readFileSync(f).toString("base64")] as const)
+    const again = b3(wh, "ingest", "--file", sample)
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.match(again.stdout, /1 already present/)
+    const after = files(join(wh, "raw")).map((f) => [f, readFileSync(f).toString("base64")] as const)
+    assert.deepStrictEqual(after, before)
+  })
+
+  it("a payload that does not parse exits 1, names the file and the reason, and is quarantined byte for byte", () => {
+    const bad = join(root, "IBOVDia_06-10-25.csv")
+    const text = readFileSync(sample, "utf8").replace("0,544;", "0,5x4;")
+    writeFileSync(bad, text)
+    const r = b3(wh, "ingest", "--file", bad, "--file", sampleJson)
+    assert.strictEqual(r.code, 1)
+    assert.match(r.stdout, /FAILED .*IBOVDia_06-10-25\.csv: CSV: BadNumber/)
+    assert.match(r.stdout, /1 new/) // the good JSON sample still went in
+    const quarantined = files(join(wh, "quarantine"))
+    const page = quarantined.find((f) => /page-001\.csv$/.test(f))
+    assert.isDefined(page)
+    assert.strictEqual(readFileSync(page!).toString("utf8"), text)
+    const error = JSON.parse(readFileSync(quarantined.find((f) => f.endsWith("error.json"))!, "utf8"))
+    assert.include(JSON.stringify(error), "BadNumber")
+    const status = b3(wh, "status")
+    assert.strictEqual(status.code, 0, status.stderr)
+    assert.match(status.stdout, /quarantine: 1 payload/)
+    assert.match(status.stdout, /IBOV\s+2\s+2025-04-07\s+2025-10-03/)
+  })
+
+  it("usage errors exit 2 with a message, not a stack trace", () => {
+    const r = b3(wh, "run", "--index", "IB/../OV")
+    assert.strictEqual(r.code, 2)
+    assert.match(r.stderr, /invalid index code/)
+    assert.notMatch(r.stderr, /at .*\.ts:\d+/)
+    const q = b3(wh, "query")
+    assert.strictEqual(q.code, 2)
+    assert.match(q.stderr, /give the SQL/)
+  })
+
+  it("SQL errors are typed, one line of context, exit 1", () => {
+    const r = b3(wh, "query", "SELECT * FROM no_such_table")
+    assert.strictEqual(r.code, 1)
+    assert.match(r.stderr, /query failed \(NoSuchTable\)/)
+  })
+
+  it("run --source simulated fills a fresh warehouse with every index through the real HTTP code", () => {
+    const fresh = join(root, "sim")
+    const r = b3(fresh, "run", "--all", "--source", "simulated")
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(r.stdout, /36 input\(s\).*36 new.*0 failed/)
+    const q = b3(fresh, "query", "SELECT count(DISTINCT index_code) AS n FROM b3_portfolio_refined", "--format", "json")
+    assert.deepStrictEqual(JSON.parse(q.stdout), [{ n: 36 }])
+    const report = b3(fresh, "report", "--out", join(root, "report.html"))
+    assert.strictEqual(report.code, 0, report.stderr)
+    const html = readFileSync(join(root, "report.html"), "utf8")
+    assert.match(html, /data-chart="top-weights"/)
+    assert.notMatch(html, /<script|\s(?:src|href)=/) // nothing to fetch at view time
+  })
+})
