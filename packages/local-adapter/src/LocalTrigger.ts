@@ -13,9 +13,9 @@ import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore, recordKey } from "@b3-pipeline/core/ObjectStore"
 import type { S3EventRecord } from "@b3-pipeline/core/ObjectStore"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
-import { RefineJob } from "@b3-pipeline/core/RefineJob"
-import type { RefineJobError, RefineRequest, RefineRun } from "@b3-pipeline/core/RefineJob"
-import { parseRawParquetKey } from "@b3-pipeline/core/Tables"
+import { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
+import type { RefineRequest, RefineRun } from "@b3-pipeline/core/RefineJob"
+import { parseRawParquetKey, RAW_PREFIX } from "@b3-pipeline/core/Tables"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -68,8 +68,41 @@ export const make = Effect.gen(function*() {
   /** Lets the event fiber catch up with events already published (it was scheduled before us). */
   const settle = Effect.repeatN(Effect.yieldNow(), 3)
 
+  /**
+   * A date written before later, already refined dates (a backfill) changes the
+   * `days_since_previous_snapshot` of each index's next date: those successors are refined again.
+   */
+  const addSuccessors = Effect.gen(function*() {
+    const dates = [...dirty.keys()]
+    if (dates.length === 0) return
+    const infos = yield* Stream.runCollect(store.list(RAW_PREFIX)).pipe(
+      Effect.mapError((e) =>
+        new RefineJobError({
+          reason: "Unknown",
+          method: "flush",
+          detail: `listing raw partitions: ${e.message}`,
+          cause: e
+        })
+      )
+    )
+    const byIndex = new Map<string, Array<RefDate>>()
+    for (const info of infos) {
+      const p = parseRawParquetKey(info.key)
+      if (p !== undefined) byIndex.set(p.indexCode, [...(byIndex.get(p.indexCode) ?? []), p.refDate])
+    }
+    for (const indexDates of byIndex.values()) {
+      indexDates.sort()
+      for (const d of dates) {
+        const i = indexDates.indexOf(d)
+        const next = i === -1 ? undefined : indexDates[i + 1]
+        if (next !== undefined && !dirty.has(next)) dirty.set(next, { refDate: next })
+      }
+    }
+  })
+
   const flush = lock.withPermits(1)(Effect.gen(function*() {
     yield* settle
+    yield* addSuccessors
     const runs: Array<RefineRun> = []
     for (const refDate of [...dirty.keys()].sort()) {
       const source = dirty.get(refDate)!

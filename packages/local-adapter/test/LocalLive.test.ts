@@ -155,6 +155,32 @@ describe("LocalLive", () => {
     }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
   })
 
+  it.effect("a backfilled earlier date re-refines the next date, whose previous snapshot changed", () => {
+    const warehouse = tempWarehouse()
+    const ibov = "IBOV" as IndexCode
+    const gap = (d: string) =>
+      QueryEngine.collect(
+        `SELECT DISTINCT days_since_previous_snapshot AS gap FROM b3_portfolio_refined WHERE ref_date = DATE '${d}'`
+      )
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      yield* Pipeline.ingestPayload(payloadOf(generatePortfolio({ indexCode: ibov, refDate: "2025-05-09" as RefDate })))
+      yield* trigger.flush
+      assert.deepStrictEqual(yield* gap("2025-05-09"), [{ gap: null }])
+      // a backfill of 2025-05-07 makes it the previous snapshot of 2025-05-09
+      yield* Pipeline.ingestPayload(payloadOf(generatePortfolio({ indexCode: ibov, refDate: "2025-05-07" as RefDate })))
+      const runs = yield* trigger.flush
+      assert.deepStrictEqual(runs.map((r) => r.refDate), ["2025-05-07", "2025-05-09"])
+      assert.deepStrictEqual(yield* gap("2025-05-07"), [{ gap: null }])
+      assert.deepStrictEqual(yield* gap("2025-05-09"), [{ gap: 2 }])
+      // the latest date written again (no successor): one refine only
+      yield* Pipeline.ingestPayload(
+        payloadOf(generatePortfolio({ indexCode: ibov, refDate: "2025-05-09" as RefDate, seed: 7 }))
+      )
+      assert.deepStrictEqual((yield* trigger.flush).map((r) => r.refDate), ["2025-05-09"])
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+  })
+
   it.effect("an empty warehouse answers queries with empty tables", () =>
     Effect.gen(function*() {
       const rows = yield* QueryEngine.collect("SELECT count(*) AS n FROM b3_portfolio_refined")
