@@ -8,6 +8,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { cli, UsageError } from "./Cli.js"
@@ -24,6 +25,14 @@ const main = cli(process.argv).pipe(
   Effect.catchAll((e) => {
     if (ValidationError.isValidationError(e)) return Effect.succeed(2) // @effect/cli already printed it
     if (e instanceof UsageError) return Effect.sync(() => (process.stderr.write(`b3: ${e.message}\n`), 2))
+    if (ConfigError.isConfigError(e)) {
+      return Effect.sync(() => (process.stderr.write(
+        `b3: configuration: ${messageOf(e)}\n` +
+          "    (--target aws reads B3_BUCKET, B3_GLUE_JOB, B3_ATHENA_WORKGROUP, AWS_REGION...: see the README, \"On AWS\")\n"
+      ),
+        2)
+      )
+    }
     return Effect.sync(() => (process.stderr.write(`b3: ${messageOf(e)}\n`), 1))
   }),
   Effect.catchAllDefect((d) => Effect.sync(() => (process.stderr.write(`b3: internal error: ${messageOf(d)}\n`), 1))),
