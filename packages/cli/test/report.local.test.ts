@@ -3,12 +3,11 @@
  * refined by the DuckDB refine job, then read by `loadReportData` through the local
  * `DuckDbQueryEngine` (the same SQL Athena runs). Values are checked against the portfolios.
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { formatDecimal, REDUCTOR_SCALE, WEIGHT_SCALE } from "@b3-pipeline/core/Domain"
 import type { IndexCode, Portfolio, RefDate } from "@b3-pipeline/core/Domain"
 import { generateHistory } from "@b3-pipeline/core/Generate"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
-import type { Payload } from "@b3-pipeline/core/PortfolioSource"
+import * as Testing from "@b3-pipeline/core/Testing"
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
 import { assert, describe, it } from "@effect/vitest"
@@ -18,24 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { loadReportData, renderReport, ReportError } from "../src/report/Report.js"
 
-const payloadOf = (p: Portfolio): Payload => ({
-  request: { indexCode: p.indexCode, method: "GetPortfolioDay", language: "pt-br", segment: p.segment },
-  pages: B3Wire.encodePortfolioDay(p, { language: "pt-br" }).map((bytes, i) => ({
-    bytes,
-    request: {
-      method: "GET",
-      url: `simulated://GetPortfolioDay/${p.indexCode}/${i + 1}`,
-      params: {},
-      status: 200,
-      headers: {},
-      startedAt: `${p.refDate}T08:00:00.000Z`,
-      durationMs: 1,
-      attempt: 1
-    }
-  })),
-  fetchedAt: `${p.refDate}T08:00:01.000Z`,
-  origin: "simulated"
-})
+const payloadOf = (p: Portfolio) => Testing.payloadOf(p)
 
 describe("report on the local warehouse", () => {
   it.effect("ingest + refine, then the report reads exact values through DuckDbQueryEngine", () => {

@@ -12,7 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as B3Wire from "./B3Wire.js"
 import * as Catalog from "./Catalog.js"
+import type { Language, Portfolio } from "./Domain.js"
 import * as ObjectStore from "./ObjectStore.js"
 import * as Pipeline from "./Pipeline.js"
 import type * as PortfolioSource from "./PortfolioSource.js"
@@ -111,3 +113,44 @@ export const runTriggers = Effect.gen(function*() {
  */
 export const takePending: Effect.Effect<ReadonlyArray<ObjectStore.S3EventRecord>, never, PendingEvents> = Effect
   .flatMap(PendingEvents, (q) => Effect.map(Queue.takeAll(q), Chunk.toReadonlyArray))
+
+/**
+ * A portfolio as the `GetPortfolioDay` payload B3 would send for it (tests, benchmarks, demos): the
+ * encoded pages with a plausible request record each.
+ *
+ * @category fixtures
+ */
+export const payloadOf = (
+  p: Portfolio,
+  options: {
+    readonly language?: Language
+    readonly fetchedAt?: string
+    readonly origin?: string
+    readonly pageSize?: number
+  } = {}
+): PortfolioSource.Payload => {
+  const language = options.language ?? "pt-br"
+  const fetchedAt = options.fetchedAt ?? `${p.refDate}T08:00:01.000Z`
+  const pages = B3Wire.encodePortfolioDay(p, {
+    language,
+    ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {})
+  })
+  return {
+    request: { indexCode: p.indexCode, method: "GetPortfolioDay", language, segment: p.segment },
+    pages: pages.map((bytes, i) => ({
+      bytes,
+      request: {
+        method: "GET",
+        url: `simulated://GetPortfolioDay/${p.indexCode}/${i + 1}`,
+        params: { index: p.indexCode, language, pageNumber: i + 1, segment: p.segment },
+        status: 200,
+        headers: { "content-type": "application/json; charset=utf-8" },
+        startedAt: fetchedAt,
+        durationMs: 1,
+        attempt: 1
+      }
+    })),
+    fetchedAt,
+    origin: options.origin ?? "simulated"
+  }
+}

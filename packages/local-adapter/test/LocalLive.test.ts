@@ -1,13 +1,12 @@
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
 import type { IndexCode, Portfolio, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
-import type { Payload } from "@b3-pipeline/core/PortfolioSource"
 import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
 import * as RawLayer from "@b3-pipeline/core/RawLayer"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import type { RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
+import * as Testing from "@b3-pipeline/core/Testing"
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -24,24 +23,7 @@ afterAll(cleanupWarehouses)
 
 const validationDir = new URL("../../../glue/sql/validation/", import.meta.url)
 
-export const payloadOf = (p: Portfolio): Payload => ({
-  request: { indexCode: p.indexCode, method: "GetPortfolioDay", language: "pt-br", segment: p.segment },
-  pages: B3Wire.encodePortfolioDay(p, { language: "pt-br" }).map((bytes, i) => ({
-    bytes,
-    request: {
-      method: "GET",
-      url: `simulated://GetPortfolioDay/${p.indexCode}/${i + 1}`,
-      params: {},
-      status: 200,
-      headers: {},
-      startedAt: `${p.refDate}T08:00:00.000Z`,
-      durationMs: 1,
-      attempt: 1
-    }
-  })),
-  fetchedAt: `${p.refDate}T08:00:01.000Z`,
-  origin: "simulated"
-})
+const payloadOf = (p: Portfolio) => Testing.payloadOf(p)
 
 const triggerEnv = (warehouse: string, job: Layer.Layer<RefineJob>) => {
   const store = FileSystemObjectStore.layer(warehouse).pipe(Layer.provide(NodeContext.layer))
