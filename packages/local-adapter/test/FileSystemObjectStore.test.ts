@@ -130,3 +130,49 @@ describe("FileSystemObjectStore", () => {
     }).pipe(Effect.provide(FileSystemObjectStore.layer(root).pipe(Layer.provide(NodeContext.layer))))
   })
 })
+
+/** The real FileSystem, counting the fsyncs of the files it opens. */
+const countingSyncs = (counter: { syncs: number }) =>
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (real) => ({
+      ...real,
+      open: (p: string, options?: FileSystem.OpenFileOptions) =>
+        Effect.map(real.open(p, options), (handle) =>
+          Object.defineProperty(Object.create(handle), "sync", {
+            value: Effect.zipRight(Effect.sync(() => counter.syncs++), handle.sync)
+          }) as FileSystem.File)
+    } as FileSystem.FileSystem))
+  ).pipe(Layer.provide(NodeContext.layer))
+
+describe("FileSystemObjectStore durability", () => {
+  const payloadKey = "raw/b3_portfolio_payloads/index_code=IBOV/fetched=2025-04-07/page-001.json" as ObjectKey
+  const refinedKey = "refined/b3_portfolio_refined/ref_date=2025-04-07/ticker=PETR4/part-00000.parquet" as ObjectKey
+  const syncsWith = (options: FileSystemObjectStore.Options) => {
+    const root = tempWarehouse()
+    const counter = { syncs: 0 }
+    return Effect.gen(function*() {
+      const store = yield* ObjectStore
+      yield* store.put(payloadKey, bytes("payload"))
+      yield* store.put(refinedKey, bytes("derived"))
+      assert.strictEqual(fs.readFileSync(path.join(root, ...payloadKey.split("/")), "utf8"), "payload")
+      assert.strictEqual(fs.readFileSync(path.join(root, ...refinedKey.split("/")), "utf8"), "derived")
+      return counter.syncs
+    }).pipe(
+      Effect.provide(
+        FileSystemObjectStore.layer(root, options).pipe(
+          Layer.provide(countingSyncs(counter)),
+          Layer.provide(NodeContext.layer)
+        )
+      )
+    )
+  }
+
+  it.effect("by default fsyncs the payload archive only; durable: true fsyncs all, false none", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* syncsWith({}), 1)
+      assert.strictEqual(yield* syncsWith({ durable: true }), 2)
+      assert.strictEqual(yield* syncsWith({ durable: false }), 0)
+      assert.strictEqual(yield* syncsWith({ durable: ["refined/"] }), 1)
+    }))
+})

@@ -25,7 +25,7 @@ suite(
 const catalogAt = (warehouse: string) => LocalCatalog.layer(warehouse).pipe(Layer.provide(NodeContext.layer))
 
 describe("LocalCatalog", () => {
-  it.effect("persists in _catalog/catalog.json and is read back by a new layer", () => {
+  it.effect("persists one file per table and per date under _catalog/ and is read back by a new layer", () => {
     const warehouse = tempWarehouse()
     return Effect.gen(function*() {
       yield* Effect.gen(function*() {
@@ -36,12 +36,32 @@ describe("LocalCatalog", () => {
           {
             values: ["2025-04-07", "PETR4"],
             location: "refined/b3_portfolio_refined/ref_date=2025-04-07/ticker=PETR4/"
+          },
+          {
+            values: ["2025-04-08", "PETR4"],
+            location: "refined/b3_portfolio_refined/ref_date=2025-04-08/ticker=PETR4/"
           }
         ])
+        // an upsert of one date rewrites that date's file only
+        const other = path.join(warehouse, "_catalog", refinedTable.name, "partitions", "v=2025-04-08.json")
+        const before = fs.statSync(other).mtimeMs
+        fs.utimesSync(other, 0, 0)
+        yield* catalog.upsertPartitions(refinedTable.name, [
+          {
+            values: ["2025-04-07", "VALE3"],
+            location: "refined/b3_portfolio_refined/ref_date=2025-04-07/ticker=VALE3/"
+          }
+        ])
+        assert.strictEqual(fs.statSync(other).mtimeMs, 0)
+        assert.isAbove(before, 0)
       }).pipe(Effect.provide(catalogAt(warehouse)))
-      const file = path.join(warehouse, "_catalog", "catalog.json")
-      assert.isTrue(fs.existsSync(file))
-      assert.deepStrictEqual(fs.readdirSync(path.dirname(file)), ["catalog.json"])
+      const dir = path.join(warehouse, "_catalog")
+      assert.deepStrictEqual(fs.readdirSync(dir).sort(), [rawTable.name, refinedTable.name].sort())
+      assert.deepStrictEqual(fs.readdirSync(path.join(dir, refinedTable.name)).sort(), ["partitions", "table.json"])
+      assert.deepStrictEqual(fs.readdirSync(path.join(dir, refinedTable.name, "partitions")).sort(), [
+        "v=2025-04-07.json",
+        "v=2025-04-08.json"
+      ])
       const again = yield* Effect.gen(function*() {
         const catalog = yield* Catalog
         return {
@@ -50,13 +70,17 @@ describe("LocalCatalog", () => {
         }
       }).pipe(Effect.provide(catalogAt(warehouse)))
       assert.deepStrictEqual(Option.getOrThrow(again.table), refinedTable)
-      assert.deepStrictEqual(again.partitions.map((p) => p.values), [["2025-04-07", "PETR4"]])
+      assert.deepStrictEqual(again.partitions.map((p) => p.values), [
+        ["2025-04-07", "PETR4"],
+        ["2025-04-07", "VALE3"],
+        ["2025-04-08", "PETR4"]
+      ])
     })
   })
 
-  it.effect("a corrupt document is a Corrupt error naming the file, and is not overwritten", () => {
+  it.effect("a corrupt table file is a Corrupt error naming the file, and is not overwritten", () => {
     const warehouse = tempWarehouse()
-    const file = path.join(warehouse, "_catalog", "catalog.json")
+    const file = path.join(warehouse, "_catalog", rawTable.name, "table.json")
     fs.mkdirSync(path.dirname(file), { recursive: true })
     fs.writeFileSync(file, "{ not json")
     return Effect.gen(function*() {
@@ -67,6 +91,48 @@ describe("LocalCatalog", () => {
       const write = yield* Effect.flip(catalog.upsertTable(rawTable))
       assert.strictEqual(write.reason, "Corrupt")
       assert.strictEqual(fs.readFileSync(file, "utf8"), "{ not json")
+    }).pipe(Effect.provide(catalogAt(warehouse)))
+  })
+
+  it.effect("a corrupt partition file is a Corrupt error naming the file, and is not overwritten", () => {
+    const warehouse = tempWarehouse()
+    const file = path.join(warehouse, "_catalog", refinedTable.name, "partitions", "v=2025-04-07.json")
+    return Effect.gen(function*() {
+      const catalog = yield* Catalog
+      yield* catalog.upsertTable(refinedTable)
+      fs.mkdirSync(path.dirname(file), { recursive: true })
+      fs.writeFileSync(file, "[1,2")
+      const list = yield* Effect.flip(catalog.listPartitions(refinedTable.name))
+      assert.strictEqual(list.reason, "Corrupt")
+      assert.include(list.detail ?? "", file)
+      const write = yield* Effect.flip(
+        catalog.upsertPartitions(refinedTable.name, [{ values: ["2025-04-07", "PETR4"], location: "x/" }])
+      )
+      assert.strictEqual(write.reason, "Corrupt")
+      assert.strictEqual(fs.readFileSync(file, "utf8"), "[1,2")
+      // other dates are unaffected
+      yield* catalog.upsertPartitions(refinedTable.name, [{ values: ["2025-04-08", "PETR4"], location: "y/" }])
+    }).pipe(Effect.provide(catalogAt(warehouse)))
+  })
+
+  it.effect("ignores a former single-document catalog.json, and odd values get safe file names", () => {
+    const warehouse = tempWarehouse()
+    fs.mkdirSync(path.join(warehouse, "_catalog"), { recursive: true })
+    fs.writeFileSync(path.join(warehouse, "_catalog", "catalog.json"), "{\"version\":1,\"tables\":[]}")
+    return Effect.gen(function*() {
+      const catalog = yield* Catalog
+      assert.deepStrictEqual(yield* catalog.listTables, [])
+      yield* catalog.upsertTable(rawTable)
+      const odd = ["../..", "a/b", ".", "x".repeat(300)]
+      yield* catalog.upsertPartitions(rawTable.name, odd.map((v, i) => ({ values: [v, "IBOV"], location: `${i}/` })))
+      const parts = yield* catalog.listPartitions(rawTable.name)
+      assert.deepStrictEqual(parts.map((p) => p.values[0]), odd)
+      const names = fs.readdirSync(path.join(warehouse, "_catalog", rawTable.name, "partitions"))
+      assert.strictEqual(names.length, 4)
+      for (const name of names) assert.notInclude(name.slice(0, -".json".length), ".")
+      yield* catalog.dropPartitions(rawTable.name, odd.map((v) => [v, "IBOV"]))
+      assert.deepStrictEqual(yield* catalog.listPartitions(rawTable.name), [])
+      assert.deepStrictEqual(fs.readdirSync(path.join(warehouse, "_catalog", rawTable.name, "partitions")), [])
     }).pipe(Effect.provide(catalogAt(warehouse)))
   })
 
