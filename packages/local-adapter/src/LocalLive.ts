@@ -26,6 +26,11 @@ export interface LocalConfig {
   readonly sqlDir?: string
   /** DuckDB threads for the refine and the queries (DuckDB's default otherwise). */
   readonly threads?: number
+  /**
+   * Which object-store writes are fsynced (`FileSystemObjectStore.Options`): by default the payload
+   * archive and the quarantine only, the data nothing else can rebuild.
+   */
+  readonly durable?: boolean | ReadonlyArray<string>
 }
 
 /** What `LocalLive.layer` provides. @category models */
@@ -49,7 +54,7 @@ export const layer = (config: LocalConfig): Layer.Layer<LocalServices> => {
     ...(config.threads !== undefined ? { threads: config.threads } : {})
   }
   const base = Layer.mergeAll(
-    FileSystemObjectStore.layer(config.warehouse),
+    FileSystemObjectStore.layer(config.warehouse, config.durable !== undefined ? { durable: config.durable } : {}),
     LocalCatalog.layer(config.warehouse)
   ).pipe(Layer.provideMerge(NodeContext.layer))
   const refine = DuckDbRefineJob.layer({ warehouse: config.warehouse, ...optional }).pipe(Layer.provideMerge(base))
