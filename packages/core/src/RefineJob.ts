@@ -105,6 +105,42 @@ export const refinedFileKey = (refDate: RefDate, ticker: string): ObjectKey =>
   unsafeKey(`${refinedPartitionPrefix(refDate, ticker)}part-00000.parquet`)
 
 /**
+ * Bookkeeping shared by the in-process refine jobs (memory, DuckDB): `record` runs one attempt and
+ * keeps it as SUCCEEDED (with its row count) or FAILED (with the error's message); `status` answers
+ * from what was recorded.
+ *
+ * @category constructors
+ */
+export const makeRunLog = () => {
+  const runs = new Map<string, RefineRun>()
+  const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+  const record = <E extends { readonly message: string }, R>(
+    request: RefineRequest,
+    runId: string,
+    attempt: Effect.Effect<number, E, R>
+  ): Effect.Effect<RefineRun, E, R> =>
+    Effect.gen(function*() {
+      const startedAt = yield* now
+      const result = yield* Effect.either(attempt)
+      const base = { runId, refDate: request.refDate, started: true, startedAt, completedAt: yield* now }
+      if (result._tag === "Left") {
+        runs.set(runId, { ...base, state: "FAILED", errorMessage: result.left.message })
+        return yield* Effect.fail(result.left)
+      }
+      const done: RefineRun = { ...base, state: "SUCCEEDED", rows: result.right }
+      runs.set(runId, done)
+      return done
+    })
+  const status = (runId: string): Effect.Effect<RefineRun, RefineJobError> => {
+    const found = runs.get(runId)
+    return found === undefined ?
+      Effect.fail(new RefineJobError({ reason: "NotFound", method: "status", runId, detail: "no such run" })) :
+      Effect.succeed(found)
+  }
+  return { record, status }
+}
+
+/**
  * A refine job that runs in-process, to completion, inside `start`: it reads the date's raw
  * Parquet files (and the list of every raw partition, for the previous snapshot), runs
  * `Refine.refine`, writes one refined Parquet per `(ref_date, ticker)` (replacing that date's
@@ -119,7 +155,7 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
   function*() {
     const store = yield* ObjectStore
     const catalog = yield* Catalog
-    const runs = new Map<string, RefineRun>()
+    const log = makeRunLog()
     let counter = 0
 
     const run = (request: RefineRequest, runId: string) =>
@@ -218,41 +254,9 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
     const start = Effect.fn("RefineJob.start")(function*(request: RefineRequest) {
       counter += 1
       const runId = `memory-${request.refDate}-${String(counter).padStart(4, "0")}`
-      const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
-      const result = yield* Effect.either(run(request, runId))
-      const completedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
-      if (result._tag === "Left") {
-        const e = result.left
-        runs.set(runId, {
-          runId,
-          refDate: request.refDate,
-          state: "FAILED",
-          started: true,
-          startedAt,
-          completedAt,
-          errorMessage: e.message
-        })
-        return yield* Effect.fail(e)
-      }
-      const done: RefineRun = {
-        runId,
-        refDate: request.refDate,
-        state: "SUCCEEDED",
-        started: true,
-        startedAt,
-        completedAt,
-        rows: result.right
-      }
-      runs.set(runId, done)
-      return done
+      return yield* log.record(request, runId, run(request, runId))
     })
-
-    const status = (runId: string) => {
-      const found = runs.get(runId)
-      return found === undefined ?
-        Effect.fail(new RefineJobError({ reason: "NotFound", method: "status", runId, detail: "no such run" })) :
-        Effect.succeed(found)
-    }
+    const status = log.status
 
     return RefineJob.of({ start, status })
   }

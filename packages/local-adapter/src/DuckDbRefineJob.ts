@@ -25,8 +25,7 @@
 import { Catalog } from "@b3-pipeline/core/Catalog"
 import type { CatalogError } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
-import { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
-import type { RefineRun } from "@b3-pipeline/core/RefineJob"
+import { makeRunLog, RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
 import {
   RAW_PREFIX,
   rawPartitionPrefix,
@@ -88,7 +87,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
     // faster (one writer per file) and deterministic single-threaded.
     const dbOrError = yield* Effect.either(open({ threads: config.threads ?? 1 }))
     const lock = yield* Effect.makeSemaphore(1)
-    const runs = new Map<string, RefineRun>()
+    const log = makeRunLog()
     let counter = 0
     let compatLoaded = false
 
@@ -294,7 +293,6 @@ export const make = (config: DuckDbRefineJobConfig) =>
       lock.withPermits(1)(Effect.gen(function*() {
         counter += 1
         const runId = `local-${request.refDate}-${Date.now().toString(36)}-${counter}`
-        const startedAt = new Date().toISOString()
         if (dbOrError._tag === "Left") {
           return yield* Effect.fail(
             new RefineJobError({
@@ -324,39 +322,10 @@ export const make = (config: DuckDbRefineJobConfig) =>
           }
           compatLoaded = true
         }
-        const result = yield* Effect.either(refineDate(db, request.refDate, runId))
-        const completedAt = new Date().toISOString()
-        if (result._tag === "Left") {
-          runs.set(runId, {
-            runId,
-            refDate: request.refDate,
-            state: "FAILED",
-            started: true,
-            startedAt,
-            completedAt,
-            errorMessage: result.left.message
-          })
-          return yield* Effect.fail(result.left)
-        }
-        const run: RefineRun = {
-          runId,
-          refDate: request.refDate,
-          state: "SUCCEEDED",
-          started: true,
-          startedAt,
-          completedAt,
-          rows: result.right
-        }
-        runs.set(runId, run)
-        return run
+        return yield* log.record(request, runId, refineDate(db, request.refDate, runId))
       })).pipe(Effect.withSpan("DuckDbRefineJob.start", { attributes: { refDate: request.refDate } }))
 
-    const status: Context_Service["status"] = (runId) => {
-      const run = runs.get(runId)
-      return run === undefined ?
-        Effect.fail(new RefineJobError({ reason: "NotFound", method: "status", runId })) :
-        Effect.succeed(run)
-    }
+    const status: Context_Service["status"] = log.status
     return RefineJob.of({ start, status })
   })
 
