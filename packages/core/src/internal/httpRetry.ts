@@ -7,19 +7,11 @@
  */
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
+import type { RetryOptions } from "../B3HttpSource.js"
 import type { AttemptFailure } from "./httpWire.js"
 
-export interface RetryPolicy {
-  /** Total tries, the first one included (1 = no retry). */
-  readonly maxAttempts: number
-  readonly baseDelay: Duration.DurationInput
-  readonly maxDelay: Duration.DurationInput
-  readonly factor: number
-  /** Multiply each delay by a random factor in [0.8, 1.2). */
-  readonly jitter: boolean
-  /** A `Retry-After` longer than this is not waited for: the error is returned. */
-  readonly maxRetryAfter: Duration.DurationInput
-}
+/** The retry settings of `B3HttpSource` (documented there). */
+export type RetryPolicy = RetryOptions
 
 /** The delay before try `n + 1` after `n` failed tries, before jitter and `Retry-After`. */
 export const backoff = (policy: RetryPolicy, n: number): Duration.Duration =>
