@@ -162,6 +162,16 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
       Effect.gen(function*() {
         const refDate = request.refDate
         const fail = portError("start", refDate, runId)
+        /** A Parquet file that cannot be read or written, named in the error. */
+        const codecFailure = (key: string) => (cause: unknown) =>
+          new RefineJobError({
+            reason: "Failed",
+            method: "start",
+            refDate,
+            runId,
+            detail: `${key}: ${String(cause)}`,
+            cause
+          })
         const rawKeys = yield* Stream.runCollect(store.list(RAW_PREFIX)).pipe(Effect.mapError(fail))
         const rawDates: Array<RawDate & { key: ObjectKey }> = []
         for (const info of rawKeys) {
@@ -182,18 +192,7 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
         for (const d of today) {
           const bytes = yield* store.get(d.key).pipe(Effect.mapError(fail))
           if (Option.isNone(bytes)) continue // deleted since the listing
-          const rows = yield* Effect.try({
-            try: () => decodeRawParquet(bytes.value),
-            catch: (cause) =>
-              new RefineJobError({
-                reason: "Failed",
-                method: "start",
-                refDate,
-                runId,
-                detail: `${d.key}: ${String(cause)}`,
-                cause
-              })
-          })
+          const rows = yield* Effect.try({ try: () => decodeRawParquet(bytes.value), catch: codecFailure(d.key) })
           for (const r of rows) raw.push({ ...r, ref_date: d.refDate, index_code: d.indexCode })
         }
         const refined = refine(raw, rawDates)
@@ -207,18 +206,7 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
         const written = new Set<string>()
         for (const [ticker, rows] of byTicker) {
           const key = refinedFileKey(refDate, ticker)
-          const bytes = yield* Effect.try({
-            try: () => encodeRefinedParquet(rows),
-            catch: (cause) =>
-              new RefineJobError({
-                reason: "Failed",
-                method: "start",
-                refDate,
-                runId,
-                detail: `${key}: ${String(cause)}`,
-                cause
-              })
-          })
+          const bytes = yield* Effect.try({ try: () => encodeRefinedParquet(rows), catch: codecFailure(key) })
           yield* store.put(key, bytes, { contentType: "application/vnd.apache.parquet" }).pipe(Effect.mapError(fail))
           written.add(key)
         }
