@@ -17,11 +17,9 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Chunk from "effect/Chunk"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs/promises"
 import { formatSummary, runBatch, succeeded } from "./Batch.js"
@@ -30,13 +28,9 @@ import * as Env from "./Env.js"
 import * as Files from "./Files.js"
 import * as Output from "./Output.js"
 import * as Status from "./Status.js"
+import { decodeOptional, decodeWith, UsageError } from "./Usage.js"
 
-/** A user mistake found after parsing (exit code 2). @category errors */
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail: string }> {
-  override get message() {
-    return this.detail
-  }
-}
+export { UsageError } from "./Usage.js"
 
 // ---------------------------------------------------------------------------------------------
 // Shared options
@@ -50,11 +44,6 @@ const target = Options.choice("target", ["local", "aws"]).pipe(
   Options.withDescription("local: files + DuckDB (default); aws: S3, Glue, Athena configured from the environment"),
   Options.withDefault("local" as const)
 )
-
-const decodeWith = <A>(schema: Schema.Schema<A, string>, what: string) => (text: string) =>
-  Schema.decodeUnknown(schema)(text).pipe(
-    Effect.mapError(() => new UsageError({ detail: `invalid ${what}: ${JSON.stringify(text)}` }))
-  )
 
 const optionalRefDate = (name: string, description: string) =>
   Options.text(name).pipe(Options.withDescription(description), Options.optional)
@@ -70,8 +59,7 @@ const parseIndexList = (text: string) =>
     decodeWith(IndexCode, "index code")
   )
 
-const optionalDate = (o: Option.Option<string>) =>
-  Option.match(o, { onNone: () => Effect.succeed(undefined), onSome: decodeWith(RefDate, "date (want YYYY-MM-DD)") })
+const optionalDate = (o: Option.Option<string>) => decodeOptional(o, decodeWith(RefDate, "date (want YYYY-MM-DD)"))
 
 /** The root command: its options are read by every subcommand. */
 const b3 = Command.make("b3", { warehouse, target }).pipe(

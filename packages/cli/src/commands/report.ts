@@ -7,19 +7,11 @@
 import { IndexCode, RefDate, Ticker } from "@b3-pipeline/core/Domain"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import type * as Option from "effect/Option"
 import * as path from "node:path"
 import type { ReportLocale } from "../report/Report.js"
 import { writeReport } from "../report/Report.js"
-
-const decode = <A>(schema: Schema.Schema<A, string>, what: string) => (text: string) =>
-  Schema.decodeUnknown(schema)(text).pipe(
-    Effect.mapError(() => new Error(`invalid ${what}: ${JSON.stringify(text)}`))
-  )
-
-const maybe = <A>(o: Option.Option<string>, f: (s: string) => Effect.Effect<A, Error>) =>
-  Option.match(o, { onNone: () => Effect.succeed(undefined), onSome: f })
+import { decodeOptional, decodeWith } from "../Usage.js"
 
 /** @category commands */
 export const options = {
@@ -57,10 +49,10 @@ export const handler = (o: {
   readonly locale: ReportLocale
 }) =>
   Effect.gen(function*() {
-    const indexCode = yield* maybe(o.index, (s) => decode(IndexCode, "index code")(s.toUpperCase()))
-    const refDate = yield* maybe(o.date, decode(RefDate, "date (want YYYY-MM-DD)"))
-    const compareDate = yield* maybe(o.compare, decode(RefDate, "date (want YYYY-MM-DD)"))
-    const tickers = yield* Effect.forEach(o.ticker, (t) => decode(Ticker, "ticker")(t.toUpperCase()))
+    const indexCode = yield* decodeOptional(o.index, (s) => decodeWith(IndexCode, "index code")(s.toUpperCase()))
+    const refDate = yield* decodeOptional(o.date, decodeWith(RefDate, "date (want YYYY-MM-DD)"))
+    const compareDate = yield* decodeOptional(o.compare, decodeWith(RefDate, "date (want YYYY-MM-DD)"))
+    const tickers = yield* Effect.forEach(o.ticker, (t) => decodeWith(Ticker, "ticker")(t.toUpperCase()))
     const out = path.resolve(o.out)
     const written = yield* writeReport({
       out,
