@@ -16,6 +16,8 @@ await esbuild.build({
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
+  // the workspace's packages are bundled from their TypeScript sources, not their dist/
+  conditions: ["@b3-pipeline/source"],
   external: ["@duckdb/node-api", "parquet-wasm", "@aws-sdk/*", "@smithy/*", "playwright-core"],
   banner: {
     js:
