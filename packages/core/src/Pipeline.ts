@@ -19,7 +19,7 @@ import { parseRawParquetKey } from "./Tables.js"
 
 /**
  * Decodes a payload and writes it to the raw layer. A payload that does not parse is quarantined
- * (exact bytes + `error.json`) and the `ParseError` is the failure; the bytes are never lost.
+ * (exact bytes + `error.json`) and the `B3ParseError` is the failure; the bytes are never lost.
  * Use it for saved files (`ingest` fetches first).
  *
  * @category stages

@@ -13,7 +13,7 @@ import { handle, indices, makeHandler } from "../src/scheduledIngest.js"
 
 const SAMPLE = new Uint8Array(
   readFileSync(
-    new URL("../../../../shared/b3/samples/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
+    new URL("../../../fixtures/b3/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
   )
 )
 const scheduled = JSON.parse(readFileSync(new URL("./events/scheduled.json", import.meta.url), "utf8"))
@@ -42,7 +42,7 @@ describe("scheduledIngest", () => {
         parquetKey: "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=IBOV/part-00000.parquet"
       })
       assert.isTrue(ibov!.ok && ibov!.rows > 50)
-      assert.isTrue(!smll!.ok && smll!.error === "ParseError" && smll!.reason === "NotJson" && !smll!.retryable)
+      assert.isTrue(!smll!.ok && smll!.error === "B3ParseError" && smll!.reason === "NotJson" && !smll!.retryable)
       assert.isTrue(!idiv!.ok && idiv!.error === "FetchError" && idiv!.reason === "NotFound")
       // the HTML page's exact bytes are in quarantine
       const store = yield* ObjectStore.ObjectStore
