@@ -4,8 +4,9 @@
  * - `put` is idempotent: a `HeadObject` first, and identical bytes (same SHA-256) are not written
  *   again (`written: false`). New bytes go up with `x-amz-meta-sha256` (hex) and `ChecksumSHA256`
  *   (base64, verified by S3 on arrival).
- * - `head`/`list` report the SHA-256 from the metadata, falling back to S3's full-object
- *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools).
+ * - `head` reports the SHA-256 from the metadata, falling back to S3's full-object
+ *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools). `list`
+ *   reports keys and sizes from ListObjectsV2 alone: no request per object.
  * - Every S3 call goes through `internal/retry.ts` (`Retry.call`): throttling (`SlowDown`, 503) and
  *   network/service failures are retried there with the adapters' one policy, and a failure that
  *   is still transient after the last retry is a `Throttled`/`Unavailable` (retryable) error.
@@ -28,7 +29,7 @@ import {
   PutObjectCommand
 } from "@aws-sdk/client-s3"
 import { checkKey, checkPrefix, makeCreatedRecord, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
-import type { ObjectInfo, ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import type { ListedObject, ObjectInfo, ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -51,8 +52,6 @@ export interface S3ObjectStoreConfig {
   readonly pageSize?: number | undefined
   /** `"local"`: publish events for writes through this instance; `"none"` (default): fail the stream. */
   readonly events?: "local" | "none" | undefined
-  /** HeadObject calls run at once by `list` (default 8). */
-  readonly listConcurrency?: number | undefined
   /** Retry policy of every S3 call (default `Retry.defaultPolicy`: 200 ms doubling, 4 retries). */
   readonly retry?: Retry.RetryPolicy | undefined
 }
@@ -219,17 +218,7 @@ const make = (config: S3ObjectStoreConfig) =>
               ) => ((a.Key ?? "") < (b.Key ?? "") ? -1 : a.Key === b.Key ? 0 : 1))
             ),
             Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
-            Stream.mapEffect(
-              (o) => {
-                const key = o.Key as ObjectKey
-                return head("list", key).pipe(
-                  // Deleted between the listing and the head: not listed.
-                  Effect.map(Option.getOrUndefined)
-                )
-              },
-              { concurrency: config.listConcurrency ?? 8 }
-            ),
-            Stream.filter((info): info is ObjectInfo => info !== undefined)
+            Stream.map((o): ListedObject => ({ key: o.Key as ObjectKey, size: Number(o.Size ?? 0) }))
           ),
       delete: (key) =>
         checkKey("delete", key).pipe(
