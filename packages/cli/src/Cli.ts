@@ -4,33 +4,27 @@
  *
  * @since 0.1.0
  */
-import * as Simulator from "@b3-pipeline/b3-simulator/Simulator"
-import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
 import type { Language } from "@b3-pipeline/core/Domain"
 import { ALL_INDEX_CODES, IndexCode, RefDate } from "@b3-pipeline/core/Domain"
-import * as Pipeline from "@b3-pipeline/core/Pipeline"
-import { request } from "@b3-pipeline/core/PortfolioSource"
 import type { FetchMethod } from "@b3-pipeline/core/PortfolioSource"
-import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import * as fs from "node:fs/promises"
-import { formatSummary, runBatch, succeeded } from "./Batch.js"
+import type { BatchSummary } from "./Batch.js"
 import * as ReportCommand from "./commands/report.js"
 import * as Env from "./Env.js"
-import * as Files from "./Files.js"
-import * as Output from "./Output.js"
-import * as Status from "./Status.js"
+import type { FileOptions } from "./Files.js"
+import type * as Output from "./Output.js"
 import { decodeOptional, decodeWith, UsageError } from "./Usage.js"
 
 export { UsageError } from "./Usage.js"
+
+// Each command loads what it runs on first use (a dynamic import per handler), so that `b3 --help`,
+// `b3 --version` and usage errors never load DuckDB, the AWS SDK, the HTTP client or the report.
+const load = <A>(f: () => Promise<A>): Effect.Effect<A> => Effect.promise(f)
 
 // ---------------------------------------------------------------------------------------------
 // Shared options
@@ -90,11 +84,11 @@ const withTarget = <A, E, R>(f: (env: { target: Env.Target; warehouse: string })
     return f(env).pipe(Effect.provide(Env.layer(env.target, env.warehouse)))
   })
 
-const finish = (summary: Parameters<typeof succeeded>[0]) =>
-  Effect.flatMap(Env.Refresher, (r) =>
+const finish = (summary: BatchSummary) =>
+  Effect.flatMap(Effect.zip(Env.Refresher, load(() => import("./Batch.js"))), ([r, Batch]) =>
     Effect.sync(() => {
-      process.stdout.write(formatSummary(summary, r.description))
-      if (!succeeded(summary)) process.exitCode = 1
+      process.stdout.write(Batch.formatSummary(summary, r.description))
+      if (!Batch.succeeded(summary)) process.exitCode = 1
     }))
 
 // ---------------------------------------------------------------------------------------------
@@ -140,12 +134,25 @@ const run = Command.make("run", {
       const codes = o.all ? ALL_INDEX_CODES : yield* parseIndexList(Option.getOrElse(o.index, () => "IBOV"))
       const refDate = yield* optionalDate(o.date)
       const language = Option.getOrElse(o.language, () => "pt-br" as const)
+      const [Simulator, B3HttpSource, NodeHttpClient, Pipeline, { request }, { runBatch }] = yield* load(() =>
+        Promise.all([
+          import("@b3-pipeline/b3-simulator/Simulator"),
+          import("@b3-pipeline/core/B3HttpSource"),
+          import("@effect/platform-node/NodeHttpClient"),
+          import("@b3-pipeline/core/Pipeline"),
+          import("@b3-pipeline/core/PortfolioSource"),
+          import("./Batch.js")
+        ])
+      )
       const sim = o.source === "simulated" ?
         yield* Simulator.start(refDate !== undefined ? { today: refDate } : {}) :
         undefined
-      const source = B3HttpSource.layer({
-        ...(sim !== undefined ? { baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" } : {})
-      }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      // One HTTP client and source for the whole batch (built once in this scope, shared by every index).
+      const source = yield* Layer.build(
+        B3HttpSource.layer({
+          ...(sim !== undefined ? { baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" } : {})
+        }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      )
       if (sim !== undefined) process.stderr.write(`B3 simulator serving ${sim.today} at ${sim.url}\n`)
       const items = codes.map((code) => ({
         label: code,
@@ -168,7 +175,10 @@ const run = Command.make("run", {
 // b3 ingest / replay
 // ---------------------------------------------------------------------------------------------
 
-const fileItem = (file: string, options: Files.FileOptions) => ({
+const loadIngest = load(() => Promise.all([import("./Files.js"), import("./Batch.js")]))
+type IngestModules = Effect.Effect.Success<typeof loadIngest>
+
+const fileItem = ([Files]: IngestModules, file: string, options: FileOptions) => ({
   label: file,
   ingest: Files.ingestFile(file, options)
 })
@@ -191,17 +201,18 @@ const ingest = Command.make("ingest", {
 }, (o) =>
   withTarget(() =>
     Effect.gen(function*() {
+      const modules = yield* loadIngest
       const indexCode = Option.isSome(o.index)
         ? yield* decodeWith(IndexCode, "index code")(o.index.value.toUpperCase())
         : undefined
       const refDate = yield* optionalDate(o.date)
-      const options: Files.FileOptions = {
+      const options: FileOptions = {
         indexCode,
         language: Option.getOrUndefined(o.language) as Language | undefined,
         refDate,
         ...limits(o)
       }
-      const summary = yield* runBatch("ingest", o.file.map((f) => fileItem(f, options)))
+      const summary = yield* modules[1].runBatch("ingest", o.file.map((f) => fileItem(modules, f, options)))
       yield* finish(summary)
     })
   )).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
@@ -221,10 +232,12 @@ const replay = Command.make("replay", {
 }, (o) =>
   withTarget(() =>
     Effect.gen(function*() {
+      const modules = yield* loadIngest
+      const [Files, { runBatch }] = modules
       const found = yield* Files.discover(o.dir)
       if (found.length === 0) return yield* new UsageError({ detail: `${o.dir}: no .csv/.json/.txt payloads found` })
       // ordered by fetch time: the last fetch of each (index, date) is written last, and wins
-      const options: Files.FileOptions = limits(o)
+      const options: FileOptions = limits(o)
       const items = found.map((f) => ({
         label: f.path,
         group: f.group,
@@ -247,6 +260,9 @@ const refine = Command.make("refine", {
   withTarget(() =>
     Effect.gen(function*() {
       const one = yield* optionalDate(o.date)
+      const [Status, { RefineJob }, Output] = yield* load(() =>
+        Promise.all([import("./Status.js"), import("@b3-pipeline/core/RefineJob"), import("./Output.js")])
+      )
       const dates = one !== undefined ? [one] : yield* Status.rawDates
       if (dates.length === 0) {
         return yield* new UsageError({ detail: "the raw table is empty: ingest something first (b3 run / b3 ingest)" })
@@ -286,6 +302,15 @@ const query = Command.make("query", {
       if (Option.isSome(o.sql) === Option.isSome(o.file)) {
         return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
       }
+      const [fs, Pipeline, Output, Stream, Chunk] = yield* load(() =>
+        Promise.all([
+          import("node:fs/promises"),
+          import("@b3-pipeline/core/Pipeline"),
+          import("./Output.js"),
+          import("effect/Stream"),
+          import("effect/Chunk")
+        ])
+      )
       const sql = Option.isSome(o.sql)
         ? o.sql.value
         : yield* Effect.promise(() => fs.readFile(Option.getOrThrow(o.file), "utf8"))
@@ -298,7 +323,13 @@ const query = Command.make("query", {
 const status = Command.make(
   "status",
   {},
-  () => withTarget(() => Effect.flatMap(Status.report, (text) => Effect.sync(() => process.stdout.write(text))))
+  () =>
+    withTarget(() =>
+      load(() => import("./Status.js")).pipe(
+        Effect.flatMap((Status) => Status.report),
+        Effect.flatMap((text) => Effect.sync(() => process.stdout.write(text)))
+      )
+    )
 ).pipe(
   Command.withDescription("Which indices and dates the warehouse holds, the last runs and failures.")
 )
