@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
+import { B3ParseError } from "@b3-pipeline/core/B3ParseError"
 import { ObjectStore, unsafeKey } from "@b3-pipeline/core/ObjectStore"
-import { ParseError } from "@b3-pipeline/core/ParseError"
 import type { RawWrite } from "@b3-pipeline/core/RawLayer"
 import type { RefineRun } from "@b3-pipeline/core/RefineJob"
 import * as Deferred from "effect/Deferred"
@@ -28,11 +28,11 @@ export interface ItemResult {
   readonly label: string
   readonly write?: RawWrite
   readonly error?: string
-  /** The failure's tag (`ParseError`, `InputError`, `RawLayerError`...). */
+  /** The failure's tag (`B3ParseError`, `InputError`, `RawLayerError`...). */
   readonly errorTag?: string
   /** A parse error's reason (`NotB3Csv`, `ImplausibleDate`...). */
   readonly reason?: string
-  /** True when the payload's bytes were kept under `quarantine/` (every `ParseError` of the pipeline). */
+  /** True when the payload's bytes were kept under `quarantine/` (every `B3ParseError` of the pipeline). */
   readonly quarantined?: boolean
 }
 
@@ -52,7 +52,7 @@ const resultOf = (label: string, e: unknown): ItemResult => {
     label,
     error: messageOf(e),
     ...(tag !== undefined ? { errorTag: tag } : {}),
-    ...(e instanceof ParseError ? { reason: e.reason, quarantined: true } : {})
+    ...(e instanceof B3ParseError ? { reason: e.reason, quarantined: true } : {})
   }
 }
 

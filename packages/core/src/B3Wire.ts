@@ -25,6 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { B3ParseError } from "./B3ParseError.js"
 import { ALL_INDEX_CODES } from "./Domain.js"
 import type { IndexCode, Language, Portfolio, RefDate, SourceFormat } from "./Domain.js"
 import type { Separators } from "./internal/wireNumbers.js"
@@ -57,7 +58,6 @@ import {
   sniffText,
   toBase64
 } from "./internal/wireText.js"
-import { ParseError } from "./ParseError.js"
 import type { Payload } from "./PortfolioSource.js"
 
 /** @category decoding */
@@ -644,7 +644,7 @@ export const detectMethod = (
 export const decode = (
   pages: ReadonlyArray<Uint8Array>,
   options: DecodeOptions
-): Either.Either<Portfolio, ParseError> => {
+): Either.Either<Portfolio, B3ParseError> => {
   try {
     return Either.right(decodeUnsafe(pages, options))
   } catch (e) {
@@ -715,7 +715,7 @@ const knownIndex = new Set<string>(ALL_INDEX_CODES)
 export const checkPlausible = (
   p: Portfolio,
   options: PlausibilityOptions = {}
-): Either.Either<Portfolio, ParseError> => {
+): Either.Either<Portfolio, B3ParseError> => {
   const format = p.format
   const latest = addDays(saoPauloDate(options.now ?? new Date()), 1)
   if (p.refDate > latest) {
@@ -771,7 +771,7 @@ export const checkSize = (
   format: string,
   bytes: number,
   maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES
-): Either.Either<number, ParseError> =>
+): Either.Either<number, B3ParseError> =>
   bytes > maxPayloadBytes ?
     Either.left(parseError(
       format,
@@ -793,7 +793,7 @@ export interface IngestOptions extends PlausibilityOptions {
  *
  * @category decoding
  */
-export const decodePayload = (payload: Payload, options: IngestOptions = {}): Effect.Effect<Portfolio, ParseError> =>
+export const decodePayload = (payload: Payload, options: IngestOptions = {}): Effect.Effect<Portfolio, B3ParseError> =>
   Effect.suspend(() => {
     const format = payload.request.method === "GetDownloadPortfolioDay" ? "CSV" : payload.request.method
     const size = checkSize(format, payload.pages.reduce((n, p) => n + p.bytes.byteLength, 0), options.maxPayloadBytes)
@@ -812,8 +812,8 @@ export const decodePayload = (payload: Payload, options: IngestOptions = {}): Ef
     attributes: { index: payload.request.indexCode, method: payload.request.method, pages: payload.pages.length }
   }))
 
-/** Builds a ParseError (for callers that validate around the codecs). @category errors */
-export const makeParseError = parseError
+/** Builds a B3ParseError (for callers that validate around the codecs). @category errors */
+export const makeB3ParseError = parseError
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -958,4 +958,4 @@ export const encodeDownload = (p: Portfolio, options?: { readonly quoted?: boole
 }
 
 /** Re-exported so callers can match on it without a second import. @category errors */
-export { ParseError }
+export { B3ParseError }

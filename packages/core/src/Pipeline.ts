@@ -20,7 +20,7 @@ import { parseRawParquetKey } from "./Tables.js"
 /**
  * Decodes a payload, checks it is plausible (`B3Wire.checkPlausible`), and writes it to the raw
  * layer. A payload that does not parse or is implausible is quarantined (exact bytes +
- * `error.json`) and the `ParseError` is the failure; the bytes are never lost. When the quarantine
+ * `error.json`) and the `B3ParseError` is the failure; the bytes are never lost. When the quarantine
  * itself cannot be written, the failure is a `RawLayerError` that names the parse error too.
  * Use it for saved files (`ingest` fetches first).
  *

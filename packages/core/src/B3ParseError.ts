@@ -8,7 +8,7 @@
 import * as Schema from "effect/Schema"
 
 /** @category errors */
-export const ParseErrorReason = Schema.Literal(
+export const B3ParseErrorReason = Schema.Literal(
   /** Starts like JSON but does not parse (a truncated body, a stray character). */
   "NotJson",
   /** An HTML page (a Cloudflare challenge, a maintenance page), not a payload. */
@@ -62,11 +62,11 @@ export const ParseErrorReason = Schema.Literal(
   "TooLarge"
 )
 /** @category errors */
-export type ParseErrorReason = typeof ParseErrorReason.Type
+export type B3ParseErrorReason = typeof B3ParseErrorReason.Type
 
 /** @category errors */
-export class ParseError extends Schema.TaggedError<ParseError>()("ParseError", {
-  reason: ParseErrorReason,
+export class B3ParseError extends Schema.TaggedError<B3ParseError>()("B3ParseError", {
+  reason: B3ParseErrorReason,
   /** The wire format being decoded (`GetPortfolioDay`, `GetTheoricalPortfolio`, `CSV`). */
   format: Schema.String,
   /** 1-based data row (not counting headers), when the problem is in a row. */

@@ -5,8 +5,6 @@
  * Each test works under its own random folder, so backends shared across tests (`it.layer`) and
  * re-runs against a persistent store do not interfere.
  */
-import type { ObjectKey } from "@b3-pipeline/core/ObjectStore"
-import { isValidKey, ObjectStore, recordKey } from "@b3-pipeline/core/ObjectStore"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -17,6 +15,8 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
+import type { ObjectKey } from "../ObjectStore.js"
+import { isValidKey, ObjectStore, recordKey } from "../ObjectStore.js"
 
 const FOLDER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=-".split("")
 
