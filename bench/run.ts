@@ -2,7 +2,10 @@
  * `npm run bench`: runs every benchmark module and prints one table of figures and ratios.
  * Figures are medians measured in this run; machines are shared and noisy, so read the ratios.
  *
- * `npm run bench -- codecs parquet` runs only the named modules.
+ * `npm run bench -- codecs parquet` runs only the named modules. A figure with a target also prints
+ * what it is compared with (a bound, or a baseline or floor measured in this run), the ratio and
+ * whether the target is met; a closing table lists the targets alone. `BENCH_SMOKE=1` runs every
+ * module at a tiny size (CI's smoke test: it checks that the benches run, not their figures).
  */
 import type { BenchRow } from "./types.js"
 
@@ -11,7 +14,8 @@ const modules: ReadonlyArray<readonly [string, () => Promise<{ run: () => Promis
   ["parquet", () => import("./parquet.js")],
   ["fetch", () => import("./fetch.js")],
   ["local", () => import("./local.js")],
-  ["lambda", () => import("./lambda.js")]
+  ["lambda", () => import("./lambda.js")],
+  ["cli", () => import("./cli.js")]
 ]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
@@ -37,14 +41,37 @@ for (const [name, load] of modules) {
   }
 }
 
-const w = {
-  group: Math.max(5, ...all.map(([g]) => g.length)),
-  name: Math.max(4, ...all.map(([, r]) => r.name.length)),
-  value: Math.max(5, ...all.map(([, r]) => format(r.value).length)),
-  unit: Math.max(4, ...all.map(([, r]) => r.unit.length))
+const ratio = (r: BenchRow): string => r.check === undefined ? "" : `${r.check.ratio.toFixed(2)}x`
+const against = (r: BenchRow): string =>
+  r.check === undefined ? "" : r.check.against === "bound" ? "" : `${format(r.check.reference)} ${r.unit}`
+const verdict = (r: BenchRow): string =>
+  r.check === undefined ?
+    "" :
+    `${r.check.goal}${r.check.against === "bound" ? "" : ` vs ${r.check.against}`}: ${r.check.met ? "met" : "NOT MET"}`
+
+const table = (rows: ReadonlyArray<readonly [string, BenchRow]>, withNotes: boolean) => {
+  const head = ["bench", "figure", "value", "unit", "compared with", "ratio", withNotes ? "target / note" : "target"]
+  const cells = rows.map(([g, r]) => [
+    g,
+    r.name,
+    format(r.value),
+    r.unit,
+    against(r),
+    ratio(r),
+    [verdict(r), withNotes ? r.note ?? "" : ""].filter((x) => x !== "").join("; ")
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const right = new Set([2, 4, 5])
+  const line = (c: ReadonlyArray<string>) =>
+    c.map((x, i) => i === c.length - 1 ? x : right.has(i) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)).join("  ")
+      .trimEnd()
+  return [line(head), "-".repeat(widths.reduce((a, b) => a + b + 2, 0)), ...cells.map(line)].join("\n") + "\n"
 }
-const line = (g: string, n: string, v: string, u: string, note: string) =>
-  `${g.padEnd(w.group)}  ${n.padEnd(w.name)}  ${v.padStart(w.value)}  ${u.padEnd(w.unit)}  ${note}`.trimEnd()
-process.stdout.write(line("bench", "figure", "value", "unit", "note") + "\n")
-process.stdout.write("-".repeat(w.group + w.name + w.value + w.unit + 16) + "\n")
-for (const [g, r] of all) process.stdout.write(line(g, r.name, format(r.value), r.unit, r.note ?? "") + "\n")
+
+process.stdout.write(table(all, true))
+const targets = all.filter(([, r]) => r.check !== undefined)
+if (targets.length > 0) {
+  const met = targets.filter(([, r]) => r.check!.met).length
+  process.stdout.write(`\ntargets: ${met} of ${targets.length} met\n`)
+  process.stdout.write(table(targets, false))
+}

@@ -4,34 +4,29 @@
  *
  * @since 0.1.0
  */
-import * as Simulator from "@b3-pipeline/b3-simulator/Simulator"
-import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
 import type { Language } from "@b3-pipeline/core/Domain"
 import { ALL_INDEX_CODES, IndexCode, RefDate } from "@b3-pipeline/core/Domain"
-import * as Pipeline from "@b3-pipeline/core/Pipeline"
-import { request } from "@b3-pipeline/core/PortfolioSource"
 import type { FetchMethod } from "@b3-pipeline/core/PortfolioSource"
-import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import * as fs from "node:fs/promises"
-import { formatSummary, runBatch, succeeded } from "./Batch.js"
+import type { BatchSummary } from "./Batch.js"
 import * as ReportCommand from "./commands/report.js"
 import * as Env from "./Env.js"
-import * as Files from "./Files.js"
+import type { FileOptions } from "./Files.js"
 import * as Globals from "./Globals.js"
-import * as Output from "./Output.js"
-import * as Status from "./Status.js"
+import * as Help from "./Help.js"
+import type * as Output from "./Output.js"
 import { decodeOptional, decodeWith, UsageError } from "./Usage.js"
 
 export { UsageError } from "./Usage.js"
+
+// Each command loads what it runs on first use (a dynamic import per handler), so that `b3 --help`,
+// `b3 --version` and usage errors never load DuckDB, the AWS SDK, the HTTP client or the report.
+const load = <A>(f: () => Promise<A>): Effect.Effect<A> => Effect.promise(f)
 
 // ---------------------------------------------------------------------------------------------
 // Shared options
@@ -78,11 +73,11 @@ const withTarget = <A, E, R>(
     )
   })
 
-const finish = (summary: Parameters<typeof succeeded>[0]) =>
-  Effect.flatMap(Env.Refresher, (r) =>
+const finish = (summary: BatchSummary) =>
+  Effect.flatMap(Effect.zip(Env.Refresher, load(() => import("./Batch.js"))), ([r, Batch]) =>
     Effect.sync(() => {
-      process.stdout.write(formatSummary(summary, r.description))
-      if (!succeeded(summary)) process.exitCode = 1
+      process.stdout.write(Batch.formatSummary(summary, r.description))
+      if (!Batch.succeeded(summary)) process.exitCode = 1
     }))
 
 // ---------------------------------------------------------------------------------------------
@@ -128,13 +123,26 @@ const run = Command.make("run", {
       const codes = o.all ? ALL_INDEX_CODES : yield* parseIndexList(Option.getOrElse(o.index, () => "IBOV"))
       const refDate = yield* optionalDate(o.date)
       const language = Option.getOrElse(o.language, () => "pt-br" as const)
+      const [Simulator, B3HttpSource, NodeHttpClient, Pipeline, { request }, { runBatch }] = yield* load(() =>
+        Promise.all([
+          import("@b3-pipeline/b3-simulator/Simulator"),
+          import("@b3-pipeline/core/B3HttpSource"),
+          import("@effect/platform-node/NodeHttpClient"),
+          import("@b3-pipeline/core/Pipeline"),
+          import("@b3-pipeline/core/PortfolioSource"),
+          import("./Batch.js")
+        ])
+      )
       const sim = o.source === "simulated" ?
         yield* Simulator.start(refDate !== undefined ? { today: refDate } : {}) :
         undefined
-      // --source b3 reads B3_BASE_URL (and the other B3_* settings of B3HttpSource.config) like the Lambda
-      const source = (sim !== undefined ?
-        B3HttpSource.layer({ baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" }) :
-        B3HttpSource.layerConfig(B3HttpSource.config)).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      // One HTTP client and source for the whole batch (built once in this scope, shared by every index).
+      // --source b3 reads B3_BASE_URL (and the other B3_* settings of B3HttpSource.config) like the Lambda.
+      const source = yield* Layer.build(
+        (sim !== undefined ?
+          B3HttpSource.layer({ baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" }) :
+          B3HttpSource.layerConfig(B3HttpSource.config)).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      )
       if (sim !== undefined) process.stderr.write(`B3 simulator serving ${sim.today} at ${sim.url}\n`)
       else if ((process.env["B3_BASE_URL"] ?? "") !== "") {
         process.stderr.write(`B3 API at ${process.env["B3_BASE_URL"]} (B3_BASE_URL)\n`)
@@ -157,7 +165,12 @@ const run = Command.make("run", {
 // b3 ingest / replay
 // ---------------------------------------------------------------------------------------------
 
-const fileItem = (file: string, options: Files.FileOptions) => ({
+const loadIngest = load(() =>
+  Promise.all([import("./Files.js"), import("@b3-pipeline/core/Pipeline"), import("./Batch.js")])
+)
+type IngestModules = Effect.Effect.Success<typeof loadIngest>
+
+const fileItem = ([Files, Pipeline]: IngestModules, file: string, options: FileOptions) => ({
   label: file,
   ingest: Files.payloadFromFile(file, options).pipe(Effect.flatMap(Pipeline.ingestPayload))
 })
@@ -180,16 +193,17 @@ const ingest = Command.make("ingest", {
 }, (o) =>
   withTarget(o, "write", () =>
     Effect.gen(function*() {
+      const modules = yield* loadIngest
       const indexCode = Option.isSome(o.index)
         ? yield* decodeWith(IndexCode, "index code")(o.index.value.toUpperCase())
         : undefined
       const refDate = yield* optionalDate(o.date)
-      const options: Files.FileOptions = {
+      const options: FileOptions = {
         indexCode,
         language: Option.getOrUndefined(o.language) as Language | undefined,
         refDate
       }
-      const summary = yield* runBatch("ingest", o.file.map((f) => fileItem(f, options)))
+      const summary = yield* modules[2].runBatch("ingest", o.file.map((f) => fileItem(modules, f, options)))
       yield* finish(summary)
     }))).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
 
@@ -207,10 +221,12 @@ const replay = Command.make("replay", {
 }, (o) =>
   withTarget(o, "write", () =>
     Effect.gen(function*() {
+      const modules = yield* loadIngest
+      const [Files, Pipeline, { runBatch }] = modules
       const found = yield* Files.discover(o.dir)
       if (found.length === 0) return yield* new UsageError({ detail: `${o.dir}: no .csv/.json/.txt payloads found` })
       const items = found.map((f) =>
-        f.kind === "file" ? fileItem(f.path, {}) : {
+        f.kind === "file" ? fileItem(modules, f.path, {}) : {
           label: f.path,
           ingest: Files.payloadFromArchive(f.path).pipe(Effect.flatMap(Pipeline.ingestPayload))
         }
@@ -232,6 +248,9 @@ const refine = Command.make("refine", {
   withTarget(o, "read", () =>
     Effect.gen(function*() {
       const one = yield* optionalDate(o.date)
+      const [Status, { RefineJob }, Output] = yield* load(() =>
+        Promise.all([import("./Status.js"), import("@b3-pipeline/core/RefineJob"), import("./Output.js")])
+      )
       const dates = one !== undefined ? [one] : yield* Status.rawDates
       if (dates.length === 0) {
         return yield* new UsageError({ detail: "the raw table is empty: ingest something first (b3 run / b3 ingest)" })
@@ -272,6 +291,15 @@ const query = Command.make("query", {
       if (Option.isSome(o.sql) === Option.isSome(o.file)) {
         return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
       }
+      const [fs, Pipeline, Output, Stream, Chunk] = yield* load(() =>
+        Promise.all([
+          import("node:fs/promises"),
+          import("@b3-pipeline/core/Pipeline"),
+          import("./Output.js"),
+          import("effect/Stream"),
+          import("effect/Chunk")
+        ])
+      )
       const sql = Option.isSome(o.sql)
         ? o.sql.value
         : yield* Effect.promise(() => fs.readFile(Option.getOrThrow(o.file), "utf8"))
@@ -284,7 +312,11 @@ const status = Command.make(
   "status",
   Globals.options,
   (o) =>
-    withTarget(o, "read", () => Effect.flatMap(Status.report, (text) => Effect.sync(() => process.stdout.write(text))))
+    withTarget(o, "read", () =>
+      load(() => import("./Status.js")).pipe(
+        Effect.flatMap((Status) => Status.report),
+        Effect.flatMap((text) => Effect.sync(() => process.stdout.write(text)))
+      ))
 ).pipe(
   Command.withDescription("Which indices and dates the warehouse holds, the last runs and failures.")
 )
@@ -304,4 +336,4 @@ export const command = b3.pipe(
 
 /** Parses argv and runs. @category running */
 export const cli = (argv: ReadonlyArray<string>) =>
-  Output.withCleanConsole(Command.run(command, { name: "b3", version: "0.1.0" })(argv))
+  Help.withCleanConsole(Command.run(command, { name: "b3", version: "0.1.0" })(argv))

@@ -9,8 +9,6 @@ import type { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
 import type { RawLayer } from "@b3-pipeline/core/RawLayer"
 import type { RefineJob, RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
-import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
-import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -37,14 +35,14 @@ export type Services = ObjectStore | Catalog | RawLayer | RefineJob | QueryEngin
 export const resolveWarehouse = (flag: string | undefined): string =>
   path.resolve(flag ?? process.env["B3_WAREHOUSE"] ?? "warehouse")
 
-const localRefresher = Layer.effect(
-  Refresher,
-  Effect.map(LocalTrigger, (trigger) => ({ description: "refined in process (DuckDB)", afterBatch: trigger.flush }))
-)
-
-/** @category layers */
+/**
+ * The local target (`LocalTarget.ts`), loaded on first use so that commands which never build it
+ * (`--help`, `--version`, usage errors) do not load the adapters and DuckDB.
+ *
+ * @category layers
+ */
 export const layerLocal = (warehouse: string): Layer.Layer<Services, unknown> =>
-  localRefresher.pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))
+  Layer.unwrapEffect(Effect.promise(() => import("./LocalTarget.js")).pipe(Effect.map((m) => m.layer(warehouse))))
 
 /** @category layers */
 export const layer = (target: Target, warehouse: string): Layer.Layer<Services, unknown> =>

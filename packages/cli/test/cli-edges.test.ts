@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { cleanHelp, useColour } from "../src/Output.js"
+import { cleanHelp, useColour } from "../src/Help.js"
 
 const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
 const root = mkdtempSync(join(tmpdir(), "b3-edges-"))

@@ -11,9 +11,9 @@ import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 
 const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
-const sample = fileURLToPath(new URL("../../../../shared/b3/samples/IBOVDia_03-10-25.csv", import.meta.url))
+const sample = fileURLToPath(new URL("../../../fixtures/b3/IBOVDia_03-10-25.csv", import.meta.url))
 const sampleJson = fileURLToPath(
-  new URL("../../../../shared/b3/samples/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
+  new URL("../../../fixtures/b3/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
 )
 const root = mkdtempSync(join(tmpdir(), "b3-cli-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -3,7 +3,7 @@
  * `HttpClient` (whoever runs it provides the client: `NodeHttpClient.layerUndici`,
  * `FetchHttpClient.layer`).
  *
- * Protocol: `GET <baseUrl>/<Method>/<base64(JSON params)>` (see shared/b3/README.md).
+ * Protocol: `GET <baseUrl>/<Method>/<base64(JSON params)>` (see fixtures/b3/README.md).
  * - `GetPortfolioDay` pages are requested until `totalPages`; each page's envelope is checked
  *   against the first (a changed `totalPages`/`totalRecords` is `PageCountChanged`), the rows of
  *   all pages must add up to `totalRecords`, and the exact bytes of every page are kept.

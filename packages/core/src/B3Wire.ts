@@ -1,5 +1,5 @@
 /**
- * Stage 2 (parse): decoders and encoders for every B3 wire format (see shared/b3/README.md).
+ * Stage 2 (parse): decoders and encoders for every B3 wire format (see fixtures/b3/README.md).
  *
  * Decoding validates each page's envelope (`page`, `header`) with a Schema once, then converts the
  * rows with a hand-written exact path (char-code number parsers, no Schema and no float per row)

@@ -104,7 +104,7 @@ export const Segment = Schema.Literal("1", "2")
 export type Segment = typeof Segment.Type
 
 /**
- * Every index code the B3 endpoints answer for (see shared/b3/README.md).
+ * Every index code the B3 endpoints answer for (see fixtures/b3/README.md).
  *
  * @category identifiers
  */

@@ -16,7 +16,7 @@ import * as Arb from "./arbitraries.js"
 
 const IBOV = "IBOV" as IndexCode
 const sample = (name: string): Uint8Array =>
-  new Uint8Array(readFileSync(new URL(`../../../../shared/b3/samples/${name}`, import.meta.url)))
+  new Uint8Array(readFileSync(new URL(`../../../fixtures/b3/${name}`, import.meta.url)))
 
 const plain = (p: Portfolio) => ({
   ...p,

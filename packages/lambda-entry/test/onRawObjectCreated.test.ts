@@ -21,7 +21,7 @@ import { handle, makeHandler } from "../src/onRawObjectCreated.js"
 const BUCKET = "b3-lakehouse"
 const SAMPLE = new Uint8Array(
   readFileSync(
-    new URL("../../../../shared/b3/samples/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
+    new URL("../../../fixtures/b3/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
   )
 )
 const s3PutEvent = JSON.parse(readFileSync(new URL("./events/s3-put.json", import.meta.url), "utf8"))

@@ -13,7 +13,7 @@ import { handle, indices, makeHandler } from "../src/scheduledIngest.js"
 
 const SAMPLE = new Uint8Array(
   readFileSync(
-    new URL("../../../../shared/b3/samples/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
+    new URL("../../../fixtures/b3/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
   )
 )
 const scheduled = JSON.parse(readFileSync(new URL("./events/scheduled.json", import.meta.url), "utf8"))

@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as path from "node:path"
 import type { ReportLocale } from "../report/Report.js"
-import { writeReport } from "../report/Report.js"
 import { decodeOptional, decodeWith } from "../Usage.js"
 
 /** @category commands */
@@ -54,6 +53,7 @@ export const handler = (o: {
     const compareDate = yield* decodeOptional(o.compare, decodeWith(RefDate, "date (want YYYY-MM-DD)"))
     const tickers = yield* Effect.forEach(o.ticker, (t) => decodeWith(Ticker, "ticker")(t.toUpperCase()))
     const out = path.resolve(o.out)
+    const { writeReport } = yield* Effect.promise(() => import("../report/Report.js"))
     const written = yield* writeReport({
       out,
       locale: o.locale,

@@ -1,0 +1,37 @@
+/**
+ * Targets for bench figures: each returns the `Check` that `bench/run.ts` prints (figure, what it is
+ * compared with, the ratio, met / not met). Only figures measured in the current run are compared.
+ */
+import type { Check } from "./types.js"
+
+const ratioOf = (value: number, reference: number): number => reference === 0 ? Infinity : value / reference
+
+/** `value` must stay below a fixed bound (a latency, a peak RSS). */
+export const below = (value: number, bound: number, unit: string): Check => ({
+  against: "bound",
+  reference: bound,
+  ratio: ratioOf(value, bound),
+  goal: `< ${bound} ${unit}`,
+  met: value < bound
+})
+
+/**
+ * `value` divided by a reference measured in the same run must be at most `maxRatio` (e.g. 0.5 for
+ * "at least 2x faster than the baseline", 1.2 for "within 1.2x of the empty case").
+ */
+export const ratioAtMost = (value: number, reference: number, against: string, maxRatio: number): Check => ({
+  against,
+  reference,
+  ratio: ratioOf(value, reference),
+  goal: `ratio <= ${maxRatio}`,
+  met: ratioOf(value, reference) <= maxRatio
+})
+
+/** `value` must be at least `minRatio` times a reference measured in the same run (a throughput). */
+export const ratioAtLeast = (value: number, reference: number, against: string, minRatio: number): Check => ({
+  against,
+  reference,
+  ratio: ratioOf(value, reference),
+  goal: `ratio >= ${minRatio}`,
+  met: ratioOf(value, reference) >= minRatio
+})

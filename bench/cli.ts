@@ -1,0 +1,167 @@
+/**
+ * CLI start-up benchmark: how soon `b3` answers, measured as users see it (spawn of
+ * `packages/cli/bin/b3.js` to exit, median of RUNS processes). Builds the bundle first, so the
+ * entry runs the esbuild bundle and not the TypeScript sources.
+ *
+ * - `b3 --version`, `b3 --help`: target < 150 ms; `node -e 0` alone is printed as the floor;
+ * - `b3 query "SELECT 1"` on an empty warehouse (DuckDB loaded, no data);
+ * - what the entry loads: the static import closure of dist/b3.mjs (from esbuild's metafile) must
+ *   hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer.
+ *
+ * `bench/local.ts` uses `timeCli` for `b3 query` and `b3 run` on the warehouse it builds.
+ * Run alone: `npx tsx bench/cli.ts`.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { below } from "./check.js"
+import type { BenchRow } from "./types.js"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const bin = path.join(root, "packages", "cli", "bin", "b3.js")
+const dist = path.join(root, "packages", "cli", "dist")
+const RUNS = process.env["BENCH_SMOKE"] === "1" ? 3 : 11
+
+export const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** Builds the CLI bundle (dist/b3.mjs + chunks), as `npm ci` does. */
+export const buildCli = (): void => {
+  const r = spawnSync(process.execPath, [path.join(root, "scripts", "build-cli.mjs")], { encoding: "utf8" })
+  if (r.status !== 0) throw new Error(`build-cli failed: ${r.stderr}`)
+}
+
+/**
+ * CPU ms (user + system) of this process's reaped children, from /proc/self/stat (Linux; clock ticks
+ * of 10 ms). Wall time on a shared machine mostly measures the other jobs; CPU time much less so.
+ */
+const childrenCpuMs = (): number => {
+  try {
+    const fields = fs.readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /, "").split(" ")
+    return (Number(fields[13]) + Number(fields[14])) * 10 // cutime, cstime (fields 16, 17)
+  } catch {
+    return NaN
+  }
+}
+
+export interface CliTime {
+  readonly wallMs: number
+  readonly cpuMs: number
+}
+
+/** One `b3 ...args` process: wall ms from spawn to exit and its CPU ms; fails on a non-zero exit. */
+export const timeCliOnce = (args: ReadonlyArray<string>, command: ReadonlyArray<string> = [bin]): Promise<CliTime> =>
+  new Promise((ok, fail) => {
+    const env: Record<string, string | undefined> = { ...process.env }
+    delete env["B3_CLI_FROM_SOURCE"]
+    delete env["NODE_OPTIONS"]
+    const cpu0 = childrenCpuMs()
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [...command, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
+    let err = ""
+    child.stderr.on("data", (d) => (err += d))
+    child.on("exit", (code) => {
+      const wallMs = performance.now() - t0
+      if (code !== 0) fail(new Error(`b3 ${args.join(" ")} exited ${code}: ${err.slice(-1000)}`))
+      else ok({ wallMs, cpuMs: childrenCpuMs() - cpu0 })
+    })
+  })
+
+/** Medians of `runs` processes of `b3 ...args`, after one warm-up (file cache). */
+export const timeCli = async (
+  args: ReadonlyArray<string>,
+  runs = RUNS,
+  command?: ReadonlyArray<string>
+): Promise<CliTime> => {
+  await timeCliOnce(args, command)
+  const times: Array<CliTime> = []
+  for (let i = 0; i < runs; i++) times.push(await timeCliOnce(args, command))
+  const r = (x: number) => Math.round(x * 10) / 10
+  return { wallMs: r(median(times.map((t) => t.wallMs))), cpuMs: r(median(times.map((t) => t.cpuMs))) }
+}
+
+/** The note of a CLI figure: CPU time and the machine's load while it was measured. */
+export const cliNote = (t: CliTime, what: string): string =>
+  `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; load average ${os.loadavg()[0]!.toFixed(1)}`
+
+/** Inputs of the entry's static import closure (the modules `b3 --version` evaluates). */
+const entryClosure = (): { files: Array<string>; inputs: Array<string> } => {
+  const meta = JSON.parse(fs.readFileSync(path.join(dist, "meta.json"), "utf8")) as {
+    outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }>; inputs: object }>
+  }
+  const key = (f: string) => Object.keys(meta.outputs).find((k) => path.resolve(root, k) === path.resolve(f))
+  const seen = new Set<string>()
+  const inputs = new Set<string>()
+  const visit = (k: string | undefined) => {
+    if (k === undefined || seen.has(k)) return
+    seen.add(k)
+    const out = meta.outputs[k]!
+    for (const i of Object.keys(out.inputs)) inputs.add(i)
+    for (const imp of out.imports) {
+      if (imp.kind !== "import-statement") continue
+      if (imp.external === true) inputs.add(imp.path)
+      else visit(key(path.resolve(root, imp.path)))
+    }
+  }
+  visit(key(path.join(dist, "b3.mjs")))
+  return { files: [...seen], inputs: [...inputs] }
+}
+
+const HEAVY = [/@duckdb/, /parquet-wasm/, /@aws-sdk/, /apache-arrow/, /undici/, /cli\/src\/report\//, /b3-simulator/]
+
+export async function run(): Promise<Array<BenchRow>> {
+  buildCli()
+  const closure = entryClosure()
+  const heavy = closure.inputs.filter((i) => HEAVY.some((h) => h.test(i)))
+  const bytes = closure.files.reduce((n, f) => n + fs.statSync(path.resolve(root, f)).size, 0)
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), "b3-bench-cli-"))
+  try {
+    const node = await timeCli([], RUNS, ["-e", "0"])
+    const version = await timeCli(["--version"])
+    const help = await timeCli(["--help"])
+    const select1 = await timeCli(["--warehouse", empty, "query", "SELECT 1"])
+    return [
+      { name: "node -e 0 (floor)", value: node.wallMs, unit: "ms", note: cliNote(node, "Node's own start") },
+      {
+        name: "b3 --version",
+        value: version.wallMs,
+        unit: "ms",
+        note: cliNote(version, "spawn of bin/b3.js to exit"),
+        check: below(version.wallMs, 150, "ms")
+      },
+      {
+        name: "b3 --help",
+        value: help.wallMs,
+        unit: "ms",
+        note: cliNote(help, "spawn to exit"),
+        check: below(help.wallMs, 150, "ms")
+      },
+      {
+        name: "b3 query \"SELECT 1\" (empty warehouse)",
+        value: select1.wallMs,
+        unit: "ms",
+        note: cliNote(select1, "DuckDB loaded, no data")
+      },
+      {
+        name: "entry: heavy packages loaded by --version",
+        value: heavy.length,
+        unit: "modules",
+        note: `${closure.files.length} files, ${Math.round(bytes / 1024)} KiB evaluated at start${
+          heavy.length > 0 ? `; ${heavy.slice(0, 3).join(", ")}` : ""
+        }`,
+        check: below(heavy.length, 1, "modules")
+      }
+    ]
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  for (const r of await run()) console.log(`${r.name}: ${r.value} ${r.unit}${r.note ? ` (${r.note})` : ""}`)
+}
