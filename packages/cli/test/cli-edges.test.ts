@@ -6,7 +6,7 @@
 import { startServer } from "@b3-pipeline/b3-simulator/Simulator"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { assert, describe, it } from "@effect/vitest"
-import { execFile, spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -32,18 +32,8 @@ const baseEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-const b3 = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Result => {
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 120_000,
-    env: { ...baseEnv(), ...env }
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
-
-/** For runs that talk to a server living in this process: spawnSync would block its event loop. */
-const b3Async = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Result> =>
+/** Asynchronous, so that a server living in this process (and vitest's worker) keep running. */
+const b3 = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Result> =>
   new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -57,49 +47,51 @@ const b3Async = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Prom
 const wh = join(root, "wh")
 const count = "SELECT count(*) AS n FROM b3_portfolio_raw"
 
-beforeAll(() => {
-  const r = b3(["run", "--warehouse", wh, "--index", "IBOV", "--source", "simulated"])
+beforeAll(async () => {
+  const r = await b3(["run", "--warehouse", wh, "--index", "IBOV", "--source", "simulated"])
   assert.strictEqual(r.code, 0, r.stderr)
   assert.match(r.stderr, /new warehouse at .*wh/)
 }, 120_000)
 
 describe("global options", () => {
-  it("--warehouse and --target work before and after the subcommand, for every command shape", () => {
-    const before = b3(["--warehouse", wh, "query", count, "--format", "json"])
-    const after = b3(["query", "--warehouse", wh, count, "--format", "json"])
-    const last = b3(["query", count, "--format", "json", "--warehouse", wh, "--target", "local"])
+  it("--warehouse and --target work before and after the subcommand, for every command shape", async () => {
+    const before = await b3(["--warehouse", wh, "query", count, "--format", "json"])
+    const after = await b3(["query", "--warehouse", wh, count, "--format", "json"])
+    const last = await b3(["query", count, "--format", "json", "--warehouse", wh, "--target", "local"])
     for (const r of [before, after, last]) {
       assert.strictEqual(r.code, 0, r.stderr)
       assert.isAbove(JSON.parse(r.stdout)[0].n, 0)
     }
-    const status = b3(["status", "--target", "local", "--warehouse", wh])
+    const status = await b3(["status", "--target", "local", "--warehouse", wh])
     assert.strictEqual(status.code, 0, status.stderr)
     assert.match(status.stdout, /IBOV/)
-    const report = b3(["report", "--warehouse", wh, "--out", join(root, "r.html")])
+    const report = await b3(["report", "--warehouse", wh, "--out", join(root, "r.html")])
     assert.strictEqual(report.code, 0, report.stderr)
-    const refine = b3(["refine", "--warehouse", wh, "--date", "2025-10-03"])
+    const refine = await b3(["refine", "--warehouse", wh, "--date", "2025-10-03"])
     assert.strictEqual(refine.code, 0, refine.stderr)
     assert.match(refine.stdout, /2025-10-03: SUCCEEDED/)
     // an argument after the option (replay DIR) and a subcommand option after it (run --index)
     const dir = join(root, "empty-dir")
     mkdirSync(dir, { recursive: true })
-    const replay = b3(["replay", "--warehouse", wh, dir])
+    const replay = await b3(["replay", "--warehouse", wh, dir])
     assert.strictEqual(replay.code, 2)
     assert.match(replay.stderr, /no \.csv\/\.json\/\.txt payloads found/)
-    const run = b3(["run", "--warehouse", wh, "--index", "IB/OV"])
+    const run = await b3(["run", "--warehouse", wh, "--index", "IB/OV"])
     assert.strictEqual(run.code, 2)
     assert.match(run.stderr, /invalid index code/)
   })
 
-  it("the subcommand's --warehouse wins over the root's", () => {
-    const r = b3(["--warehouse", join(root, "nowhere"), "query", "--warehouse", wh, count])
+  it("the subcommand's --warehouse wins over the root's", async () => {
+    const r = await b3(["--warehouse", join(root, "nowhere"), "query", "--warehouse", wh, count])
     assert.strictEqual(r.code, 0, r.stderr)
   })
 
-  it("every subcommand's --help lists the global options, a description for each option, and no escapes", () => {
-    for (const cmd of ["run", "ingest", "replay", "refine", "query", "status", "report"]) {
+  it("every subcommand's --help lists the global options, a description for each option, and no escapes", async () => {
+    const commands = ["run", "ingest", "replay", "refine", "query", "status", "report"]
+    const helps = await Promise.all(commands.map((cmd) => b3([cmd, "--help"])))
+    for (const [k, cmd] of commands.entries()) {
       {
-        const r = b3([cmd, "--help"])
+        const r = helps[k]!
         assert.strictEqual(r.code, 0, `${cmd}: ${r.stderr}`)
         assert.include(r.stdout, "--warehouse DIR", cmd)
         assert.include(r.stdout, "--target local | aws", cmd)
@@ -119,8 +111,8 @@ describe("global options", () => {
     }
   })
 
-  it("the root --help lists the global options and the subcommands without escapes", () => {
-    const r = b3(["--help"])
+  it("the root --help lists the global options and the subcommands without escapes", async () => {
+    const r = await b3(["--help"])
     assert.strictEqual(r.code, 0, r.stderr)
     assert.include(r.stdout, "--warehouse DIR")
     assert.match(r.stdout, /forget|query/)
@@ -145,8 +137,8 @@ describe("global options", () => {
     assert.strictEqual(cleanHelp(help, true), "\x1b[1m--index\x1b[0m\n\n  Index code\n")
   })
 
-  it("parse errors on stderr carry no escapes either", () => {
-    const r = b3(["query", "--format", "xml", "SELECT 1"])
+  it("parse errors on stderr carry no escapes either", async () => {
+    const r = await b3(["query", "--format", "xml", "SELECT 1"])
     assert.strictEqual(r.code, 2)
     assert.notMatch(r.stderr, /\x1b/)
     assert.match(r.stderr, /table, json, csv/)
@@ -154,7 +146,7 @@ describe("global options", () => {
 })
 
 describe("a folder that is not a warehouse", () => {
-  it("reading commands fail with exit 2 naming the folder, and create nothing", () => {
+  it("reading commands fail with exit 2 naming the folder, and create nothing", async () => {
     const missing = join(root, "typo-warehouse")
     const empty = join(root, "empty-folder")
     mkdirSync(empty, { recursive: true })
@@ -165,7 +157,7 @@ describe("a folder that is not a warehouse", () => {
       [empty, ["refine"]]
     ]
     for (const [dir, args] of cases) {
-      const r = b3(["--warehouse", dir, ...args])
+      const r = await b3(["--warehouse", dir, ...args])
       assert.strictEqual(r.code, 2, `${args[0]} on ${dir}: ${r.stdout}`)
       assert.include(r.stderr, dir)
       assert.match(r.stderr, /no such warehouse folder|is not a warehouse/)
@@ -174,23 +166,23 @@ describe("a folder that is not a warehouse", () => {
     assert.isFalse(existsSync(missing))
     assert.deepStrictEqual(readdirSync(empty), [])
     // $B3_WAREHOUSE is checked the same way
-    const env = b3(["status"], { B3_WAREHOUSE: missing })
+    const env = await b3(["status"], { B3_WAREHOUSE: missing })
     assert.strictEqual(env.code, 2)
     assert.include(env.stderr, missing)
   })
 
-  it("a writing command creates a new warehouse and says so; it will not write into an unrelated folder", () => {
+  it("a writing command creates a new warehouse and says so; it will not write into an unrelated folder", async () => {
     const fresh = join(root, "fresh")
-    const r = b3(["ingest", "--warehouse", fresh, "--file", bin]) // not a payload: fails, but the warehouse exists
+    const r = await b3(["ingest", "--warehouse", fresh, "--file", bin]) // not a payload: fails, but the warehouse exists
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, `new warehouse at ${fresh}`)
     assert.isTrue(existsSync(join(fresh, "runs"))) // the failed run is recorded
-    const status = b3(["status", "--warehouse", fresh])
+    const status = await b3(["status", "--warehouse", fresh])
     assert.strictEqual(status.code, 0, status.stderr)
     const unrelated = join(root, "documents")
     mkdirSync(unrelated, { recursive: true })
     writeFileSync(join(unrelated, "notes.txt"), "mine")
-    const refused = b3(["ingest", "--warehouse", unrelated, "--file", bin])
+    const refused = await b3(["ingest", "--warehouse", unrelated, "--file", bin])
     assert.strictEqual(refused.code, 2)
     assert.match(refused.stderr, /is not empty and is not a warehouse/)
     assert.deepStrictEqual(readdirSync(unrelated), ["notes.txt"])
@@ -202,7 +194,7 @@ describe("B3_BASE_URL", () => {
     const sim = await startServer({ today: "2025-06-02" as RefDate })
     try {
       const dir = join(root, "mirror")
-      const r = await b3Async(["run", "--warehouse", dir, "--index", "SMLL"], {
+      const r = await b3(["run", "--warehouse", dir, "--index", "SMLL"], {
         B3_BASE_URL: sim.url,
         B3_POLITE_DELAY: "0 millis"
       })
@@ -215,8 +207,8 @@ describe("B3_BASE_URL", () => {
     }
   })
 
-  it("is documented in b3 run --help", () => {
-    const r = b3(["run", "--help"])
+  it("is documented in b3 run --help", async () => {
+    const r = await b3(["run", "--help"])
     assert.include(r.stdout, "B3_BASE_URL")
   })
 })
