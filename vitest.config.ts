@@ -1,7 +1,14 @@
+import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
+
+// The workspace's packages export their TypeScript sources under the "@b3-pipeline/source" condition
+// (and compiled `dist/` for everyone else): tests run the sources, no build step between edits.
+// Vitest's own default drops "module" (packages' ESM builds that Node itself cannot load).
+const conditions = ["@b3-pipeline/source", ...defaultServerConditions.filter((c) => c !== "module")]
 
 // One project per package; each package keeps its tests in `test/`.
 export default defineConfig({
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       "packages/core",

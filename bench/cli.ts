@@ -9,7 +9,7 @@
  *   hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer.
  *
  * `bench/local.ts` uses `timeCli` for `b3 query` and `b3 run` on the warehouse it builds.
- * Run alone: `npx tsx bench/cli.ts`.
+ * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/cli.ts`.
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"

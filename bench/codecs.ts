@@ -7,7 +7,7 @@
  * - the CSV download (latin1, CRLF), full decode.
  * Each figure is the median of several timed runs after a warm-up run.
  *
- * Run alone: `npx tsx bench/codecs.ts`.
+ * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/codecs.ts`.
  */
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"

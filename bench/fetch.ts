@@ -4,7 +4,7 @@
  * object store by RawLayer. Once without faults, once with 20% of requests answered 520 (seeded),
  * retried by the source's production schedule (500 ms exponential back-off with jitter).
  *
- * Run alone: `npx tsx bench/fetch.ts`.
+ * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/fetch.ts`.
  */
 import * as Faults from "@b3-pipeline/b3-simulator/Faults"
 import * as Sim from "@b3-pipeline/b3-simulator/Simulator"

@@ -7,7 +7,7 @@
  * "cold start" = process start (performance.timeOrigin) to the handler's answer, which includes
  * Node's own boot; "import" and "first event" split it. Medians of RUNS processes per variant.
  *
- * Run alone: `npx tsx bench/lambda.ts`.
+ * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/lambda.ts`.
  */
 import { spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"

@@ -12,7 +12,7 @@
  *   year file;
  * - `local.query.*`: p50 of 20 runs of each glue/sql/validation query on `DuckDbQueryEngine`.
  *
- * Run alone: `npx tsx bench/local.ts` (BENCH_DAYS=250 for a year).
+ * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/local.ts` (BENCH_DAYS=250 for a year).
  */
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"

@@ -10,7 +10,7 @@
  * Times are medians of RUNS runs after a warm-up; the per-file passes (thousands of files) and the
  * slow naive build run once.
  *
- * Run alone: `npx tsx bench/parquet.ts`.
+ * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/parquet.ts`.
  */
 import type { IndexCode, Portfolio, RefDate, Ticker } from "@b3-pipeline/core/Domain"
 import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"

@@ -45,7 +45,8 @@ const lazyCommonJs = {
 const root = fileURLToPath(new URL("..", import.meta.url))
 const outdir = `${root}packages/cli/dist`
 const started = Date.now()
-rmSync(outdir, { recursive: true, force: true })
+// only the bundle's own chunks: dist/ also holds the package's tsc output (dist/*.js, *.d.ts)
+rmSync(`${outdir}/chunks`, { recursive: true, force: true })
 const result = await esbuild.build({
   absWorkingDir: root,
   entryPoints: { b3: "packages/cli/src/bin.ts" },
@@ -64,6 +65,8 @@ const result = await esbuild.build({
   metafile: true,
   plugins: [lazyCommonJs],
   logLevel: "warning",
+  // the workspace's packages are bundled from their TypeScript sources, not their dist/
+  conditions: ["@b3-pipeline/source"],
   external: ["@aws-sdk/*", "@smithy/*", "playwright-core"],
   banner: {
     js:

@@ -8,7 +8,7 @@ afterAll(removeScratch)
 
 describe("cdk synth (offline, in-process, validateAgainstDefaultRules on)", () => {
   it("cdk.json runs bin/app.ts with tsx and turns the CloudFormation schema rules into errors", () => {
-    assert.strictEqual(cdkJson.app, "npx tsx bin/app.ts")
+    assert.strictEqual(cdkJson.app, "npx tsx --conditions=@b3-pipeline/source bin/app.ts")
     assert.strictEqual(cdkJson.context["@aws-cdk/core:validateAgainstDefaultRules"], true)
     assert.isTrue(fs.existsSync(path.join(infraRoot, "bin", "app.ts")))
   })

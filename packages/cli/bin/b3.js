@@ -2,7 +2,8 @@
 // The `b3` command. Runs the esbuild bundle (built by `npm ci` / `npm run build:cli`) when it is newer
 // than every TypeScript source of the workspace; otherwise loads the sources through tsx, so an edit
 // is never hidden behind a stale bundle.
-import { readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync, statSync } from "node:fs"
+import { register } from "node:module"
 import { fileURLToPath } from "node:url"
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
@@ -28,16 +29,25 @@ const newestSource = () => {
   return newest
 }
 
+// Installed from the published package (no TypeScript sources beside it): the compiled dist/.
+const installed = !existsSync(here("../src/bin.ts"))
+
 let fresh = false
 try {
   fresh = statSync(bundle).mtimeMs >= newestSource()
 } catch {
   fresh = false
 }
-if (fresh && process.env.B3_CLI_FROM_SOURCE === undefined) {
+if (installed) {
+  await import("../dist/bin.js")
+} else if (fresh && process.env.B3_CLI_FROM_SOURCE === undefined) {
   await import(bundle)
 } else {
-  const { register } = await import("tsx/esm/api")
-  register()
+  // the workspace's packages export their sources under the "@b3-pipeline/source" condition
+  register(
+    "data:text/javascript,export const resolve = (s, c, next) => next(s, { ...c, conditions: [\"@b3-pipeline/source\", ...c.conditions] })"
+  )
+  const tsx = await import("tsx/esm/api")
+  tsx.register()
   await import("../src/bin.ts")
 }

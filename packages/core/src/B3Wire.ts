@@ -25,6 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { B3ParseError } from "./B3ParseError.js"
 import type { IndexCode, Language, Portfolio, RefDate, SourceFormat } from "./Domain.js"
 import type { Separators } from "./internal/wireNumbers.js"
 import {
@@ -48,7 +49,6 @@ import {
 } from "./internal/wireNumbers.js"
 import { Fail, fail, INDEX_CODE, parseError, RowSink } from "./internal/wireRows.js"
 import { decodeCsvText, decodeUtf8, encodeLatin1, encodeUtf8, fromBase64Body, toBase64 } from "./internal/wireText.js"
-import { ParseError } from "./ParseError.js"
 import type { Payload } from "./PortfolioSource.js"
 
 /** @category decoding */
@@ -570,7 +570,7 @@ const decodeUnsafe = (pages: ReadonlyArray<Uint8Array>, options: DecodeOptions):
 export const decode = (
   pages: ReadonlyArray<Uint8Array>,
   options: DecodeOptions
-): Either.Either<Portfolio, ParseError> => {
+): Either.Either<Portfolio, B3ParseError> => {
   try {
     return Either.right(decodeUnsafe(pages, options))
   } catch (e) {
@@ -580,7 +580,7 @@ export const decode = (
 }
 
 /** Decodes a fetched payload, taking format, index, language and date from its request. @category decoding */
-export const decodePayload = (payload: Payload): Effect.Effect<Portfolio, ParseError> =>
+export const decodePayload = (payload: Payload): Effect.Effect<Portfolio, B3ParseError> =>
   Effect.suspend(() =>
     decode(payload.pages.map((p) => p.bytes), {
       format: payload.request.method === "GetDownloadPortfolioDay" ? "CSV" : payload.request.method,
@@ -592,8 +592,8 @@ export const decodePayload = (payload: Payload): Effect.Effect<Portfolio, ParseE
     attributes: { index: payload.request.indexCode, method: payload.request.method, pages: payload.pages.length }
   }))
 
-/** Builds a ParseError (for callers that validate around the codecs). @category errors */
-export const makeParseError = parseError
+/** Builds a B3ParseError (for callers that validate around the codecs). @category errors */
+export const makeB3ParseError = parseError
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -738,4 +738,4 @@ export const encodeDownload = (p: Portfolio, options?: { readonly quoted?: boole
 }
 
 /** Re-exported so callers can match on it without a second import. @category errors */
-export { ParseError }
+export { B3ParseError }

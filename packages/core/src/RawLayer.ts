@@ -26,11 +26,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { B3ParseError } from "./B3ParseError.js"
 import type { IndexCode, Portfolio, RefDate } from "./Domain.js"
 import { sha256Hex } from "./internal/hash.js"
-import type { ObjectKey, ObjectStoreError } from "./ObjectStore.js"
-import { ObjectStore, unsafeKey } from "./ObjectStore.js"
-import type { ParseError } from "./ParseError.js"
+import type { ObjectKey } from "./ObjectStore.js"
+import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
 import type { Payload } from "./PortfolioSource.js"
 import { encodeRawParquet } from "./RawParquet.js"
 import { PAYLOAD_PREFIX, QUARANTINE_PREFIX, rawParquetKey } from "./Tables.js"
@@ -46,29 +46,43 @@ export interface RawWrite {
   readonly outcome: "created" | "replaced" | "unchanged"
 }
 
+/**
+ * What a `RawLayerError` wraps: the store's own typed error (reason `Store`), or the `Error` thrown
+ * while encoding or decoding (anything thrown that is not an `Error` is wrapped in one).
+ * Narrow with `cause instanceof ObjectStoreError` (or `Predicate.isTagged(cause, "ObjectStoreError")`).
+ *
+ * @category errors
+ */
+export const RawLayerErrorCause = Schema.Union(ObjectStoreError, Schema.instanceOf(Error))
+/** @category errors */
+export type RawLayerErrorCause = typeof RawLayerErrorCause.Type
+
 /** @category errors */
 export class RawLayerError extends Schema.TaggedError<RawLayerError>()("RawLayerError", {
   reason: Schema.Literal("Store", "Encode", "Decode"),
   method: Schema.String,
   key: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String),
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(RawLayerErrorCause)
 }) {
   override get message(): string {
     return `RawLayer.${this.method} failed (${this.reason})${this.key !== undefined ? ` for ${this.key}` : ""}${
       this.detail !== undefined ? `: ${this.detail}` : ""
     }`
   }
+  /** Derived from the cause: a throttled or unavailable store is worth another try; bad bytes are not. */
   get retryable(): boolean {
-    return false
+    return this.cause instanceof ObjectStoreError && this.cause.retryable
   }
 }
+
+const asError = (cause: unknown): Error => cause instanceof Error ? cause : new Error(String(cause))
 
 /** @category tags */
 export class RawLayer extends Context.Tag("@b3-pipeline/core/RawLayer")<RawLayer, {
   readonly write: (payload: Payload, portfolio: Portfolio) => Effect.Effect<RawWrite, RawLayerError>
   /** Keeps a payload that failed to parse, with its error beside it. Returns the error file's key. */
-  readonly quarantine: (payload: Payload, error: ParseError) => Effect.Effect<ObjectKey, RawLayerError>
+  readonly quarantine: (payload: Payload, error: B3ParseError) => Effect.Effect<ObjectKey, RawLayerError>
 }>() {}
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +195,7 @@ export const make: Effect.Effect<Context.Tag.Service<RawLayer>, never, ObjectSto
                 method: "write",
                 key,
                 detail: `unreadable request.json: ${String(cause)}`,
-                cause
+                cause: asError(cause)
               })
           })
       }))
@@ -204,7 +218,13 @@ export const make: Effect.Effect<Context.Tag.Service<RawLayer>, never, ObjectSto
     const bytes = yield* Effect.try({
       try: () => encodeRawParquet(portfolio, { payloadSha256: sha256, fetchedAt }),
       catch: (cause) =>
-        new RawLayerError({ reason: "Encode", method: "write", key: parquetKey, detail: String(cause), cause })
+        new RawLayerError({
+          reason: "Encode",
+          method: "write",
+          key: parquetKey,
+          detail: String(cause),
+          cause: asError(cause)
+        })
     })
     const before = yield* store.head(parquetKey).pipe(Effect.mapError(storeError("write")))
     // the payload objects are in place: now the Parquet, whose creation triggers the refine
@@ -221,7 +241,7 @@ export const make: Effect.Effect<Context.Tag.Service<RawLayer>, never, ObjectSto
     } satisfies RawWrite
   })
 
-  const quarantine = Effect.fn("RawLayer.quarantine")(function*(payload: Payload, error: ParseError) {
+  const quarantine = Effect.fn("RawLayer.quarantine")(function*(payload: Payload, error: B3ParseError) {
     const sha256 = payloadSha256(payload)
     const folder = quarantineFolder(payload, sha256)
     const pageKeys = yield* putPages("quarantine", payload, folder)

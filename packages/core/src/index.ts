@@ -5,12 +5,12 @@
  * @since 0.1.0
  */
 export * as B3HttpSource from "./B3HttpSource.js"
+export * as B3ParseError from "./B3ParseError.js"
 export * as B3Wire from "./B3Wire.js"
 export * as Catalog from "./Catalog.js"
 export * as Domain from "./Domain.js"
 export * as Generate from "./Generate.js"
 export * as ObjectStore from "./ObjectStore.js"
-export * as ParseError from "./ParseError.js"
 export * as Pipeline from "./Pipeline.js"
 export * as PortfolioSource from "./PortfolioSource.js"
 export * as QueryEngine from "./QueryEngine.js"
@@ -20,3 +20,4 @@ export * as Refine from "./Refine.js"
 export * as RefineJob from "./RefineJob.js"
 export * as Tables from "./Tables.js"
 export * as Testing from "./Testing.js"
+export * as Trigger from "./Trigger.js"

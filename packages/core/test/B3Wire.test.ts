@@ -2,17 +2,17 @@
  * The B3 codecs: encode/decode identity for every format x language x segment, robustness on
  * arbitrary and damaged bytes, the three real samples, and one typed reason per kind of bad input.
  */
+import type { B3ParseErrorReason } from "@b3-pipeline/core/B3ParseError"
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import type { IndexCode, Portfolio, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
-import type { ParseErrorReason } from "@b3-pipeline/core/ParseError"
 import type { Payload } from "@b3-pipeline/core/PortfolioSource"
+import * as Arb from "@b3-pipeline/core/testing/Arbitraries"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fc from "fast-check"
 import { readFileSync } from "node:fs"
-import * as Arb from "./arbitraries.js"
 
 const IBOV = "IBOV" as IndexCode
 const sample = (name: string): Uint8Array =>
@@ -28,16 +28,16 @@ const plain = (p: Portfolio) => ({
   quantities: Array.from(p.quantities)
 })
 
-const ok = (e: Either.Either<Portfolio, B3Wire.ParseError>): Portfolio => {
+const ok = (e: Either.Either<Portfolio, B3Wire.B3ParseError>): Portfolio => {
   if (Either.isLeft(e)) assert.fail(`expected a portfolio, got ${e.left.message}`)
   return e.right
 }
 
 const failsWith = (
-  e: Either.Either<Portfolio, B3Wire.ParseError>,
-  reason: ParseErrorReason,
+  e: Either.Either<Portfolio, B3Wire.B3ParseError>,
+  reason: B3ParseErrorReason,
   where?: { row?: number; field?: string; page?: number }
-): B3Wire.ParseError => {
+): B3Wire.B3ParseError => {
   if (Either.isRight(e)) return assert.fail(`expected ${reason}, got a portfolio of ${e.right.size} rows`)
   assert.strictEqual(e.left.reason, reason, e.left.message)
   if (where?.row !== undefined) assert.strictEqual(e.left.row, where.row, e.left.message)
@@ -118,7 +118,7 @@ describe("B3Wire round trip", () => {
 })
 
 describe("B3Wire robustness", () => {
-  it("arbitrary bytes never throw: a ParseError or a valid portfolio", () => {
+  it("arbitrary bytes never throw: a B3ParseError or a valid portfolio", () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -136,7 +136,7 @@ describe("B3Wire robustness", () => {
         (b, options) => {
           const r = B3Wire.decode([b], options)
           if (Either.isRight(r)) assertInvariants(r.right)
-          else assert.instanceOf(r.left, B3Wire.ParseError)
+          else assert.instanceOf(r.left, B3Wire.B3ParseError)
         }
       ),
       { numRuns: 300 }
@@ -156,7 +156,7 @@ describe("B3Wire robustness", () => {
           const pages = c.pages.map((p, k) => (k === i ? damaged : p))
           const r = B3Wire.decode(pages, c.options)
           if (Either.isRight(r)) assertInvariants(r.right)
-          else assert.instanceOf(r.left, B3Wire.ParseError)
+          else assert.instanceOf(r.left, B3Wire.B3ParseError)
         }
       ),
       { numRuns: 300 }

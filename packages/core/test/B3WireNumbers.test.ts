@@ -3,11 +3,11 @@
  */
 import { refDateFromParts } from "@b3-pipeline/core/Domain"
 import type { Language } from "@b3-pipeline/core/Domain"
+import * as Arb from "@b3-pipeline/core/testing/Arbitraries"
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as N from "../src/internal/wireNumbers.js"
 import { isTicker, TICKER } from "../src/internal/wireRows.js"
-import * as Arb from "./arbitraries.js"
 
 const MAX_I64 = 9_223_372_036_854_775_807n
 const sepOf = (l: Language) => N.separatorsOf(l)

@@ -4,9 +4,9 @@
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { ALL_INDEX_CODES, shareClassOf } from "@b3-pipeline/core/Domain"
 import { generateHistory, generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
+import * as Arb from "@b3-pipeline/core/testing/Arbitraries"
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as Arb from "./arbitraries.js"
 
 const D = "2025-04-07" as RefDate
 const TICKER = /^[A-Z][A-Z0-9]{3}[0-9]{1,2}[A-Z]?$/

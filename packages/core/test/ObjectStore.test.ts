@@ -1,7 +1,7 @@
 import * as ObjectStore from "@b3-pipeline/core/ObjectStore"
 import * as Testing from "@b3-pipeline/core/Testing"
+import { suite } from "@b3-pipeline/core/testing/ObjectStoreContract"
 import * as Layer from "effect/Layer"
-import { suite } from "./ObjectStoreContract.js"
 
 suite("memory", ObjectStore.layerMemory)
 // the memory store of Testing (it also queues events for the trigger): same contract

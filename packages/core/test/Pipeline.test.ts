@@ -44,7 +44,7 @@ describe("Pipeline", () => {
     }).pipe(Effect.provide(Testing.layerMemory(source)))
   })
 
-  it.effect("a payload that does not parse is quarantined with its exact bytes and fails with the ParseError", () => {
+  it.effect("a payload that does not parse is quarantined with its exact bytes and fails with the B3ParseError", () => {
     const { payload } = samplePayload({ indexCode: "SMLL", fetchedAt: "2025-04-09T08:00:00.000Z" })
     const good = payload.pages[0]!.bytes
     const truncated = good.slice(0, Math.floor(good.length / 2))
@@ -52,13 +52,13 @@ describe("Pipeline", () => {
     return Effect.gen(function*() {
       const store = yield* ObjectStore
       const error = yield* Effect.flip(Pipeline.ingestPayload(bad))
-      assert.strictEqual(error._tag, "ParseError")
+      assert.strictEqual(error._tag, "B3ParseError")
       const folder = `quarantine/2025-04-09/SMLL/${sha256(truncated)}/`
       const pages = yield* store.get(`${folder}page-001.json` as ObjectKey)
       assert.deepStrictEqual(Option.getOrThrow(pages), truncated)
       const doc = JSON.parse(text(Option.getOrThrow(yield* store.get(`${folder}error.json` as ObjectKey))))
-      assert.strictEqual(doc.error._tag, "ParseError")
-      assert.strictEqual(doc.error.reason, error._tag === "ParseError" ? error.reason : "")
+      assert.strictEqual(doc.error._tag, "B3ParseError")
+      assert.strictEqual(doc.error.reason, error._tag === "B3ParseError" ? error.reason : "")
       assert.strictEqual(doc.error.message, error.message)
       assert.strictEqual(doc.payloadSha256, sha256(truncated))
       // nothing reached the raw table, nothing triggers a refine
@@ -68,7 +68,7 @@ describe("Pipeline", () => {
   })
 
   it.effect.prop(
-    "any bad payload (cut, flipped byte, junk) fails with a ParseError and is quarantined byte for byte",
+    "any bad payload (cut, flipped byte, junk) fails with a B3ParseError and is quarantined byte for byte",
     {
       cut: FC.double({ min: 0, max: 1, noNaN: true }),
       flip: FC.nat(),
@@ -96,12 +96,12 @@ describe("Pipeline", () => {
         const exit = yield* Effect.either(Pipeline.ingestPayload(bad))
         if (exit._tag === "Right") return // a flip may still be a valid portfolio: then it was stored as one
         const error = exit.left
-        assert.strictEqual(error._tag, "ParseError")
+        assert.strictEqual(error._tag, "B3ParseError")
         const store = yield* ObjectStore
         const folder = `quarantine/2025-04-10/IDIV/${sha256(bytes)}/`
         assert.isTrue(Option.isNone(yield* store.head(rawParquetKey("2025-04-07" as RefDate, "IDIV" as IndexCode))))
         const doc = JSON.parse(text(Option.getOrThrow(yield* store.get(`${folder}error.json` as ObjectKey))))
-        assert.strictEqual(doc.error.reason, error._tag === "ParseError" ? error.reason : "")
+        assert.strictEqual(doc.error.reason, error._tag === "B3ParseError" ? error.reason : "")
         const pageKey = doc.pages[0].key as ObjectKey
         assert.isTrue(pageKey.startsWith(folder))
         assert.deepStrictEqual(Option.getOrThrow(yield* store.get(pageKey)), bytes)
@@ -124,10 +124,11 @@ describe("Pipeline", () => {
       ) {
         assert.isTrue(Option.isNone(yield* Pipeline.onRawObject(record(key))), key)
       }
-      const run = yield* Pipeline.onRawObject(record(write.parquetKey))
-      assert.isTrue(Option.isSome(run))
-      assert.strictEqual(Option.getOrThrow(run).rows, 8)
-      assert.strictEqual(Option.getOrThrow(run).refDate, "2025-04-07")
+      const runs = yield* Pipeline.onRawObject(record(write.parquetKey))
+      assert.isTrue(Option.isSome(runs))
+      assert.strictEqual(Option.getOrThrow(runs).length, 1)
+      assert.strictEqual(Option.getOrThrow(runs)[0]!.rows, 8)
+      assert.strictEqual(Option.getOrThrow(runs)[0]!.refDate, "2025-04-07")
     }).pipe(Effect.provide(Testing.layerPorts)))
 
   it.effect.prop(

@@ -1,3 +1,4 @@
+import { B3ParseError } from "@b3-pipeline/core/B3ParseError"
 import type { ObjectKey } from "@b3-pipeline/core/ObjectStore"
 import {
   layerMemory as ObjectStoreLayerMemory,
@@ -5,7 +6,6 @@ import {
   ObjectStoreError,
   recordKey
 } from "@b3-pipeline/core/ObjectStore"
-import { ParseError } from "@b3-pipeline/core/ParseError"
 import * as RawLayer from "@b3-pipeline/core/RawLayer"
 import { decodeRawParquet } from "@b3-pipeline/core/RawParquet"
 import { rawParquetKey } from "@b3-pipeline/core/Tables"
@@ -141,7 +141,7 @@ describe("RawLayer.layer", () => {
           request: payload.pages[0]!.request
         }))
       }
-      const parseError = new ParseError({
+      const parseError = new B3ParseError({
         reason: "NotJson",
         format: "GetPortfolioDay",
         page: 1,
@@ -157,7 +157,7 @@ describe("RawLayer.layer", () => {
       )
       const doc = JSON.parse(text(Option.getOrThrow(yield* store.get(key))))
       assert.deepStrictEqual(doc.error, {
-        _tag: "ParseError",
+        _tag: "B3ParseError",
         reason: "NotJson",
         format: "GetPortfolioDay",
         page: 1,
@@ -182,5 +182,20 @@ describe("RawLayer.layer", () => {
       assert.strictEqual(error._tag, "RawLayerError")
       assert.strictEqual(error.reason, "Store")
       assert.isTrue(error.key !== undefined && error.key.startsWith("raw/b3_portfolio_payloads/"))
+      // the store's own error is kept, typed, and decides whether to try again
+      const cause = error.cause
+      assert.isTrue(cause instanceof ObjectStoreError)
+      if (cause instanceof ObjectStoreError) assert.strictEqual(cause.reason, "Unavailable")
+      assert.isTrue(error.retryable)
     }).pipe(Effect.provide(RawLayer.layer.pipe(Layer.provide(FailingStore)))))
+
+  it("retryable follows the cause: a denied store or a bad encode is not worth retrying", () => {
+    const denied = new ObjectStoreError({ reason: "AccessDenied", method: "put" })
+    assert.isFalse(new RawLayer.RawLayerError({ reason: "Store", method: "write", cause: denied }).retryable)
+    const throttled = new ObjectStoreError({ reason: "Throttled", method: "put" })
+    assert.isTrue(new RawLayer.RawLayerError({ reason: "Store", method: "write", cause: throttled }).retryable)
+    assert.isFalse(
+      new RawLayer.RawLayerError({ reason: "Encode", method: "write", cause: new Error("int64 overflow") }).retryable
+    )
+  })
 })

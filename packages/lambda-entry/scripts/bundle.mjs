@@ -72,7 +72,7 @@ export const bundle = async (options = {}) => {
       metafile: true,
       logLevel: "warning",
       mainFields: ["module", "main"],
-      conditions: ["import", "module"],
+      conditions: ["@b3-pipeline/source", "import", "module"],
       external: sdk === "external" ? ["@aws-sdk/*"] : [],
       plugins: [pureModuleValues],
       // CJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.

@@ -53,7 +53,7 @@ export type IndexResult =
   | {
     readonly indexCode: string
     readonly ok: false
-    readonly error: "FetchError" | "ParseError" | "RawLayerError"
+    readonly error: "FetchError" | "B3ParseError" | "RawLayerError"
     readonly reason: string
     readonly retryable: boolean
     readonly message: string

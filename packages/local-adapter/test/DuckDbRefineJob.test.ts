@@ -207,7 +207,14 @@ describe("DuckDbRefineJob", () => {
         const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "child", "refine-date.ts")
         const killedAt = yield* Effect.promise(() =>
           new Promise<string>((resolve, reject) => {
-            const proc = spawn(process.execPath, ["--import", "tsx", child, warehouse, d], { stdio: "ignore" })
+            const proc = spawn(process.execPath, [
+              "--conditions=@b3-pipeline/source",
+              "--import",
+              "tsx",
+              child,
+              warehouse,
+              d
+            ], { stdio: "ignore" })
             const staging = path.join(warehouse, DuckDbRefineJob.STAGING_PREFIX)
             const started = Date.now()
             let state = "timeout"

@@ -3,15 +3,15 @@
  * `Portfolio`, and the invariants checked on every decode. Failures are thrown as `Fail` and caught
  * once at the top of `decode` (exceptions cost nothing on the happy path).
  */
+import { B3ParseError } from "../B3ParseError.js"
+import type { B3ParseErrorReason } from "../B3ParseError.js"
 import type { IndexCode, Language, Portfolio, RefDate, Segment, SourceFormat, Ticker } from "../Domain.js"
-import { ParseError } from "../ParseError.js"
-import type { ParseErrorReason } from "../ParseError.js"
 import type { Separators } from "./wireNumbers.js"
 import { BAD, BIG, bigResult, OVERFLOW, parseQuantity, parseWeight } from "./wireNumbers.js"
 
 /** Thrown inside the decoders, caught by `decode`. */
 export class Fail {
-  constructor(readonly error: ParseError) {}
+  constructor(readonly error: B3ParseError) {}
 }
 
 export interface Where {
@@ -33,8 +33,8 @@ const safeJson = (v: unknown): string => {
   }
 }
 
-export const parseError = (format: string, reason: ParseErrorReason, detail: string, where?: Where): ParseError =>
-  new ParseError({
+export const parseError = (format: string, reason: B3ParseErrorReason, detail: string, where?: Where): B3ParseError =>
+  new B3ParseError({
     reason,
     format,
     detail,
@@ -44,7 +44,7 @@ export const parseError = (format: string, reason: ParseErrorReason, detail: str
     ...(where !== undefined && "value" in where ? { value: show(where.value) } : {})
   })
 
-export const fail = (format: string, reason: ParseErrorReason, detail: string, where?: Where): never => {
+export const fail = (format: string, reason: B3ParseErrorReason, detail: string, where?: Where): never => {
   throw new Fail(parseError(format, reason, detail, where))
 }
 

@@ -4,13 +4,13 @@
  *
  * Tests use fresh table names, so a backend shared across tests (or persistent) is fine.
  */
-import type { TableDef } from "@b3-pipeline/core/Catalog"
-import { Catalog } from "@b3-pipeline/core/Catalog"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FC from "effect/FastCheck"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type { TableDef } from "../Catalog.js"
+import { Catalog } from "../Catalog.js"
 
 let counter = 0
 const byLocation = <A extends { readonly location: string }>(xs: ReadonlyArray<A>): Array<A> =>

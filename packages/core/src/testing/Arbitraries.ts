@@ -2,11 +2,11 @@
  * fast-check arbitraries for the domain and the wire formats, shared by every test that needs
  * realistic portfolios or payloads.
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
-import type { IndexCode, Language, Portfolio, RefDate, Segment } from "@b3-pipeline/core/Domain"
-import { ALL_INDEX_CODES, refDateFromParts } from "@b3-pipeline/core/Domain"
-import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import * as fc from "fast-check"
+import * as B3Wire from "../B3Wire.js"
+import type { IndexCode, Language, Portfolio, RefDate, Segment } from "../Domain.js"
+import { ALL_INDEX_CODES, refDateFromParts } from "../Domain.js"
+import { generatePortfolio } from "../Generate.js"
 
 export const indexCode: fc.Arbitrary<IndexCode> = fc.constantFrom(...ALL_INDEX_CODES)
 

@@ -5,8 +5,6 @@
  * Each test works under its own random folder, so backends shared across tests (`it.layer`) and
  * re-runs against a persistent store do not interfere.
  */
-import type { ObjectKey } from "@b3-pipeline/core/ObjectStore"
-import { isValidKey, ObjectStore, recordKey } from "@b3-pipeline/core/ObjectStore"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -17,6 +15,8 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
+import type { ObjectKey } from "../ObjectStore.js"
+import { isValidKey, ObjectStore, recordKey } from "../ObjectStore.js"
 
 const FOLDER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=-".split("")
 
@@ -159,10 +159,8 @@ export const suite = <E>(name: string, layer: Layer.Layer<ObjectStore, E>, optio
           for (const k of keys) yield* store.put(k as ObjectKey, bytesOf(k))
           const all = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(`${root}/`)))
           assert.deepStrictEqual(all.map((i) => i.key), [...keys].sort())
-          for (const info of all) {
-            assert.strictEqual(info.size, bytesOf(info.key).byteLength)
-            assert.strictEqual(info.sha256, sha256(bytesOf(info.key)))
-          }
+          // keys and sizes only: a listing never reads (nor hashes) the objects' bytes
+          for (const info of all) assert.deepStrictEqual(info, { key: info.key, size: bytesOf(info.key).byteLength })
           const underA = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(`${root}/a/`)))
           assert.deepStrictEqual(underA.map((i) => i.key), [`${root}/a/a.y`, `${root}/a/b.y`])
           // a prefix that is not a whole folder

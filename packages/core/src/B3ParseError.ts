@@ -8,7 +8,7 @@
 import * as Schema from "effect/Schema"
 
 /** @category errors */
-export const ParseErrorReason = Schema.Literal(
+export const B3ParseErrorReason = Schema.Literal(
   /** The bytes are not JSON (HTML challenge page, truncated body, ...). */
   "NotJson",
   /** The bytes are not a B3 CSV (no title line, wrong columns). */
@@ -43,11 +43,11 @@ export const ParseErrorReason = Schema.Literal(
   "PageMismatch"
 )
 /** @category errors */
-export type ParseErrorReason = typeof ParseErrorReason.Type
+export type B3ParseErrorReason = typeof B3ParseErrorReason.Type
 
 /** @category errors */
-export class ParseError extends Schema.TaggedError<ParseError>()("ParseError", {
-  reason: ParseErrorReason,
+export class B3ParseError extends Schema.TaggedError<B3ParseError>()("B3ParseError", {
+  reason: B3ParseErrorReason,
   /** The wire format being decoded (`GetPortfolioDay`, `GetTheoricalPortfolio`, `CSV`). */
   format: Schema.String,
   /** 1-based data row (not counting headers), when the problem is in a row. */
