@@ -189,6 +189,32 @@ describe("a folder that is not a warehouse", () => {
   })
 })
 
+describe("b3 query is read-only and confined to the warehouse", () => {
+  it("COPY ... TO, read_csv('/etc/passwd') and ATTACH fail with a clear error and change nothing", async () => {
+    const snapshot = () =>
+      readdirSync(wh, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) =>
+        join(e.parentPath, e.name)
+      ).sort()
+    const before = snapshot()
+    const target = join(wh, "_catalog", "b3_portfolio_raw", "table.json")
+    const cases: Array<[string, RegExp]> = [
+      [`COPY (SELECT 1 AS a) TO '${target}'`, /COPY|disabled by configuration/],
+      [`COPY (SELECT 1 AS a) TO '${join(wh, "raw/b3_portfolio_raw/x.parquet")}'`, /statement 1 is a COPY/],
+      ["SELECT * FROM read_csv('/etc/passwd')", /\/etc\/passwd.*disabled by configuration/],
+      [`ATTACH '${join(wh, "raw/b3_portfolio_raw/db.duckdb")}' AS x`, /statement 1 is a ATTACH/]
+    ]
+    const results = await Promise.all(cases.map(([sql]) => b3(["query", "--warehouse", wh, sql])))
+    for (const [k, [sql, pattern]] of cases.entries()) {
+      const r = results[k]!
+      assert.strictEqual(r.code, 1, `${sql}: ${r.stdout}`)
+      assert.match(r.stderr, /query failed \(NotAllowed\)/, sql)
+      assert.match(r.stderr, pattern, sql)
+      assert.strictEqual(r.stdout, "")
+    }
+    assert.deepStrictEqual(snapshot(), before)
+  })
+})
+
 describe("B3_BASE_URL", () => {
   it("b3 run fetches from the server B3_BASE_URL names", async () => {
     const sim = await startServer({ today: "2025-06-02" as RefDate })
