@@ -35,7 +35,13 @@ export const onlySelect = (db: Db, sql: string): Effect.Effect<void, DuckDbFailu
   Effect.gen(function*() {
     const extracted = yield* Effect.tryPromise({
       try: () => db.connection.extractStatements(sql),
-      catch: (cause) => new DuckDbFailure(sql, cause instanceof Error ? cause.message : String(cause), cause)
+      catch: (cause) =>
+        new DuckDbFailure(
+          sql,
+          // DuckDB's own message ("Parser Error: ..."), as running the text would have given it
+          (cause instanceof Error ? cause.message : String(cause)).replace(/^Failed to extract statements: /, ""),
+          cause
+        )
     })
     for (let i = 0; i < extracted.count; i++) {
       const prepared = yield* Effect.tryPromise({
