@@ -40,6 +40,22 @@ const languageOption = Options.choice("language", ["pt-br", "en-us"]).pipe(
   Options.optional
 )
 
+const allowUnknownIndex = Options.boolean("allow-unknown-index").pipe(
+  Options.withDescription(
+    "Accept an index code outside B3's list (a new index); without it such a payload is quarantined (UnknownIndex)"
+  )
+)
+const maxPayloadMb = Options.integer("max-payload-mb").pipe(
+  Options.withDescription(
+    "Largest payload file accepted, in MiB (default 64; real ones are under 0.1); a larger file is quarantined by streaming, never loaded"
+  ),
+  Options.withDefault(64)
+)
+const limits = (o: { readonly allowUnknownIndex: boolean; readonly maxPayloadMb: number }) => ({
+  allowUnknownIndex: o.allowUnknownIndex,
+  maxPayloadBytes: Math.max(1, o.maxPayloadMb) * 1024 * 1024
+})
+
 const parseIndexList = (text: string) =>
   Effect.forEach(
     text.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== ""),
@@ -115,7 +131,8 @@ const run = Command.make("run", {
   concurrency: Options.integer("concurrency").pipe(
     Options.withDescription("Indices fetched at once (default 2: B3 is a shared public service)"),
     Options.withDefault(2)
-  )
+  ),
+  allowUnknownIndex
 }, (o) =>
   withTarget(o, "write", () =>
     Effect.gen(function*() {
@@ -149,7 +166,9 @@ const run = Command.make("run", {
       }
       const items = codes.map((code) => ({
         label: code,
-        ingest: Pipeline.ingest(request(code, { method: o.method, language, segment: o.segment })).pipe(
+        ingest: Pipeline.ingest(request(code, { method: o.method, language, segment: o.segment }), {
+          allowUnknownIndex: o.allowUnknownIndex
+        }).pipe(
           Effect.provide(source)
         )
       }))
@@ -165,14 +184,12 @@ const run = Command.make("run", {
 // b3 ingest / replay
 // ---------------------------------------------------------------------------------------------
 
-const loadIngest = load(() =>
-  Promise.all([import("./Files.js"), import("@b3-pipeline/core/Pipeline"), import("./Batch.js")])
-)
+const loadIngest = load(() => Promise.all([import("./Files.js"), import("./Batch.js")]))
 type IngestModules = Effect.Effect.Success<typeof loadIngest>
 
-const fileItem = ([Files, Pipeline]: IngestModules, file: string, options: FileOptions) => ({
+const fileItem = ([Files]: IngestModules, file: string, options: FileOptions) => ({
   label: file,
-  ingest: Files.payloadFromFile(file, options).pipe(Effect.flatMap(Pipeline.ingestPayload))
+  ingest: Files.ingestFile(file, options)
 })
 
 const ingest = Command.make("ingest", {
@@ -189,7 +206,9 @@ const ingest = Command.make("ingest", {
     Options.optional
   ),
   language: languageOption,
-  date: optionalRefDate("date", "B3 date YYYY-MM-DD: required for GetTheoricalPortfolio bodies (they carry none)")
+  date: optionalRefDate("date", "B3 date YYYY-MM-DD: required for GetTheoricalPortfolio bodies (they carry none)"),
+  allowUnknownIndex,
+  maxPayloadMb
 }, (o) =>
   withTarget(o, "write", () =>
     Effect.gen(function*() {
@@ -201,9 +220,10 @@ const ingest = Command.make("ingest", {
       const options: FileOptions = {
         indexCode,
         language: Option.getOrUndefined(o.language) as Language | undefined,
-        refDate
+        refDate,
+        ...limits(o)
       }
-      const summary = yield* modules[2].runBatch("ingest", o.file.map((f) => fileItem(modules, f, options)))
+      const summary = yield* modules[1].runBatch("ingest", o.file.map((f) => fileItem(modules, f, options)))
       yield* finish(summary)
     }))).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
 
@@ -217,20 +237,23 @@ const replay = Command.make("replay", {
   concurrency: Options.integer("concurrency").pipe(
     Options.withDefault(1),
     Options.withDescription("Files parsed at once")
-  )
+  ),
+  allowUnknownIndex,
+  maxPayloadMb
 }, (o) =>
   withTarget(o, "write", () =>
     Effect.gen(function*() {
       const modules = yield* loadIngest
-      const [Files, Pipeline, { runBatch }] = modules
+      const [Files, { runBatch }] = modules
       const found = yield* Files.discover(o.dir)
       if (found.length === 0) return yield* new UsageError({ detail: `${o.dir}: no .csv/.json/.txt payloads found` })
-      const items = found.map((f) =>
-        f.kind === "file" ? fileItem(modules, f.path, {}) : {
-          label: f.path,
-          ingest: Files.payloadFromArchive(f.path).pipe(Effect.flatMap(Pipeline.ingestPayload))
-        }
-      )
+      // ordered by fetch time: the last fetch of each (index, date) is written last, and wins
+      const options: FileOptions = limits(o)
+      const items = found.map((f) => ({
+        label: f.path,
+        group: f.group,
+        ingest: f.kind === "file" ? Files.ingestFile(f.path, options) : Files.ingestArchive(f.path, options)
+      }))
       const summary = yield* runBatch("replay", items, { concurrency: o.concurrency, progress: true })
       yield* finish(summary)
     }))).pipe(
