@@ -174,6 +174,7 @@ describe("b3 converges after kills and concurrent writers", () => {
 
   it("a second writer waits for the lock with one line; --no-wait fails with exit 1 naming the holder", async () => {
     const wh = join(root, "held")
+    assert.strictEqual(b3(wh, "ingest", "--file", join(corpus, "SMLLDia_25-04-25.csv")).code, 0)
     const scope = Effect.runSync(Scope.make())
     await Effect.runPromise(WriterLock.acquire(wh, { command: "test holder" }).pipe(Scope.extend(scope)))
     const file = join(corpus, "IBOVDia_25-04-25.csv")
