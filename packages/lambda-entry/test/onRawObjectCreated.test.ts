@@ -3,7 +3,7 @@ import { GetJobRunsCommand, GlueClient, StartJobRunCommand, ThrottlingException 
 import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
 import * as GlueRefineJob from "@b3-pipeline/aws-adapter/GlueRefineJob"
 import * as S3ObjectStore from "@b3-pipeline/aws-adapter/S3ObjectStore"
-import { startS3rver } from "@b3-pipeline/aws-adapter/Testing"
+import { startS3rver } from "@b3-pipeline/aws-adapter/testing"
 import type { IndexCode } from "@b3-pipeline/core/Domain"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import * as PortfolioSource from "@b3-pipeline/core/PortfolioSource"
