@@ -34,7 +34,7 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
-import { S3 } from "./AwsClients.js"
+import { S3 } from "./ClientS3.js"
 import { classify, describe } from "./internal/awsError.js"
 import type { AwsFailure } from "./internal/awsError.js"
 

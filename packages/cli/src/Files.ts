@@ -5,9 +5,10 @@
  *
  * @since 0.1.0
  */
-import { ALL_INDEX_CODES, IndexCode, Language, RefDate } from "@b3-pipeline/core/Domain"
-import type { FetchMethod, Payload, RequestRecord } from "@b3-pipeline/core/PortfolioSource"
-import { request } from "@b3-pipeline/core/PortfolioSource"
+import { IndexCode, Language, RefDate } from "@b3-pipeline/core/Domain"
+import * as Payloads from "@b3-pipeline/core/Payloads"
+import type { Payload, RequestRecord } from "@b3-pipeline/core/PortfolioSource"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -28,26 +29,8 @@ export interface FileOptions {
   readonly refDate?: RefDate | undefined
 }
 
-const knownCodes = new Set<string>(ALL_INDEX_CODES)
-
 /** The index code named in a file name (`IBOVDia_03-10-25.csv`, `GetPortfolioDay_IBXX_...json`). @category parsing */
-export const indexFromName = (file: string): IndexCode | undefined => {
-  for (const token of path.basename(file).split(/[^A-Za-z0-9]+|(?<=[A-Z0-9])(?=Dia)/)) {
-    const upper = token.replace(/Dia$/, "")
-    if (knownCodes.has(upper)) return upper as IndexCode
-  }
-  return undefined
-}
-
-const looksLikeBase64 = (text: string): boolean =>
-  /^"?[A-Za-z0-9+/=\r\n]+"?$/.test(text.trim()) && text.trim().length > 16
-
-const methodOf = (bytes: Uint8Array): FetchMethod => {
-  const head = Buffer.from(bytes.subarray(0, 4096)).toString("latin1").trimStart()
-  if (head.startsWith("{")) return /"date"\s*:/.test(head) ? "GetPortfolioDay" : "GetTheoricalPortfolio"
-  if (looksLikeBase64(Buffer.from(bytes).toString("latin1"))) return "GetDownloadPortfolioDay"
-  return "GetDownloadPortfolioDay"
-}
+export const indexFromName = Payloads.indexFromName
 
 const record = (file: string, params: Record<string, unknown>, mtime: Date): RequestRecord => ({
   method: "FILE",
@@ -61,43 +44,28 @@ const record = (file: string, params: Record<string, unknown>, mtime: Date): Req
 })
 
 /**
- * Reads one saved payload. The index comes from `--index`, else the file's name or (CSV) its title
- * line; the language is detected from the text unless given.
+ * Reads one saved payload (core's `Payloads.fromFile`). The index comes from `--index`, else the
+ * file's name or (CSV) its title line; the language is detected from the text unless given.
  *
  * @category constructors
  */
 export const payloadFromFile = (file: string, options: FileOptions = {}): Effect.Effect<Payload, InputError> =>
-  Effect.gen(function*() {
-    const [bytes, stat] = yield* Effect.tryPromise({
-      try: () => Promise.all([fs.readFile(file), fs.stat(file)]),
-      catch: (e) =>
-        new InputError({ path: file, detail: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
-    })
-    const body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const method = methodOf(body)
-    const rawText = Buffer.from(body.subarray(0, 200)).toString("latin1")
-    const titleIndex = /^\s*([A-Z][A-Z0-9]{2,5}) - /.exec(rawText)?.[1]
-    const indexCode = options.indexCode ?? indexFromName(file) ??
-      (titleIndex !== undefined && Schema.is(IndexCode)(titleIndex) ? titleIndex : undefined)
-    if (indexCode === undefined) {
-      return yield* new InputError({
+  Payloads.fromFile(path.resolve(file), {
+    name: file,
+    indexCode: options.indexCode,
+    language: options.language,
+    refDate: options.refDate
+  }).pipe(
+    Effect.mapError((e) =>
+      new InputError({
         path: file,
-        detail: "cannot tell the index code (JSON bodies carry none): pass --index CODE, e.g. --index IBOV"
+        detail: e.reason === "UnknownIndex" ?
+          "cannot tell the index code (JSON bodies carry none): pass --index CODE, e.g. --index IBOV" :
+          e.detail
       })
-    }
-    const req = request(indexCode, {
-      method,
-      ...(options.language !== undefined ? { language: options.language } : {})
-    })
-    const payload: Payload = {
-      request: req,
-      pages: [{ bytes: body, request: record(file, { index: indexCode, language: req.language }, stat.mtime) }],
-      fetchedAt: stat.mtime.toISOString(),
-      origin: `file:${path.resolve(file)}`,
-      ...(options.refDate !== undefined ? { refDate: options.refDate } : {})
-    }
-    return payload
-  })
+    ),
+    Effect.provide(NodeFileSystem.layer)
+  )
 
 const RequestJson = Schema.Struct({
   request: Schema.Struct({

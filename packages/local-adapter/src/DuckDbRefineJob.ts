@@ -43,8 +43,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open, statements, stripSql } from "./internal/duckdb.js"
-import * as RefineSql from "./RefineSql.js"
 import { classify, describe } from "./internal/fsError.js"
+import * as RefineSql from "./RefineSql.js"
 
 /** Prefix of the compacted serving copy of the refined table. @category constants */
 export const SERVING_PREFIX = "serving/b3_portfolio_refined/"

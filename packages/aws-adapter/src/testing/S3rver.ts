@@ -15,7 +15,7 @@ import type * as Scope from "effect/Scope"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import type * as AwsClients from "../AwsClients.js"
+import type * as AwsClients from "../ClientConfig.js"
 
 /** @category models */
 export interface S3rverHandle {
