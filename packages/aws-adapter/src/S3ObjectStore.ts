@@ -4,8 +4,9 @@
  * - `put` is idempotent: a `HeadObject` first, and identical bytes (same SHA-256) are not written
  *   again (`written: false`). New bytes go up with `x-amz-meta-sha256` (hex) and `ChecksumSHA256`
  *   (base64, verified by S3 on arrival).
- * - `head`/`list` report the SHA-256 from the metadata, falling back to S3's full-object
- *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools).
+ * - `head` reports the SHA-256 from the metadata, falling back to S3's full-object
+ *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools). `list`
+ *   reports keys and sizes from ListObjectsV2 alone: no request per object.
  * - `list` pages with the SDK paginator `paginateListObjectsV2`; S3 returns keys in UTF-8 binary
  *   order, which for this key grammar (ASCII) is the code-unit order of the other backends. (s3rver,
  *   the emulator the tests use, orders by its folder walk instead, which breaks order and
@@ -25,7 +26,7 @@ import {
   PutObjectCommand
 } from "@aws-sdk/client-s3"
 import { checkKey, checkPrefix, makeCreatedRecord, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
-import type { ObjectInfo, ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import type { ListedObject, ObjectInfo, ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -47,8 +48,6 @@ export interface S3ObjectStoreConfig {
   readonly pageSize?: number | undefined
   /** `"local"`: publish events for writes through this instance; `"none"` (default): fail the stream. */
   readonly events?: "local" | "none" | undefined
-  /** HeadObject calls run at once by `list` (default 8). */
-  readonly listConcurrency?: number | undefined
 }
 
 const reasonOf = (failure: AwsFailure): ObjectStoreError["reason"] => {
@@ -206,17 +205,7 @@ const make = (config: S3ObjectStoreConfig) =>
               ) => ((a.Key ?? "") < (b.Key ?? "") ? -1 : a.Key === b.Key ? 0 : 1))
             ),
             Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
-            Stream.mapEffect(
-              (o) => {
-                const key = o.Key as ObjectKey
-                return head("list", key).pipe(
-                  // Deleted between the listing and the head: not listed.
-                  Effect.map(Option.getOrUndefined)
-                )
-              },
-              { concurrency: config.listConcurrency ?? 8 }
-            ),
-            Stream.filter((info): info is ObjectInfo => info !== undefined)
+            Stream.map((o): ListedObject => ({ key: o.Key as ObjectKey, size: Number(o.Size ?? 0) }))
           ),
       delete: (key) =>
         checkKey("delete", key).pipe(

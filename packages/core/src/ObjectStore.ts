@@ -50,10 +50,17 @@ export const unsafeKey = (...parts: ReadonlyArray<string>): ObjectKey => {
   return key as ObjectKey
 }
 
-/** @category models */
-export interface ObjectInfo {
+/**
+ * What a listing says of an object: its key and size, known without reading the object (S3's
+ * ListObjectsV2, a directory walk). @category models
+ */
+export interface ListedObject {
   readonly key: ObjectKey
   readonly size: number
+}
+
+/** @category models */
+export interface ObjectInfo extends ListedObject {
   /** Hex SHA-256 of the bytes (every backend computes it the same way). */
   readonly sha256: string
 }
@@ -166,8 +173,11 @@ export class ObjectStore extends Context.Tag("@b3-pipeline/core/ObjectStore")<Ob
   /** Absent is `None`, not an error. */
   readonly get: (key: ObjectKey) => Effect.Effect<Option.Option<Uint8Array>, ObjectStoreError>
   readonly head: (key: ObjectKey) => Effect.Effect<Option.Option<ObjectInfo>, ObjectStoreError>
-  /** Every object whose key starts with `prefix`, in key order. */
-  readonly list: (prefix: string) => Stream.Stream<ObjectInfo, ObjectStoreError>
+  /**
+   * Every object whose key starts with `prefix`, in key order: keys and sizes only, never the
+   * objects' bytes (a listing costs O(objects listed), not O(bytes stored); `head` gives the hash).
+   */
+  readonly list: (prefix: string) => Stream.Stream<ListedObject, ObjectStoreError>
   /** Deleting an absent key succeeds. */
   readonly delete: (key: ObjectKey) => Effect.Effect<void, ObjectStoreError>
   /**
@@ -239,7 +249,10 @@ export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService>
         Stream.unwrap(
           checkPrefix("list", prefix).pipe(Effect.map(() =>
             Stream.fromIterable(
-              [...objects.keys()].filter((k) => k.startsWith(prefix)).sort().map((k) => infoOf(k, objects.get(k)!))
+              [...objects.keys()].filter((k) => k.startsWith(prefix)).sort().map((k): ListedObject => ({
+                key: k as ObjectKey,
+                size: objects.get(k)!.body.byteLength
+              }))
             )
           ))
         ),

@@ -8,7 +8,8 @@
  * - Writing identical bytes is a no-op (`written: false`, no event): the existing file is hashed
  *   (hashes are cached by path, size and mtime, so a re-run does not read every file twice).
  * - `list` walks only folders that can hold keys under the prefix, skips temp files and anything
- *   else outside the key grammar, and returns keys in key order.
+ *   else outside the key grammar, and returns keys in key order with their sizes: one `stat` per
+ *   object, never a read of its bytes (hashes are computed on `put` and `head` only).
  * - Failures carry the path: EACCES/EPERM/EROFS -> `AccessDenied`, ENOSPC -> `NoSpace`, others `Unknown`.
  *
  * @since 0.1.0
@@ -21,7 +22,13 @@ import {
   ObjectStore,
   ObjectStoreError
 } from "@b3-pipeline/core/ObjectStore"
-import type { ObjectInfo, ObjectKey, ObjectStoreService, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import type {
+  ListedObject,
+  ObjectInfo,
+  ObjectKey,
+  ObjectStoreService,
+  S3EventRecord
+} from "@b3-pipeline/core/ObjectStore"
 import { PAYLOAD_PREFIX, QUARANTINE_PREFIX } from "@b3-pipeline/core/Tables"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -211,7 +218,15 @@ export const make = (
           yield* checkPrefix("list", prefix)
           const keys = yield* listKeys(prefix)
           return Stream.fromIterable(keys).pipe(
-            Stream.mapEffect((key) => infoOf("list", key, pathOf(key))),
+            Stream.mapEffect((key) =>
+              statFile("list", key, pathOf(key)).pipe(
+                // removed between the walk and the stat: not listed
+                Effect.map((stat): Option.Option<ListedObject> =>
+                  Option.isSome(stat) && stat.value.type === "File" ?
+                    Option.some({ key: key as ObjectKey, size: Number(stat.value.size) }) :
+                    Option.none()
+                )
+              ), { concurrency: 8 }),
             Stream.filterMap((o) => o)
           )
         })

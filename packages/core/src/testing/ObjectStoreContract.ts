@@ -159,10 +159,8 @@ export const suite = <E>(name: string, layer: Layer.Layer<ObjectStore, E>, optio
           for (const k of keys) yield* store.put(k as ObjectKey, bytesOf(k))
           const all = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(`${root}/`)))
           assert.deepStrictEqual(all.map((i) => i.key), [...keys].sort())
-          for (const info of all) {
-            assert.strictEqual(info.size, bytesOf(info.key).byteLength)
-            assert.strictEqual(info.sha256, sha256(bytesOf(info.key)))
-          }
+          // keys and sizes only: a listing never reads (nor hashes) the objects' bytes
+          for (const info of all) assert.deepStrictEqual(info, { key: info.key, size: bytesOf(info.key).byteLength })
           const underA = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(`${root}/a/`)))
           assert.deepStrictEqual(underA.map((i) => i.key), [`${root}/a/a.y`, `${root}/a/b.y`])
           // a prefix that is not a whole folder
