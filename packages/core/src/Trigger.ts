@@ -79,11 +79,19 @@ export const rawStateOf = (infos: Iterable<Pick<ObjectInfo, "key" | "sha256">>):
   return { byDate, byIndex }
 }
 
-/** Lists the raw table once. @category raw */
-export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore> = Effect.flatMap(
-  ObjectStore,
-  (store) => Stream.runCollect(store.list(RAW_PREFIX))
-).pipe(Effect.map((infos) => rawStateOf(Chunk.toReadonlyArray(infos))))
+/**
+ * Lists the raw table once, with each raw object's hash (`head`: a listing gives keys and sizes
+ * only). O(raw objects) small requests; the filesystem store answers repeated heads from its cache.
+ *
+ * @category raw
+ */
+export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore> = Effect.gen(function*() {
+  const store = yield* ObjectStore
+  const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(RAW_PREFIX)))
+    .filter((o) => parseRawParquetKey(o.key) !== undefined)
+  const infos = yield* Effect.forEach(listed, (o) => store.head(o.key), { concurrency: 16 })
+  return rawStateOf(infos.flatMap((o) => Option.isSome(o) ? [o.value] : []))
+})
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
