@@ -13,10 +13,10 @@
 //      the consumer's own with lambda-entry's esbuild recipe and runs it from another folder (wasm);
 //   6. prints each tarball's size and the cold import time of @b3-pipeline/core from dist.
 // Usage: node scripts/consumer-check.mjs [--keep]   (part of `npm test`)
-import { execFileSync, spawnSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -96,8 +96,26 @@ try {
     blocks.forEach((code, i) => writeFileSync(join(service, "readme", `${name}-${i + 1}.ts`), `${code}\nexport {}\n`))
     examples += blocks.length
   }
-  run("npm", ["install", "--offline", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], service)
-  lap("npm install --offline", t)
+  // Offline first. `npm ci` caches tarballs but not every package's metadata, which a fresh install
+  // needs to resolve versions: when some is missing, --prefer-offline fetches only that metadata
+  // (tarballs still come from the cache; ours are the local files above, never a registry's).
+  const install = (mode) =>
+    spawnSync("npm", ["install", mode, "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], {
+      cwd: service,
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "" }
+    })
+  let installed = install("--offline")
+  let mode = "--offline"
+  if (installed.status !== 0) {
+    mode = "--prefer-offline"
+    installed = install(mode)
+  }
+  if (installed.status !== 0) {
+    process.stderr.write(installed.stderr)
+    throw new Error(`consumer check: npm install failed in ${service}`)
+  }
+  lap(`npm install ${mode}`, t)
 
   // 3. plain node
   t = performance.now()
@@ -116,8 +134,9 @@ try {
   t = performance.now()
   const vitest = join(service, "node_modules", "vitest", "vitest.mjs")
   const tests = run(process.execPath, [vitest, "run", "--reporter=dot"], service)
-  const summary = tests.split("\n").filter((l) => /Test Files|Tests /.test(l)).map((l) => l.trim())
-  console.log(`    ${summary.join("; ")}`)
+  const count = /Tests\s+(\d+) passed/.exec(tests)?.[1]
+  if (count === undefined || /failed/.test(tests)) throw new Error(`consumer vitest:\n${tests}`)
+  console.log(`    consumer vitest: ${count} tests passed`)
   lap("vitest: kit property test + ObjectStore contract on a consumer adapter", t)
 
   // 6. the installed b3 binary

@@ -7,7 +7,8 @@ import * as Payloads from "@b3-pipeline/core/Payloads"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 
 const Options = Schema.Struct({ file: Schema.String, warehouse: Schema.String })
 

@@ -35,7 +35,7 @@ const memoryRows = await Effect.runPromise(
     check(write.outcome === "created", "memory: raw written")
     yield* Testing.runTriggers
     return yield* Pipeline.queryAll(SQL)
-  }).pipe(Effect.provide(Testing.layerMemory(PortfolioSource.layerMemory({}))))
+  }).pipe(Effect.provide(Testing.layerMemory(PortfolioSource.layerMemory(new Map()))))
 )
 check(memoryRows.length === 1 && memoryRows[0].weight_pct === "6.341", "memory: refined PETR4 weight 6.341")
 
