@@ -4,16 +4,17 @@
  * record of the single page is filled in (method `BYTES` or `FILE`, the file's URL and mtime), so
  * the raw layer archives it like a fetched one.
  *
- * The method is told from the bytes (JSON with a `date` -> `GetPortfolioDay`, other JSON ->
- * `GetTheoricalPortfolio`, anything else -> `GetDownloadPortfolioDay`, whose codec reads both the
- * base64 body and the decoded CSV); the index code from the options, else the file name
- * (`IBOVDia_03-10-25.csv`), else a CSV's title line. JSON bodies carry no index code.
+ * The method is told from the bytes (`B3Wire.detectMethod`: JSON with a `date` -> `GetPortfolioDay`,
+ * other JSON -> `GetTheoricalPortfolio`, anything else -> `GetDownloadPortfolioDay`, whose codec reads
+ * both the base64 body and the decoded CSV); the index code from the options, else a CSV's title
+ * line, else the file name (`IBOVDia_03-10-25.csv`). JSON bodies carry no index code.
  *
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { detectMethod } from "./B3Wire.js"
 import type { Language, RefDate, Segment } from "./Domain.js"
 import { ALL_INDEX_CODES, IndexCode } from "./Domain.js"
 import type { FetchMethod, Payload, RequestRecord } from "./PortfolioSource.js"
@@ -63,24 +64,16 @@ export const indexFromName = (file: string): IndexCode | undefined => {
   return undefined
 }
 
-const latin1 = (bytes: Uint8Array): string => {
-  let s = ""
-  for (let i = 0; i < bytes.length; i += 8192) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(bytes.length, i + 8192)))
-  }
-  return s
-}
+/** The B3 method whose response these bytes are (`B3Wire.detectMethod`). @category parsing */
+export const methodOf = detectMethod
 
-/** The B3 method whose response these bytes are. @category parsing */
-export const methodOf = (bytes: Uint8Array): FetchMethod => {
-  const head = latin1(bytes.subarray(0, 4096)).trimStart()
-  if (head.startsWith("{")) return /"date"\s*:/.test(head) ? "GetPortfolioDay" : "GetTheoricalPortfolio"
-  return "GetDownloadPortfolioDay"
-}
-
-/** The index code in a CSV's title line (`IBOV - Carteira do Dia 03/10/25`). */
+/** The index code in a CSV's title line (`IBOV - Carteira do Dia 03/10/25`), through a UTF-8 or UTF-16LE BOM. */
 const titleIndex = (bytes: Uint8Array): IndexCode | undefined => {
-  const code = /^\s*([A-Z][A-Z0-9]{2,5}) - /.exec(latin1(bytes.subarray(0, 200)))?.[1]
+  const head = bytes.subarray(0, 400)
+  const text = head[0] === 0xff && head[1] === 0xfe ?
+    new TextDecoder("utf-16le").decode(head.subarray(2)) :
+    new TextDecoder("latin1").decode(head).replace(/^\u00ef\u00bb\u00bf/, "")
+  const code = /^\s*([A-Z][A-Z0-9]{2,5}) - /.exec(text)?.[1]
   return code !== undefined && Schema.is(IndexCode)(code) ? code : undefined
 }
 
@@ -89,8 +82,9 @@ const build = (
   options: PayloadOptions,
   page: { readonly method: string; readonly url: string; readonly startedAt: string }
 ): Effect.Effect<Payload, PayloadInputError> => {
-  const indexCode = options.indexCode ?? (options.name !== undefined ? indexFromName(options.name) : undefined) ??
-    titleIndex(bytes)
+  // a CSV's title names its index: it wins over a guess from the file name (only indexCode overrides it)
+  const indexCode = options.indexCode ?? titleIndex(bytes) ??
+    (options.name !== undefined ? indexFromName(options.name) : undefined)
   if (indexCode === undefined) {
     return Effect.fail(
       new PayloadInputError({
