@@ -31,6 +31,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { withSourceStack } from "./internal/stack.js"
 
 /** The EventBridge scheduled event, the fields this handler reads. @category models */
 export const ScheduledEvent = Schema.Struct({
@@ -190,7 +191,8 @@ export const makeHandler = <E>(
       Effect.flatMap(codes, (list) => handle(event, context?.awsRequestId ?? "local", list))
     )
     if (exit._tag === "Success") return exit.value
-    throw Cause.squash(exit.cause)
+    // the error Lambda logs, with its stack in terms of the sources (maps read only now)
+    throw withSourceStack(Cause.squash(exit.cause))
   }
 }
 
