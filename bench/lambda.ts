@@ -23,10 +23,10 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { below } from "./check.js"
+import { below, SMOKE } from "./check.js"
 import type { BenchRow } from "./types.js"
 
-const RUNS = process.env["BENCH_SMOKE"] === "1" ? 3 : 9
+const RUNS = SMOKE ? 1 : 9
 const here = dirname(fileURLToPath(import.meta.url))
 const lambdaRoot = resolve(here, "..", "packages", "lambda-entry")
 
@@ -160,6 +160,7 @@ export async function run(): Promise<Array<BenchRow>> {
   const rows: Array<BenchRow> = []
   const files: Record<string, string> = {}
   for (const [name, b] of Object.entries(builds)) {
+    if (SMOKE && name !== "split") continue
     const outdir = join(lambdaRoot, "dist", ".bench", name)
     for (const r of await bundle({ sdk: b.sdk, splitting: b.splitting, outdir })) {
       files[`${r.handler}.${name}`] = r.file
@@ -218,6 +219,7 @@ export async function run(): Promise<Array<BenchRow>> {
       { handler: "scheduledIngest", build: "split", args: ["--enable-source-maps"], extra: ", --enable-source-maps" }
     ] as const
     for (const v of variants) {
+      if (SMOKE && (v.build !== "split" || v.args.length > 0)) continue
       const file = files[`${v.handler}.${v.build}`]!
       const h = handlers[v.handler]
       await coldRun(file, h.event, h.env, h.check, v.args) // warm the OS file cache
