@@ -6,16 +6,13 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as B3Wire from "./B3Wire.js"
 import type { S3EventRecord } from "./ObjectStore.js"
-import { recordKey } from "./ObjectStore.js"
 import type { FetchRequest, Payload } from "./PortfolioSource.js"
 import { PortfolioSource } from "./PortfolioSource.js"
 import * as QueryEngine from "./QueryEngine.js"
 import { RawLayer } from "./RawLayer.js"
-import { RefineJob } from "./RefineJob.js"
-import { parseRawParquetKey } from "./Tables.js"
+import * as Trigger from "./Trigger.js"
 
 /**
  * Decodes a payload and writes it to the raw layer. A payload that does not parse is quarantined
@@ -44,19 +41,14 @@ export const ingest = Effect.fn("Pipeline.ingest")(function*(request: FetchReque
 })
 
 /**
- * The trigger: an object-created record for a raw Parquet key starts the refine of its date
- * (`Some(run)`); any other key (payload archive, refined files, quarantine) is ignored (`None`).
+ * The trigger (`Trigger.onRawObject`): an object-created record for a raw Parquet key starts the
+ * refines it implies (its date, and each index's next date after a backfill): `Some(runs)`; any
+ * other key (payload archive, refined files, manifests, quarantine) is ignored (`None`).
  *
  * @category stages
  */
-export const onRawObject = Effect.fn("Pipeline.onRawObject")(function*(record: S3EventRecord) {
-  const key = recordKey(record)
-  const parsed = parseRawParquetKey(key)
-  if (parsed === undefined) return Option.none()
-  const job = yield* RefineJob
-  const run = yield* job.start({ refDate: parsed.refDate, indexCode: parsed.indexCode, sourceKey: key })
-  return Option.some(run)
-})
+export const onRawObject = (record: S3EventRecord) =>
+  Trigger.onRawObject(record).pipe(Effect.withSpan("Pipeline.onRawObject"))
 
 /**
  * Runs SQL on the query engine; rows stream.

@@ -15,13 +15,13 @@ import * as Stream from "effect/Stream"
 import type { CatalogError, Partition } from "./Catalog.js"
 import { Catalog } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
+import { sha256Hex } from "./internal/hash.js"
 import type { ObjectKey, ObjectStoreError } from "./ObjectStore.js"
 import { ObjectStore, unsafeKey } from "./ObjectStore.js"
 import { decodeRawParquet } from "./RawParquet.js"
 import type { RawDate, RawRow, RefinedRow } from "./Refine.js"
 import { encodeRefinedParquet, refine } from "./Refine.js"
 import {
-  parseRawParquetKey,
   RAW_PREFIX,
   RAW_TABLE,
   rawPartitionPrefix,
@@ -31,6 +31,8 @@ import {
   refinedPartitionPrefix,
   refinedTable
 } from "./Tables.js"
+import type { RawInput, RefinePlan } from "./Trigger.js"
+import * as Trigger from "./Trigger.js"
 
 /** What to refine: one B3 date (every index of that date is rebuilt). @category models */
 export interface RefineRequest {
@@ -39,6 +41,12 @@ export interface RefineRequest {
   readonly indexCode?: IndexCode
   /** The raw object that triggered the run, when there is one. */
   readonly sourceKey?: string
+  /**
+   * What to read (`Trigger.planOf`, from a raw listing made BEFORE this call): the date's raw
+   * objects and each index's previous raw date. A backend given a plan needs no listing of history,
+   * and commits it in the date's manifest; without one it lists the raw table itself.
+   */
+  readonly plan?: RefinePlan
 }
 
 /** @category models */
@@ -142,10 +150,12 @@ export const makeRunLog = () => {
 
 /**
  * A refine job that runs in-process, to completion, inside `start`: it reads the date's raw
- * Parquet files (and the list of every raw partition, for the previous snapshot), runs
- * `Refine.refine`, writes one refined Parquet per `(ref_date, ticker)` (replacing that date's
- * partitions only, deleting the ones that vanished) and registers both tables and their
- * partitions in the catalog. A date without raw data fails with `NoRawData`.
+ * Parquet files (those of `request.plan`, else of a raw listing, with each index's previous raw
+ * date), runs `Refine.refine`, writes one refined Parquet per `(ref_date, ticker)` (replacing that
+ * date's partitions only, deleting the ones that vanished), registers both tables and their
+ * partitions in the catalog and, last, commits the date's manifest (`Trigger.commitManifest`). A
+ * date without raw data but with refined data or a manifest is cleared (files, partitions, then
+ * manifest); one with neither fails with `NoRawData`.
  *
  * Works on any store and catalog (the filesystem ones too): it is the TypeScript refine.
  *
@@ -172,36 +182,38 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
             detail: `${key}: ${String(cause)}`,
             cause
           })
-        const rawKeys = yield* Stream.runCollect(store.list(RAW_PREFIX)).pipe(Effect.mapError(fail))
-        const rawDates: Array<RawDate & { key: ObjectKey }> = []
-        for (const info of rawKeys) {
-          const parsed = parseRawParquetKey(info.key)
-          if (parsed !== undefined) rawDates.push({ ...parsed, key: info.key })
-        }
-        const today = rawDates.filter((d) => d.refDate === refDate)
-        if (today.length === 0) {
-          return yield* new RefineJobError({
-            reason: "NoRawData",
-            method: "start",
-            refDate,
-            runId,
-            detail: `no raw Parquet under ${RAW_PREFIX}ref_date=${refDate}/`
-          })
-        }
+        const plan = request.plan ??
+          Trigger.planOf(
+            yield* Trigger.readRawState.pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail)),
+            refDate
+          )
+        if (plan.inputs.length === 0) return yield* clearDate(refDate, runId)
         const raw: Array<RawRow> = []
-        for (const d of today) {
-          const bytes = yield* store.get(d.key).pipe(Effect.mapError(fail))
-          if (Option.isNone(bytes)) continue // deleted since the listing
-          const rows = yield* Effect.try({ try: () => decodeRawParquet(bytes.value), catch: codecFailure(d.key) })
-          for (const r of rows) raw.push({ ...r, ref_date: d.refDate, index_code: d.indexCode })
+        const inputs: Array<RawInput> = []
+        for (const input of plan.inputs) {
+          const bytes = yield* store.get(unsafeKey(input.key)).pipe(Effect.mapError(fail))
+          if (Option.isNone(bytes)) continue // deleted since the listing: the manifest says so (stale)
+          inputs.push({ ...input, sha256: sha256Hex(bytes.value) })
+          const rows = yield* Effect.try({ try: () => decodeRawParquet(bytes.value), catch: codecFailure(input.key) })
+          for (const r of rows) raw.push({ ...r, ref_date: refDate, index_code: input.indexCode })
+        }
+        // the previous snapshot of each index is all `refine` needs of the other dates
+        const rawDates: Array<RawDate> = []
+        for (const input of inputs) {
+          rawDates.push({ indexCode: input.indexCode, refDate })
+          const previous = plan.previous[input.indexCode]
+          if (previous !== undefined && previous !== null) {
+            rawDates.push({ indexCode: input.indexCode, refDate: previous })
+          }
         }
         const refined = refine(raw, rawDates)
 
         const byTicker = new Map<string, Array<RefinedRow>>()
         for (const r of refined) {
           const list = byTicker.get(r.ticker)
-          if (list === undefined) byTicker.set(r.ticker, [r])
-          else list.push(r)
+          if (list === undefined) {
+            byTicker.set(r.ticker, [r])
+          } else list.push(r)
         }
         const written = new Set<string>()
         for (const [ticker, rows] of byTicker) {
@@ -223,9 +235,9 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
 
         yield* catalog.upsertTable(rawTable).pipe(Effect.mapError(fail))
         yield* catalog.upsertTable(refinedTable).pipe(Effect.mapError(fail))
-        const rawPartitions: Array<Partition> = today.map((d) => ({
-          values: [d.refDate, d.indexCode],
-          location: rawPartitionPrefix(d.refDate, d.indexCode)
+        const rawPartitions: Array<Partition> = inputs.map((d) => ({
+          values: [refDate, d.indexCode],
+          location: rawPartitionPrefix(refDate, d.indexCode)
         }))
         yield* catalog.upsertPartitions(RAW_TABLE, rawPartitions).pipe(Effect.mapError(fail))
         if (staleTickers.size > 0) {
@@ -236,7 +248,39 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
           REFINED_TABLE,
           [...byTicker.keys()].map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
         ).pipe(Effect.mapError(fail))
+        // the commit point: last, one atomic put
+        yield* Trigger.commitManifest(
+          Trigger.manifestOf({ ...plan, inputs }, { rows: refined.length, tickers: [...byTicker.keys()], runId })
+        ).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
         return refined.length
+      })
+
+    /** A date without raw data: its refined files, catalog partitions, then manifest go. */
+    const clearDate = (refDate: RefDate, runId: string) =>
+      Effect.gen(function*() {
+        const fail = portError("start", refDate, runId)
+        const datePrefix = `${REFINED_PREFIX}ref_date=${refDate}/`
+        const existing = yield* Stream.runCollect(store.list(datePrefix)).pipe(Effect.mapError(fail))
+        const partitions = yield* catalog.listPartitions(REFINED_TABLE).pipe(
+          Effect.map((ps) => ps.filter((p) => p.values[0] === refDate)),
+          Effect.orElseSucceed(() => [] as ReadonlyArray<Partition>)
+        )
+        const manifestThere = Option.isSome(yield* store.head(Trigger.manifestKey(refDate)).pipe(Effect.mapError(fail)))
+        if (existing.length === 0 && partitions.length === 0 && !manifestThere) {
+          return yield* new RefineJobError({
+            reason: "NoRawData",
+            method: "start",
+            refDate,
+            runId,
+            detail: `no raw Parquet under ${RAW_PREFIX}ref_date=${refDate}/`
+          })
+        }
+        for (const info of existing) yield* store.delete(info.key).pipe(Effect.mapError(fail))
+        if (partitions.length > 0) {
+          yield* catalog.dropPartitions(REFINED_TABLE, partitions.map((p) => p.values)).pipe(Effect.mapError(fail))
+        }
+        yield* Trigger.removeManifest(refDate).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
+        return 0
       })
 
     const start = Effect.fn("RefineJob.start")(function*(request: RefineRequest) {

@@ -2,7 +2,8 @@
  * Every port wired to its in-memory backend, for tests, property tests and the `memory` adapter:
  * `Testing.layerMemory(source)`. The refine trigger is explicit and deterministic: the store's
  * object-created events are queued from the moment the layer is built, and `runTriggers` feeds
- * them to `Pipeline.onRawObject` (as S3 -> Lambda does on AWS) until none are left.
+ * them to `Trigger.onRawObjects` (as S3 -> Lambda does on AWS) until none are left;
+ * `Trigger.reconcile` then heals whatever events were lost.
  *
  * @since 0.1.0
  */
@@ -10,17 +11,16 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as B3Wire from "./B3Wire.js"
 import * as Catalog from "./Catalog.js"
 import type { Language, Portfolio } from "./Domain.js"
 import * as ObjectStore from "./ObjectStore.js"
-import * as Pipeline from "./Pipeline.js"
 import type * as PortfolioSource from "./PortfolioSource.js"
 import * as QueryEngine from "./QueryEngine.js"
 import * as RawLayer from "./RawLayer.js"
 import * as RefineJob from "./RefineJob.js"
+import * as Trigger from "./Trigger.js"
 
 /**
  * The object-created events of the memory store not yet handed to the trigger.
@@ -88,8 +88,9 @@ export const layerMemory = <E, R>(
 ): Layer.Layer<MemoryPorts | PortfolioSource.PortfolioSource, E, R> => Layer.merge(layerPorts, source)
 
 /**
- * Hands every queued object-created event to `Pipeline.onRawObject`, including the events the
- * refine itself causes, until the queue is empty. Returns the refine runs started.
+ * Hands the queued object-created events to the trigger (`Trigger.onRawObjects`: each batch's
+ * implied dates, coalesced, one refine each), including the events the refine itself causes, until
+ * the queue is empty. Returns the refine runs started.
  *
  * @category triggers
  */
@@ -99,10 +100,7 @@ export const runTriggers = Effect.gen(function*() {
   for (;;) {
     const batch = Chunk.toReadonlyArray(yield* Queue.takeAll(pending))
     if (batch.length === 0) return runs
-    for (const record of batch) {
-      const run = yield* Pipeline.onRawObject(record)
-      if (Option.isSome(run)) runs.push(run.value)
-    }
+    runs.push(...(yield* Trigger.onRawObjects(batch)))
   }
 })
 

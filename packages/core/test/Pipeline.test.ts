@@ -124,10 +124,11 @@ describe("Pipeline", () => {
       ) {
         assert.isTrue(Option.isNone(yield* Pipeline.onRawObject(record(key))), key)
       }
-      const run = yield* Pipeline.onRawObject(record(write.parquetKey))
-      assert.isTrue(Option.isSome(run))
-      assert.strictEqual(Option.getOrThrow(run).rows, 8)
-      assert.strictEqual(Option.getOrThrow(run).refDate, "2025-04-07")
+      const runs = yield* Pipeline.onRawObject(record(write.parquetKey))
+      assert.isTrue(Option.isSome(runs))
+      assert.strictEqual(Option.getOrThrow(runs).length, 1)
+      assert.strictEqual(Option.getOrThrow(runs)[0]!.rows, 8)
+      assert.strictEqual(Option.getOrThrow(runs)[0]!.refDate, "2025-04-07")
     }).pipe(Effect.provide(Testing.layerPorts)))
 
   it.effect.prop(

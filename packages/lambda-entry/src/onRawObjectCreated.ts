@@ -2,9 +2,9 @@
  * Lambda: S3 `ObjectCreated` on `raw/` -> start the refine of the object's date (Glue job run).
  *
  * Thin on purpose: decode the event with core's `ObjectStore.S3Event`; for each record whose key is
- * a raw Parquet file (`Tables.parseRawParquetKey`) start the refine through `RefineJob` (the rule
- * of `Pipeline.onRawObject`, inlined: importing `Pipeline` would pull the Parquet writer, Arrow and
- * the codecs into this bundle and double its cold start); report what happened.
+ * a raw Parquet file start the refine through `RefineJob`, by core's trigger rule (`Trigger`, which
+ * imports no codec: importing `Pipeline` would pull the Parquet writer, Arrow and the codecs into
+ * this bundle and double its cold start); report what happened.
  *
  * - A malformed event is logged as a typed error with the request id and the handler returns
  *   normally (an S3 event that does not decode never will: no retry loop).
@@ -20,10 +20,9 @@
 import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
 import * as GlueRefineJob from "@b3-pipeline/aws-adapter/GlueRefineJob"
 import { recordKey, S3Event } from "@b3-pipeline/core/ObjectStore"
-import type { S3EventRecord } from "@b3-pipeline/core/ObjectStore"
-import { RefineJob } from "@b3-pipeline/core/RefineJob"
-import type { RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
+import type { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
 import * as Tables from "@b3-pipeline/core/Tables"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -80,22 +79,14 @@ export class MalformedEvent extends Schema.TaggedError<MalformedEvent>()("Malfor
 const decode = Schema.decodeUnknownEither(S3Event)
 
 /**
- * `Pipeline.onRawObject` without the pipeline's imports: a raw Parquet key starts the refine of its
- * date (`Some(run)`), any other key is `None`.
+ * The trigger rule, from core's `Trigger` (no codec or Parquet imports): a raw Parquet key starts
+ * the refines it implies (`Some(runs)`), any other key is `None`. This layer provides no
+ * `ObjectStore`, so only the object's own date is refined; a backfill's effect on the next date is
+ * left to `Trigger.reconcile` (its staleness test catches it).
  *
  * @category handlers
  */
-export const onRawObject = (
-  record: S3EventRecord
-): Effect.Effect<Option.Option<RefineRun>, RefineJobError, RefineJob> => {
-  const key = recordKey(record)
-  const parsed = Tables.parseRawParquetKey(key)
-  if (parsed === undefined) return Effect.succeedNone
-  return Effect.flatMap(
-    RefineJob,
-    (job) => job.start({ refDate: parsed.refDate, indexCode: parsed.indexCode, sourceKey: key })
-  ).pipe(Effect.map(Option.some))
-}
+export const onRawObject = Trigger.onRawObject
 
 /**
  * The handler's work as an Effect (tests provide a `RefineJob`).
@@ -137,10 +128,11 @@ export const handle = (
         if (error.retryable) retryable.push({ key, error })
       } else if (Option.isNone(result.right)) {
         skipped.push({ key, reason: "not-raw-parquet" })
-      } else if (result.right.value.started) {
-        started.push({ key, runId: result.right.value.runId, refDate: result.right.value.refDate })
       } else {
-        skipped.push({ key, reason: "already-running", runId: result.right.value.runId })
+        for (const run of result.right.value) {
+          if (run.started) started.push({ key, runId: run.runId, refDate: run.refDate })
+          else skipped.push({ key, reason: "already-running", runId: run.runId })
+        }
       }
     }
     const summary: Summary = { requestId, records: records.length, started, skipped, failed }

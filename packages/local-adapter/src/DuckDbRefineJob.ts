@@ -24,8 +24,11 @@
  */
 import { Catalog } from "@b3-pipeline/core/Catalog"
 import type { CatalogError } from "@b3-pipeline/core/Catalog"
+import type { Partition } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
+import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import { makeRunLog, RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
+import type { RefineRequest } from "@b3-pipeline/core/RefineJob"
 import {
   RAW_PREFIX,
   rawPartitionPrefix,
@@ -35,12 +38,14 @@ import {
   refinedPartitionPrefix,
   refinedTable
 } from "@b3-pipeline/core/Tables"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { defaultSqlDir, literal, open, readSql, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
@@ -78,6 +83,8 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const catalog = yield* Catalog
+    // the warehouse as an object store: the raw listing (with hashes) and the manifests
+    const store = yield* FileSystemObjectStore.make(config.warehouse)
     const sqlDir = config.sqlDir ?? defaultSqlDir()
     const refineSql = stripSql(readSql(sqlDir, "refine.sql"))
     const compatSql = statements(readSql(sqlDir, "duckdb-compat.sql"))
@@ -118,8 +125,9 @@ export const make = (config: DuckDbRefineJobConfig) =>
       )
     const exists = (file: string) => fs.exists(file)
 
-    const refineDate = (db: Db, refDate: RefDate, runId: string) =>
+    const refineDate = (db: Db, request: RefineRequest, runId: string) =>
       Effect.gen(function*() {
+        const refDate = request.refDate
         const onDuck = duckFail(refDate, runId)
         const onFs = (where: string) => fsFail(refDate, runId, where)
 
@@ -133,39 +141,35 @@ export const make = (config: DuckDbRefineJobConfig) =>
           }
         }
 
-        // The raw files of the date, and every raw partition (for the previous snapshot).
-        const rawDir = abs(`${RAW_PREFIX}ref_date=${refDate}`)
-        const rawFiles: Array<string> = []
-        for (const name of (yield* listDir(rawDir).pipe(Effect.mapError(onFs(rawDir)))).sort()) {
-          if (!/^index_code=[A-Z][A-Z0-9]{2,5}$/.test(name)) continue
-          const files = yield* listDir(path.join(rawDir, name)).pipe(Effect.mapError(onFs(path.join(rawDir, name))))
-          for (const f of files.sort()) {
-            if (!f.startsWith(".") && f.endsWith(".parquet")) rawFiles.push(path.join(rawDir, name, f))
-          }
-        }
-        if (rawFiles.length === 0) {
-          return yield* Effect.fail(
-            new RefineJobError({
-              reason: "NoRawData",
-              method: "start",
-              refDate,
-              runId,
-              detail: `no Parquet under ${rawDir}`
-            })
-          )
-        }
+        // What to read: the caller's plan (listed before this call), else a listing of the raw table.
+        const plan = request.plan ?? Trigger.planOf(
+          yield* Trigger.readRawState.pipe(
+            Effect.provideService(ObjectStore, store),
+            Effect.mapError(onFs(abs(RAW_PREFIX)))
+          ),
+          refDate
+        )
+        if (plan.inputs.length === 0) return yield* clearDate(db, refDate, runId)
+        const rawFiles = plan.inputs.map((i) => abs(i.key))
 
         yield* db.run(
           `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
             rawFiles.map(literal).join(", ")
           }], hive_partitioning = true, hive_types = ${RAW_GLOB_HIVE})`
         ).pipe(Effect.mapError(onDuck))
-        const rawGlob = literal(`${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`)
+        // The previous snapshot of each index is all the refine needs of other dates: the plan's
+        // (index, previous date) pairs, no glob over the whole history.
+        const dateRows = plan.inputs.flatMap((i) => {
+          const previous = plan.previous[i.indexCode]
+          return [
+            `(${literal(i.indexCode)}, DATE ${literal(refDate)})`,
+            ...(previous !== undefined && previous !== null ?
+              [`(${literal(i.indexCode)}, DATE ${literal(previous)})`] :
+              [])
+          ]
+        })
         yield* db.run(`CREATE OR REPLACE TEMP TABLE raw_dates AS
-          SELECT DISTINCT
-            regexp_extract(file, 'index_code=([A-Z][A-Z0-9]*)', 1) AS index_code,
-            CAST(regexp_extract(file, 'ref_date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) AS DATE) AS ref_date
-          FROM glob(${rawGlob})`).pipe(Effect.mapError(onDuck))
+          SELECT * FROM (VALUES ${dateRows.join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDuck))
         yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDuck))
 
         const counts = yield* db.all(`SELECT count(*) AS n FROM refined`).pipe(Effect.mapError(onDuck))
@@ -241,15 +245,68 @@ export const make = (config: DuckDbRefineJobConfig) =>
           refinedTable.name,
           tickers.map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
         ).pipe(Effect.mapError(onCatalog))
-        const indexCodes = [...new Set(rawFiles.map((f) => /index_code=([A-Z0-9]+)/.exec(f)![1]!))]
         yield* catalog.upsertPartitions(
           rawTable.name,
-          indexCodes.map((c) => ({ values: [refDate, c], location: rawPartitionPrefix(refDate, c as never) }))
+          plan.inputs.map((i) => ({
+            values: [refDate, i.indexCode],
+            location: rawPartitionPrefix(refDate, i.indexCode)
+          }))
         ).pipe(Effect.mapError(onCatalog))
+
+        // 6. The commit point: the date's manifest, last, one atomic write.
+        yield* Trigger.commitManifest(Trigger.manifestOf(plan, { rows, tickers, runId })).pipe(
+          Effect.provideService(ObjectStore, store),
+          Effect.mapError(onFs(abs(Trigger.manifestKey(refDate))))
+        )
         return rows
       })
 
-    const rebuildServing = (db: Db, refDate: RefDate, runId: string) =>
+    /**
+     * A date without raw data any more: its refined folder, its rows in the serving copy, its
+     * catalog partitions, then its manifest are removed. Nothing to remove: `NoRawData`.
+     */
+    const clearDate = (db: Db, refDate: RefDate, runId: string) =>
+      Effect.gen(function*() {
+        const onFs = (where: string) => fsFail(refDate, runId, where)
+        const onCatalog = catalogFail(refDate, runId)
+        const dateDir = abs(`${REFINED_PREFIX}ref_date=${refDate}`)
+        const manifest = abs(Trigger.manifestKey(refDate))
+        const partitions = yield* catalog.listPartitions(refinedTable.name).pipe(
+          Effect.map((ps) => ps.filter((p) => p.values[0] === refDate)),
+          Effect.orElseSucceed(() => [] as ReadonlyArray<Partition>)
+        )
+        const dirThere = yield* exists(dateDir).pipe(Effect.mapError(onFs(dateDir)))
+        const manifestThere = yield* exists(manifest).pipe(Effect.mapError(onFs(manifest)))
+        if (!dirThere && !manifestThere && partitions.length === 0) {
+          return yield* Effect.fail(
+            new RefineJobError({
+              reason: "NoRawData",
+              method: "start",
+              refDate,
+              runId,
+              detail: `no Parquet under ${abs(`${RAW_PREFIX}ref_date=${refDate}`)}`
+            })
+          )
+        }
+        yield* fs.remove(dateDir, { recursive: true }).pipe(
+          Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.void : Effect.fail(e)),
+          Effect.mapError(onFs(dateDir))
+        )
+        if (config.serving !== false) yield* rebuildServing(db, refDate, runId, { clear: true })
+        if (partitions.length > 0) {
+          yield* catalog.dropPartitions(refinedTable.name, partitions.map((p) => p.values)).pipe(
+            Effect.mapError(onCatalog)
+          )
+        }
+        yield* Trigger.removeManifest(refDate).pipe(
+          Effect.provideService(ObjectStore, store),
+          Effect.mapError(onFs(manifest))
+        )
+        return 0
+      })
+
+    /** Rewrites the year's serving file with the date's new rows (`clear`: with none). */
+    const rebuildServing = (db: Db, refDate: RefDate, runId: string, options: { readonly clear?: boolean } = {}) =>
       Effect.gen(function*() {
         const onDuck = duckFail(refDate, runId)
         const onFs = (where: string) => fsFail(refDate, runId, where)
@@ -272,8 +329,9 @@ export const make = (config: DuckDbRefineJobConfig) =>
               hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ref_date <> DATE ${literal(refDate)}`
         })
         const temp = path.join(dir, `.tmp-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
+        const fresh = options.clear === true ? "" : ` UNION ALL SELECT ${columns} FROM refined`
         const write = (others: string) =>
-          db.run(`COPY (SELECT * FROM (${others} UNION ALL SELECT ${columns} FROM refined)
+          db.run(`COPY (SELECT * FROM (${others}${fresh})
             ORDER BY ref_date, index_code, ticker) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`).pipe(
             Effect.mapError(onDuck),
             Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
@@ -283,6 +341,8 @@ export const make = (config: DuckDbRefineJobConfig) =>
           yield* write(
             `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ref_date <> DATE ${literal(refDate)}`
           ).pipe(Effect.catchAll(() => Effect.flatMap(fromTree, write)))
+        } else if (options.clear === true) {
+          return // no serving file of the year: nothing to remove the date from
         } else {
           yield* Effect.flatMap(fromTree, write)
         }
@@ -322,7 +382,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           }
           compatLoaded = true
         }
-        return yield* log.record(request, runId, refineDate(db, request.refDate, runId))
+        return yield* log.record(request, runId, refineDate(db, request, runId))
       })).pipe(Effect.withSpan("DuckDbRefineJob.start", { attributes: { refDate: request.refDate } }))
 
     const status: Context_Service["status"] = log.status

@@ -7,6 +7,7 @@ import * as RawLayer from "@b3-pipeline/core/RawLayer"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import type { RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
 import * as Testing from "@b3-pipeline/core/Testing"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -35,14 +36,22 @@ const triggerEnv = (warehouse: string, job: Layer.Layer<RefineJob>) => {
 describe("LocalTrigger", () => {
   it.effect("37 raw writes of one date lead to ONE refine; a second flush does nothing", () => {
     const warehouse = tempWarehouse()
+    const store = FileSystemObjectStore.layer(warehouse).pipe(Layer.provide(NodeContext.layer))
     const started: Array<string> = []
     const countingJob = Layer.succeed(
       RefineJob,
       RefineJob.of({
+        // a job that refines nothing but commits the manifest of what it was asked to read
         start: (request) =>
-          Effect.sync((): RefineRun => {
+          Effect.gen(function*() {
             started.push(request.refDate)
-            return { runId: `r${started.length}`, refDate: request.refDate, state: "SUCCEEDED", started: true }
+            const runId = `r${started.length}`
+            assert.isDefined(request.plan)
+            yield* Trigger.commitManifest(Trigger.manifestOf(request.plan!, { rows: 0, tickers: [], runId })).pipe(
+              Effect.provide(store),
+              Effect.orDie
+            )
+            return { runId, refDate: request.refDate, state: "SUCCEEDED", started: true } satisfies RefineRun
           }),
         status: () => Effect.die("unused") as Effect.Effect<never, RefineJobError>
       })
