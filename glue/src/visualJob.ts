@@ -87,10 +87,30 @@ export const rawMapping: ReadonlyArray<Mapping> = rawFrameColumns.map((c) => ({
   Dropped: false
 }))
 
-const functionName = (code: string, node: string): string => {
-  const m = /^def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*glueContext\s*,\s*dfc\s*\)/m.exec(code)
-  if (m === null) throw new Error(`CustomCode for ${node} must define a function (glueContext, dfc)`)
-  return m[1]
+const DEF_LINE = /^def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*glueContext\s*,\s*dfc\s*\)[^\n]*:[ \t]*$/
+
+/**
+ * A CustomCode node's `ClassName` and `Code` from a shipped file. The file is a whole Python
+ * function (`def Name(glueContext, dfc) -> DynamicFrameCollection:` and its body), so that it
+ * compiles and can be read alone; Glue Studio writes that `def` line itself from `ClassName`, so the
+ * node carries the function's name and its body only, dedented (what the console's code editor holds).
+ *
+ * @category graph
+ */
+export const customCode = (code: string, node: string): { readonly ClassName: string; readonly Code: string } => {
+  const lines = code.replace(/\r\n/g, "\n").split("\n")
+  const at = lines.findIndex((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))
+  const m = at < 0 ? null : DEF_LINE.exec(lines[at]!)
+  if (m === null) throw new Error(`CustomCode for ${node} must be one function (glueContext, dfc)`)
+  const body = lines.slice(at + 1)
+  for (const l of body) {
+    if (l.trim() !== "" && /^\S/.test(l)) throw new Error(`CustomCode for ${node}: more than one top-level statement`)
+  }
+  const indents = body.filter((l) => l.trim() !== "").map((l) => /^[ ]*/.exec(l)![0].length)
+  const indent = indents.length === 0 ? 0 : Math.min(...indents)
+  if (indent === 0) throw new Error(`CustomCode for ${node}: the function has no indented body`)
+  const text = body.map((l) => l.slice(Math.min(indent, /^[ ]*/.exec(l)![0].length))).join("\n").trim()
+  return { ClassName: m[1]!, Code: `${text}\n` }
 }
 
 /** The Glue Studio graph, node id -> node (each with exactly one kind key). @category graph */
@@ -111,8 +131,7 @@ export const visualGraph = (options: VisualGraphOptions): Record<string, CodeGen
       CustomCode: {
         Name: "Select --ref_date and list raw_dates",
         Inputs: [nodeIds.rawSource],
-        ClassName: functionName(options.selectRawDateCode, nodeIds.selectRawDate),
-        Code: options.selectRawDateCode
+        ...customCode(options.selectRawDateCode, nodeIds.selectRawDate)
       }
     },
     [nodeIds.pickRaw]: {
@@ -140,8 +159,7 @@ export const visualGraph = (options: VisualGraphOptions): Record<string, CodeGen
       CustomCode: {
         Name: "Purge the refined date",
         Inputs: [nodeIds.refineSql],
-        ClassName: functionName(options.purgeRefinedDateCode, nodeIds.purge),
-        Code: options.purgeRefinedDateCode
+        ...customCode(options.purgeRefinedDateCode, nodeIds.purge)
       }
     }
     nodes[nodeIds.pickRefined] = {
@@ -188,7 +206,9 @@ export const visualJobRequest = (options: VisualJobOptions): CreateJobRequest =>
   NumberOfWorkers: 2,
   Timeout: 30,
   MaxRetries: 0,
+  // One run at a time, the others queued (WAITING): the same rule as the script job (infra's Refine.ts).
   ExecutionProperty: { MaxConcurrentRuns: 1 },
+  JobRunQueuingEnabled: true,
   Command: { Name: "glueetl", ScriptLocation: options.scriptLocation, PythonVersion: "3" },
   DefaultArguments: visualDefaultArguments(options),
   CodeGenConfigurationNodes: visualGraph(options)

@@ -138,3 +138,23 @@ print(json.dumps([cols, j.refined_tickers_in_listing(keys, j.DEFAULTS, "2025-04-
     assert.strictEqual(out[3], 3)
   })
 })
+
+describe("visual CustomCode bodies", () => {
+  it("each body, wrapped the way Glue Studio wraps it (def from ClassName), compiles", async () => {
+    const { loadVisualSources, visualGraph } = await import("../src/visualJob.js")
+    const graph = visualGraph({ ...loadVisualSources(), bucket: "b" })
+    const custom = Object.values(graph).filter((n) => n.CustomCode !== undefined).map((n) => n.CustomCode!)
+    assert.strictEqual(custom.length, 2)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pyvisual-"))
+    try {
+      for (const c of custom) {
+        const indented = c.Code!.split("\n").map((l) => (l === "" ? l : `    ${l}`)).join("\n")
+        const file = path.join(dir, `${c.ClassName}.py`)
+        fs.writeFileSync(file, `def ${c.ClassName}(glueContext, dfc) -> DynamicFrameCollection:\n${indented}\n`)
+        compile(file)
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

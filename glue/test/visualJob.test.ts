@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import { readRefineSql, REFINE_SQL_FILE, visualJobJsonPath } from "../src/GlueAssets.js"
 import {
+  customCode,
   loadVisualSources,
   nodeIds,
   renderVisualJobJson,
@@ -130,6 +131,38 @@ describe("visual job definition", () => {
     assert.include(select.Code!, `RAW_PREFIX = "${Tables.RAW_PREFIX}"`)
     assert.strictEqual(graph[nodeIds.pickRaw].SelectFromCollection!.Index, 0)
     assert.strictEqual(graph[nodeIds.pickRawDates].SelectFromCollection!.Index, 1)
+  })
+
+  it("every CustomCode is a function body only: Glue Studio writes the `def` from ClassName", () => {
+    const custom = nodes.filter((n) => n.CustomCode !== undefined).map((n) => n.CustomCode!)
+    assert.strictEqual(custom.length, 2)
+    for (const c of custom) {
+      assert.notMatch(c.Code!, /^\s*def\s/, c.ClassName)
+      assert.notMatch(c.Code!, new RegExp(`^\\s*def\\s+${c.ClassName}\\s*\\(`, "m"), c.ClassName)
+      assert.match(c.Code!, /^\S/, `${c.ClassName}: dedented`)
+      assert.match(c.Code!, /\breturn\b/, c.ClassName)
+    }
+  })
+
+  it("the check above fails on a CustomCode that still carries its def line", () => {
+    const withDef = { ClassName: "F", Code: "def F(glueContext, dfc) -> DynamicFrameCollection:\n    return dfc\n" }
+    assert.match(withDef.Code, /^\s*def\s/)
+    assert.throws(() => customCode("x = 1\n", "n"), /must be one function/)
+    assert.throws(() => customCode("def F(glueContext, dfc):\n    return dfc\nprint(1)\n", "n"), /top-level/)
+    assert.deepStrictEqual(
+      customCode("# note\ndef F(glueContext, dfc):\n    a = 1\n\n    if a:\n        return dfc\n", "n"),
+      {
+        ClassName: "F",
+        Code: "a = 1\n\nif a:\n    return dfc\n"
+      }
+    )
+  })
+
+  it("the select node reads exactly the keys of its one listing (no second listing of the date)", () => {
+    const code = graph[nodeIds.selectRawDate].CustomCode!.Code!
+    assert.strictEqual(code.match(/list_objects_v2/g)?.length, 1)
+    assert.include(code, "for key in sorted(date_keys)")
+    assert.notInclude(code, "ref_date=%s/\" % (base")
   })
 
   it("UpdateJob payload resends every field but the name", () => {

@@ -1,6 +1,7 @@
 /**
  * CDK app: `npx cdk deploy -c env=dev` (from infra/). Context keys: env (default dev), indices
- * (default IBOV), triggeredJob (script | visual), lambdaDist (default ../packages/lambda-entry/dist).
+ * (default IBOV), extraIndices (codes beyond the 36 known, comma-separated), freshnessCutoff (HH:MM,
+ * Sao Paulo), alarmEmail, triggeredJob (script | visual), lambdaDist (default ../packages/lambda-entry/dist).
  */
 import * as cdk from "aws-cdk-lib"
 import * as fs from "node:fs"
@@ -32,6 +33,9 @@ new B3PipelineStack(app, `B3Pipeline-${envName}`, {
   envName,
   lambdaCode: { onRawObjectCreated: code("onRawObjectCreated"), scheduledIngest: code("scheduledIngest") },
   ...(ctx("indices") !== undefined ? { indices: ctx("indices")! } : {}),
+  ...(ctx("extraIndices") !== undefined ? { extraIndexCodes: ctx("extraIndices")!.split(",") } : {}),
+  ...(ctx("freshnessCutoff") !== undefined ? { freshnessCutoff: ctx("freshnessCutoff")! } : {}),
+  ...(ctx("alarmEmail") !== undefined ? { alarmEmail: ctx("alarmEmail")! } : {}),
   ...(triggered !== undefined ? { triggeredJob: triggered } : {}),
   ...(process.env.CDK_DEFAULT_ACCOUNT !== undefined && process.env.CDK_DEFAULT_REGION !== undefined
     ? { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }

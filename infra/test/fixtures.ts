@@ -26,6 +26,9 @@ export const stubLambdaCode = (): B3PipelineStackProps["lambdaCode"] => {
       path.join(d, "index.mjs"),
       `export const handler = async () => ({ stub: ${JSON.stringify(name)} })\n`
     )
+    // what `npm run bundle` writes beside the handler: neither may reach the Lambda asset
+    fs.writeFileSync(path.join(d, "index.mjs.map"), "{}\n")
+    fs.writeFileSync(path.join(d, "meta.json"), "{}\n")
     return d
   }
   return { onRawObjectCreated: dir("onRawObjectCreated"), scheduledIngest: dir("scheduledIngest") }

@@ -1,3 +1,4 @@
+import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
 import * as Tables from "@b3-pipeline/core/Tables"
 import { readRefineSql, readValidationQueries } from "@b3-pipeline/glue/GlueAssets"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -131,10 +132,15 @@ describe("raw object trigger", () => {
       "glue:GetJobRun"
     ])
     assert.strictEqual(glue[0].statement.Resource, "arn:aws:glue:sa-east-1:123456789012:job/b3-refine-test")
-    const others = grants.flatMap((s) => asArray(s.statement.Action) as Array<string>).filter((a) =>
-      !a.startsWith("glue:")
-    )
-    assert.sameMembers(others, ["logs:CreateLogStream", "logs:PutLogEvents"])
+    const others = grants.filter((s) => !asArray(s.statement.Action).some((a) => String(a).startsWith("glue:")))
+    const actions = others.flatMap((s) => asArray(s.statement.Action) as Array<string>)
+    assert.sameMembers(actions.filter((a) => a.startsWith("logs:")), ["logs:CreateLogStream", "logs:PutLogEvents"])
+    // the rest: sending a failed event to its own on-failure queue, nothing else
+    const queueId = logicalIdOf("AWS::SQS::Queue", (p) => p.QueueName === "b3-onRawObjectCreated-failed-test")
+    for (const s of others.filter((s) => !asArray(s.statement.Action).some((a) => String(a).startsWith("logs:")))) {
+      assert.isTrue(asArray(s.statement.Action).every((a) => String(a).startsWith("sqs:")), JSON.stringify(s))
+      assert.deepStrictEqual(s.statement.Resource, { "Fn::GetAtt": [queueId, "Arn"] })
+    }
   })
 
   it("can target the visual job instead", () => {
@@ -148,9 +154,25 @@ describe("raw object trigger", () => {
 })
 
 describe("scheduled ingest", () => {
-  it("runs Mon-Fri 10:30 UTC on nodejs22.x with the indices configured", () => {
-    one("AWS::Events::Rule", (p) => p.ScheduleExpression === "cron(30 10 ? * MON-FRI *)")
+  it("runs every 30 minutes 07:00-12:30 Mon-Fri in Sao Paulo time, with a scheduled-event input", () => {
+    const schedule = one("AWS::Scheduler::Schedule")
+    assert.strictEqual(schedule.ScheduleExpression, "cron(0/30 7-12 ? * MON-FRI *)")
+    assert.strictEqual(schedule.ScheduleExpressionTimezone, "America/Sao_Paulo")
+    const target = schedule.Target
+    assert.deepStrictEqual(target.Arn, {
+      "Fn::GetAtt": [logicalIdOf("AWS::Lambda::Function", (p) => p.FunctionName === "b3-scheduledIngest-test"), "Arn"]
+    })
+    const input = JSON.parse(target.Input)
+    assert.strictEqual(input["detail-type"], "Scheduled Event")
+    assert.strictEqual(input.time, "<aws.scheduler.scheduled-time>")
+    assert.strictEqual(target.RetryPolicy.MaximumRetryAttempts, 2)
+    assert.isDefined(target.DeadLetterConfig.Arn)
+    assert.strictEqual(
+      ofType("AWS::Events::Rule").filter(([, r]) => r.Properties.ScheduleExpression !== undefined).length,
+      0
+    )
     const fn = fnNamed("scheduledIngest")
+    assert.strictEqual(fn.Environment.Variables.B3_FRESHNESS_CUTOFF, "10:00")
     assert.strictEqual(fn.Runtime, "nodejs22.x")
     assert.strictEqual(fn.Environment.Variables.B3_INDICES, "IBOV")
   })
@@ -230,7 +252,11 @@ describe("catalog and Athena", () => {
     assert.deepStrictEqual(raw.TableInput.PartitionKeys.map((c: any) => c.Name), ["ref_date", "index_code"])
     assert.strictEqual(raw.TableInput.Parameters["projection.enabled"], "true")
     assert.strictEqual(raw.TableInput.Parameters["projection.ref_date.type"], "date")
-    assert.strictEqual(raw.TableInput.Parameters["projection.index_code.values"], "IBOV")
+    // every code B3 serves (the CLI's --all writes 36), not only the configured ones
+    const projected = raw.TableInput.Parameters["projection.index_code.values"].split(",")
+    assert.includeMembers(projected, [...ALL_INDEX_CODES])
+    assert.strictEqual(projected.length, ALL_INDEX_CODES.length)
+    assert.strictEqual(raw.TableInput.Parameters["projection.index_code.type"], "enum")
     const refined = one("AWS::Glue::Table", (p) => p.TableInput.Name === Tables.REFINED_TABLE)
     assert.deepStrictEqual(
       refined.TableInput.StorageDescriptor.Columns.map((c: any) => [c.Name, c.Type]),
@@ -285,7 +311,10 @@ describe("IAM", () => {
   })
 
   it("the glue role reads raw/, writes refined/ and touches only the two catalog tables", () => {
-    const glueRoleId = logicalIdOf("AWS::IAM::Role", (p) => p.RoleName === "b3-glue-job-test")
+    const glueRoleId = logicalIdOf(
+      "AWS::IAM::Role",
+      (p) => p.AssumeRolePolicyDocument.Statement[0].Principal.Service === "glue.amazonaws.com"
+    )
     const grants = statements.filter((s) =>
       s.where.startsWith(glueRoleId.replace(/[0-9A-F]{8}$/, "")) && s.statement.Effect === "Allow" &&
       s.where.indexOf("Assume") < 0

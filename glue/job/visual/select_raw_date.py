@@ -1,8 +1,10 @@
 def SelectRawDate(glueContext, dfc) -> DynamicFrameCollection:
     # Custom transform of the visual refine job: keeps the raw rows of the date being refined (job
     # argument --ref_date) with their Hive path columns ref_date and index_code, and lists every raw
-    # partition as `raw_dates`. The S3 Parquet source before this node fixes the file columns; the path
-    # columns are not inside the files, so the date is read with Spark's partition discovery (basePath).
+    # partition as `raw_dates`. ONE listing decides both: the date's rows are read from exactly the keys
+    # it returned (never a second listing, where an index written in between would be in one and not the
+    # other). The S3 Parquet source before this node fixes the file columns; the path columns are not
+    # inside the files, so they come from the listed paths (partition discovery under basePath).
     import datetime
     import re
     import sys
@@ -24,12 +26,15 @@ def SelectRawDate(glueContext, dfc) -> DynamicFrameCollection:
         "^" + re.escape(RAW_PREFIX) + r"ref_date=(\d{4}-\d{2}-\d{2})/index_code=([A-Z][A-Z0-9]{2,5})/[^/]+\.parquet$"
     )
     found = set()
+    date_keys = []
     for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=RAW_PREFIX):
         for obj in page.get("Contents", []):
             m = key_re.match(obj["Key"])
             if m is not None:
                 found.add((m.group(2), datetime.date.fromisoformat(m.group(1))))
-    if not any(d.isoformat() == ref_date for (_, d) in found):
+                if m.group(1) == ref_date:
+                    date_keys.append(obj["Key"])
+    if not date_keys:
         raise RuntimeError("no raw partition for ref_date=%s under s3://%s/%s" % (ref_date, bucket, RAW_PREFIX))
 
     spark = glueContext.spark_session
@@ -37,7 +42,7 @@ def SelectRawDate(glueContext, dfc) -> DynamicFrameCollection:
     base = "s3://%s/%s" % (bucket, RAW_PREFIX)
     raw = (
         spark.read.option("basePath", base)
-        .parquet("%sref_date=%s/" % (base, ref_date))
+        .parquet(*["s3://%s/%s" % (bucket, key) for key in sorted(date_keys)])
         .select(*file_columns, F.col("ref_date").cast("date").alias("ref_date"), F.col("index_code").cast("string").alias("index_code"))
     )
     schema = StructType([StructField("index_code", StringType(), False), StructField("ref_date", DateType(), False)])

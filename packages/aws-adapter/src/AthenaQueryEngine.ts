@@ -4,8 +4,11 @@
  * `query` starts the query (`StartQueryExecution` in the workgroup, database `default` by default),
  * polls `GetQueryExecution` with a growing delay until SUCCEEDED/FAILED/CANCELLED, under a deadline
  * (then `StopQueryExecution`, best effort, and `Timeout`), reads the first results page for the
- * column types, and streams the rest page by page (`paginateGetQueryResults`), without holding a
+ * column types, and streams the rest page by page (each page one retried call), without holding a
  * whole result in memory. The header row Athena puts first in a SELECT's first page is skipped.
+ *
+ * `StartQueryExecution` carries a `ClientRequestToken` made once per query, so a retried start is
+ * idempotent; a query interrupted while it runs is stopped (`StopQueryExecution`, best effort).
  *
  * Values (Athena sends text): decimal -> its exact text, bigint -> number (bigint past 2^53),
  * integer/double -> number, boolean -> boolean, date -> `YYYY-MM-DD`, timestamp -> ISO text
@@ -22,7 +25,6 @@ import type {
 import {
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
-  paginateGetQueryResults,
   StartQueryExecutionCommand,
   StopQueryExecutionCommand
 } from "@aws-sdk/client-athena"
@@ -34,6 +36,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
 import { Athena } from "./AwsClients.js"
 import { classify, describe } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
@@ -137,24 +140,30 @@ export const decodeValue = (type: string, text: string | undefined): SqlValue =>
 const make = (config: AthenaQueryEngineConfig) =>
   Effect.gen(function*() {
     const athena = yield* Athena
-    const retry = Retry.retryTransient(config.retry ?? Retry.defaultPolicy)
     const first = Duration.decode(config.pollInterval ?? "200 millis")
     const cap = Duration.decode(config.maxPollInterval ?? "2 seconds")
     const deadline = config.deadline ?? "5 minutes"
     const pageSize = config.pageSize ?? 1000
 
+    const onError = (sql: string, queryId: string | undefined) => (cause: unknown) =>
+      new QueryError({
+        reason: reasonOf(cause),
+        sql,
+        ...(queryId !== undefined ? { queryId } : {}),
+        detail: describe(cause),
+        cause
+      })
     const call = <A>(sql: string, queryId: string | undefined, f: (signal: AbortSignal) => Promise<A>) =>
-      retry(Effect.tryPromise({
-        try: f,
-        catch: (cause) =>
-          new QueryError({
-            reason: reasonOf(cause),
-            sql,
-            ...(queryId !== undefined ? { queryId } : {}),
-            detail: describe(cause),
-            cause
-          })
-      }))
+      Retry.call(f, { onError: onError(sql, queryId), policy: config.retry })
+
+    const stop = (sql: string, queryId: string) =>
+      Effect.ignore(
+        call(
+          sql,
+          queryId,
+          (abortSignal) => athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
+        )
+      )
 
     /** Polls until the query leaves QUEUED/RUNNING; the delay grows by 1.5x up to the cap. */
     const await_ = (sql: string, queryId: string) => {
@@ -192,17 +201,7 @@ const make = (config: AthenaQueryEngineConfig) =>
               detail: `not finished after ${Duration.format(deadline)}`
             })
         }),
-        Effect.tapErrorTag("QueryError", (e) =>
-          e.reason === "Timeout" ?
-            Effect.ignore(
-              call(
-                sql,
-                queryId,
-                (abortSignal) =>
-                  athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
-              )
-            ) :
-            Effect.void)
+        Effect.tapErrorTag("QueryError", (e) => e.reason === "Timeout" ? stop(sql, queryId) : Effect.void)
       )
     }
 
@@ -228,10 +227,14 @@ const make = (config: AthenaQueryEngineConfig) =>
     return QueryEngine.of({
       query: (sql) =>
         Effect.gen(function*() {
+          // One token for every attempt of this query: a retried StartQueryExecution whose first attempt
+          // reached Athena returns the same execution instead of starting a second query.
+          const token = randomUUID()
           const started = yield* call(sql, undefined, (abortSignal) =>
             athena.send(
               new StartQueryExecutionCommand({
                 QueryString: sql,
+                ClientRequestToken: token,
                 WorkGroup: config.workgroup,
                 QueryExecutionContext: { Database: config.database ?? "default" },
                 ...(config.outputLocation !== undefined ?
@@ -241,7 +244,8 @@ const make = (config: AthenaQueryEngineConfig) =>
               { abortSignal }
             ))
           const queryId = started.QueryExecutionId ?? ""
-          const done = yield* await_(sql, queryId)
+          // Interrupted while Athena runs it (a caller's timeout, Ctrl-C): stop the query, best effort.
+          const done = yield* await_(sql, queryId).pipe(Effect.onInterrupt(() => stop(sql, queryId)))
           if (done.state !== "SUCCEEDED") {
             const detail = done.status?.StateChangeReason ?? done.status?.AthenaError?.ErrorMessage ?? done.state
             return yield* Effect.fail(
@@ -269,14 +273,19 @@ const make = (config: AthenaQueryEngineConfig) =>
           const firstRows = (firstPage.ResultSet?.Rows ?? []).slice(done.statementType === "DML" ? 1 : 0)
           const rest = firstPage.NextToken === undefined ?
             Stream.empty :
-            Stream.suspend(() =>
-              Stream.fromAsyncIterable(
-                paginateGetQueryResults(
-                  { client: athena, pageSize, startingToken: firstPage.NextToken },
-                  { QueryExecutionId: queryId }
+            Retry.pages(
+              (token, abortSignal) =>
+                athena.send(
+                  new GetQueryResultsCommand({
+                    QueryExecutionId: queryId,
+                    MaxResults: pageSize,
+                    ...(token !== undefined ? { NextToken: token } : {})
+                  }),
+                  { abortSignal }
                 ),
-                (cause) => new QueryError({ reason: reasonOf(cause), sql, queryId, detail: describe(cause), cause })
-              )
+              (page) => page.NextToken,
+              { onError: onError(sql, queryId), policy: config.retry },
+              firstPage.NextToken
             ).pipe(Stream.map((page) => page.ResultSet?.Rows ?? []))
           const rows = Stream.concat(Stream.make(firstRows), rest).pipe(
             Stream.mapEffect((page) => rowsOf(sql, queryId, columns, page)),

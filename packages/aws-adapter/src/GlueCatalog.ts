@@ -16,9 +16,9 @@ import {
   BatchCreatePartitionCommand,
   BatchDeletePartitionCommand,
   CreateTableCommand,
+  GetPartitionsCommand,
   GetTableCommand,
-  paginateGetPartitions,
-  paginateGetTables,
+  GetTablesCommand,
   UpdatePartitionCommand,
   UpdateTableCommand
 } from "@aws-sdk/client-glue"
@@ -145,7 +145,6 @@ const make = (config: GlueCatalogConfig) =>
     const glue = yield* Glue
     const bucket = config.bucket
     const database = config.database ?? Tables.DATABASE
-    const retry = Retry.retryTransient(config.retry ?? Retry.defaultPolicy)
     const fail = (method: string, table?: string) => (cause: unknown) =>
       new CatalogError({
         reason: reasonOf(cause),
@@ -155,7 +154,7 @@ const make = (config: GlueCatalogConfig) =>
         cause
       })
     const call = <A>(method: string, table: string | undefined, f: (signal: AbortSignal) => Promise<A>) =>
-      retry(Effect.tryPromise({ try: f, catch: fail(method, table) }))
+      Retry.call(f, { onError: fail(method, table), policy: config.retry })
 
     const getTableRaw = (method: string, name: string): Effect.Effect<Option.Option<Table>, CatalogError> =>
       call(method, name, (abortSignal) =>
@@ -180,14 +179,18 @@ const make = (config: GlueCatalogConfig) =>
     })
 
     return Catalog.of({
-      // Stream.suspend: a retry needs a fresh paginator (an async generator cannot be restarted).
-      listTables: Stream.suspend(() =>
-        Stream.fromAsyncIterable(paginateGetTables({ client: glue }, { DatabaseName: database }), fail("listTables"))
+      listTables: Retry.pages(
+        (token, abortSignal) =>
+          glue.send(
+            new GetTablesCommand({ DatabaseName: database, ...(token !== undefined ? { NextToken: token } : {}) }),
+            { abortSignal }
+          ),
+        (page) => page.NextToken,
+        { onError: fail("listTables"), policy: config.retry }
       ).pipe(
         Stream.mapConcat((page) => page.TableList ?? []),
         Stream.filterMap((t) => Either.getRight(tableDefOf(bucket, database, t))),
         Stream.runCollect,
-        retry,
         Effect.map((c) => Chunk.toReadonlyArray(c).slice().sort((a, b) => a.name.localeCompare(b.name))),
         Effect.withSpan("GlueCatalog.listTables")
       ),
@@ -216,11 +219,18 @@ const make = (config: GlueCatalogConfig) =>
           }
         }).pipe(Effect.withSpan("GlueCatalog.upsertTable", { attributes: { table: table.name } })),
       listPartitions: (table) =>
-        Stream.suspend(() =>
-          Stream.fromAsyncIterable(
-            paginateGetPartitions({ client: glue }, { DatabaseName: database, TableName: table }),
-            fail("listPartitions", table)
-          )
+        Retry.pages(
+          (token, abortSignal) =>
+            glue.send(
+              new GetPartitionsCommand({
+                DatabaseName: database,
+                TableName: table,
+                ...(token !== undefined ? { NextToken: token } : {})
+              }),
+              { abortSignal }
+            ),
+          (page) => page.NextToken,
+          { onError: fail("listPartitions", table), policy: config.retry }
         ).pipe(
           Stream.mapConcat((page) => page.Partitions ?? []),
           Stream.map((p): Partition => ({
@@ -228,7 +238,6 @@ const make = (config: GlueCatalogConfig) =>
             location: fromUri(bucket, p.StorageDescriptor?.Location)
           })),
           Stream.runCollect,
-          retry,
           Effect.map((c) => Chunk.toReadonlyArray(c).slice().sort((a, b) => a.location.localeCompare(b.location))),
           Effect.withSpan("GlueCatalog.listPartitions", { attributes: { table } })
         ),

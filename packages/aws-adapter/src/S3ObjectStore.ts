@@ -7,7 +7,10 @@
  * - `head` reports the SHA-256 from the metadata, falling back to S3's full-object
  *   `ChecksumSHA256`, and at last to hashing the bytes (objects written by other tools). `list`
  *   reports keys and sizes from ListObjectsV2 alone: no request per object.
- * - `list` pages with the SDK paginator `paginateListObjectsV2`; S3 returns keys in UTF-8 binary
+ * - Every S3 call goes through `internal/retry.ts` (`Retry.call`): throttling (`SlowDown`, 503) and
+ *   network/service failures are retried there with the adapters' one policy, and a failure that
+ *   is still transient after the last retry is a `Throttled`/`Unavailable` (retryable) error.
+ * - `list` pages with `ListObjectsV2` (each page one retried call); S3 returns keys in UTF-8 binary
  *   order, which for this key grammar (ASCII) is the code-unit order of the other backends. (s3rver,
  *   the emulator the tests use, orders by its folder walk instead, which breaks order and
  *   continuation when an object `a.x` sits beside a folder `a/`: its contract run uses whole pages.)
@@ -22,7 +25,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  paginateListObjectsV2,
+  ListObjectsV2Command,
   PutObjectCommand
 } from "@aws-sdk/client-s3"
 import { checkKey, checkPrefix, makeCreatedRecord, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
@@ -38,6 +41,7 @@ import { createHash } from "node:crypto"
 import { S3 } from "./AwsClients.js"
 import { classify, describe } from "./internal/awsError.js"
 import type { AwsFailure } from "./internal/awsError.js"
+import * as Retry from "./internal/retry.js"
 
 /** @category models */
 export interface S3ObjectStoreConfig {
@@ -48,6 +52,8 @@ export interface S3ObjectStoreConfig {
   readonly pageSize?: number | undefined
   /** `"local"`: publish events for writes through this instance; `"none"` (default): fail the stream. */
   readonly events?: "local" | "none" | undefined
+  /** Retry policy of every S3 call (default `Retry.defaultPolicy`: 200 ms doubling, 4 retries). */
+  readonly retry?: Retry.RetryPolicy | undefined
 }
 
 const reasonOf = (failure: AwsFailure): ObjectStoreError["reason"] => {
@@ -95,7 +101,7 @@ const make = (config: S3ObjectStoreConfig) =>
     const pubsub = yield* PubSub.unbounded<S3EventRecord>()
 
     const call = <A>(method: string, key: string | undefined, f: (signal: AbortSignal) => Promise<A>) =>
-      Effect.tryPromise({ try: f, catch: (cause) => toError(method, key, cause) })
+      Retry.call(f, { onError: (cause) => toError(method, key, cause), policy: config.retry })
 
     /** Absent (404 / NoSuchKey) as `None`. */
     const optional = <A>(
@@ -103,16 +109,14 @@ const make = (config: S3ObjectStoreConfig) =>
       key: string,
       f: (signal: AbortSignal) => Promise<A>
     ): Effect.Effect<Option.Option<A>, ObjectStoreError> =>
-      Effect.tryPromise({
-        try: (signal) => f(signal).then((a) => Option.some(a)),
-        catch: (cause) => cause
-      }).pipe(
-        Effect.catchAll((cause) =>
-          classify(cause) === "NotFound" ?
-            Effect.succeed(Option.none<A>()) :
-            Effect.fail(toError(method, key, cause))
-        )
-      )
+      call(method, key, async (signal) => {
+        try {
+          return Option.some(await f(signal))
+        } catch (cause) {
+          if (classify(cause) === "NotFound") return Option.none<A>()
+          throw cause
+        }
+      })
 
     const readBody = (method: string, key: ObjectKey) =>
       optional(method, key, async (abortSignal) => {
@@ -162,6 +166,8 @@ const make = (config: S3ObjectStoreConfig) =>
           yield* checkKey("put", key)
           const digest = sha256(body)
           const hex = digest.copy().digest("hex")
+          // Computed once, outside the retried call: a digest can be read only once.
+          const checksum = digest.digest("base64")
           const existing = yield* head("put", key)
           if (Option.isSome(existing) && existing.value.sha256 === hex) {
             return { ...existing.value, written: false }
@@ -175,7 +181,7 @@ const make = (config: S3ObjectStoreConfig) =>
                 ContentLength: body.byteLength,
                 ContentType: options?.contentType ?? "application/octet-stream",
                 Metadata: { sha256: hex },
-                ChecksumSHA256: digest.digest("base64")
+                ChecksumSHA256: checksum
               }),
               { abortSignal }
             ))
@@ -193,12 +199,19 @@ const make = (config: S3ObjectStoreConfig) =>
       head: (key) => checkKey("head", key).pipe(Effect.zipRight(head("head", key))),
       list: (prefix) =>
         Stream.unwrap(Effect.map(checkPrefix("list", prefix), () =>
-          Stream.fromAsyncIterable(
-            paginateListObjectsV2(
-              { client: s3, pageSize: config.pageSize ?? 1000 },
-              { Bucket: bucket, ...(prefix !== "" ? { Prefix: prefix } : {}) }
-            ),
-            (cause) => toError("list", prefix, cause)
+          Retry.pages(
+            (token, abortSignal) =>
+              s3.send(
+                new ListObjectsV2Command({
+                  Bucket: bucket,
+                  MaxKeys: config.pageSize ?? 1000,
+                  ...(prefix !== "" ? { Prefix: prefix } : {}),
+                  ...(token !== undefined ? { ContinuationToken: token } : {})
+                }),
+                { abortSignal }
+              ),
+            (page) => (page.IsTruncated === true ? page.NextContinuationToken : undefined),
+            { onError: (cause) => toError("list", prefix, cause), policy: config.retry }
           ))).pipe(
             // S3 sends each page in key order; S3-compatible stores may not (s3rver walks its folder tree),
             // so each page is sorted (a no-op on S3). Order ACROSS pages is the server's to keep.

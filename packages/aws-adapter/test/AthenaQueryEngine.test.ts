@@ -123,7 +123,8 @@ describe("AthenaQueryEngine", () => {
           loaded_at: "2025-04-08T09:30:00.123"
         }
       ])
-      const start = mock.commandCalls(StartQueryExecutionCommand)[0]!.args[0].input
+      const { ClientRequestToken, ...start } = mock.commandCalls(StartQueryExecutionCommand)[0]!.args[0].input
+      assert.match(ClientRequestToken ?? "", /^[0-9a-f-]{36}$/)
       assert.deepStrictEqual(start, {
         QueryString: "SELECT * FROM b3_portfolio_refined",
         WorkGroup: "b3",
@@ -213,7 +214,27 @@ describe("AthenaQueryEngine", () => {
         )
       )
       assert.deepStrictEqual(Chunk.toReadonlyArray(result), [{ n: 42 }])
-      assert.strictEqual(mock.commandCalls(StartQueryExecutionCommand).length, 3)
+      const starts = mock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.ClientRequestToken)
+      assert.strictEqual(starts.length, 3)
+      // every attempt carries the same token: Athena runs a retried start once
+      assert.strictEqual(new Set(starts).size, 1)
+      assert.isDefined(starts[0])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a query interrupted while it runs is stopped (StopQueryExecution)", () => {
+    const { layer, mock } = setup()
+    mock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q9" })
+    mock.on(GetQueryExecutionCommand).resolves(state("RUNNING"))
+    mock.on(StopQueryExecutionCommand).resolves({})
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.flatMap(QueryEngine, (e) => e.query("SELECT 1")))
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual(mock.commandCalls(StopQueryExecutionCommand).length, 0)
+      yield* Fiber.interrupt(fiber)
+      assert.deepStrictEqual(mock.commandCalls(StopQueryExecutionCommand).map((c) => c.args[0].input), [
+        { QueryExecutionId: "q9" }
+      ])
     }).pipe(Effect.provide(layer))
   })
 

@@ -1,6 +1,8 @@
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { ObjectStore, unsafeKey } from "@b3-pipeline/core/ObjectStore"
 import { suite } from "@b3-pipeline/core/testing/ObjectStoreContract"
 import { assert, describe, it } from "@effect/vitest"
+import { mockClient } from "aws-sdk-client-mock"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -128,4 +130,77 @@ describe("S3ObjectStore errors", () => {
       assert.isTrue(Either.isLeft(result))
       if (Either.isLeft(result)) assert.include(result.left.message, "NoSuchBucket")
     }).pipe(Effect.scoped), { timeout: 60_000 })
+})
+
+describe("S3ObjectStore retries (SDK mock)", () => {
+  const slowDown = () =>
+    Object.assign(new Error("Please reduce your request rate."), {
+      name: "SlowDown",
+      $metadata: { httpStatusCode: 503 }
+    })
+  const setup = () => {
+    const client = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } })
+    const mock = mockClient(client)
+    const layer = S3ObjectStore.layer({ bucket: BUCKET, retry: { base: "10 millis", times: 3 } }).pipe(
+      Layer.provide(Layer.succeed(AwsClients.S3, client))
+    )
+    return { mock, layer }
+  }
+
+  it.live("a throttled PutObject is retried through the one policy and then succeeds", () => {
+    const { layer, mock } = setup()
+    mock.on(HeadObjectCommand).rejects(Object.assign(new Error("nf"), { name: "NotFound" }))
+    mock.on(PutObjectCommand).rejectsOnce(slowDown()).rejectsOnce(slowDown()).resolves({})
+    return Effect.gen(function*() {
+      const result = yield* (yield* ObjectStore).put(unsafeKey("r", "a.bin"), enc.encode("x"))
+      assert.isTrue(result.written)
+      assert.strictEqual(mock.commandCalls(PutObjectCommand).length, 3)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("still throttled after the last retry: a retryable Throttled error naming the key", () => {
+    const { layer, mock } = setup()
+    mock.on(HeadObjectCommand).rejects(Object.assign(new Error("nf"), { name: "NotFound" }))
+    mock.on(PutObjectCommand).rejects(slowDown())
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* ObjectStore).put(unsafeKey("r", "b.bin"), enc.encode("x")))
+      assert.strictEqual(error.reason, "Throttled")
+      assert.isTrue(error.retryable)
+      assert.strictEqual(error.key, "r/b.bin")
+      assert.strictEqual(mock.commandCalls(PutObjectCommand).length, 4)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("listing pages are retried one by one (a throttled second page does not restart the listing)", () => {
+    const { layer, mock } = setup()
+    mock.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
+      Contents: [{ Key: "p/a.bin" }],
+      IsTruncated: true,
+      NextContinuationToken: "t2"
+    })
+    mock.on(ListObjectsV2Command, { ContinuationToken: "t2" }).rejectsOnce(slowDown()).resolves({
+      Contents: [{ Key: "p/b.bin" }],
+      IsTruncated: false
+    })
+    mock.on(HeadObjectCommand).resolves({ ContentLength: 1, Metadata: { sha256: "0".repeat(64) } })
+    return Effect.gen(function*() {
+      const keys = Chunk.toReadonlyArray(yield* Stream.runCollect((yield* ObjectStore).list("p/"))).map((o) => o.key)
+      assert.deepStrictEqual(keys, ["p/a.bin", "p/b.bin"])
+      const tokens = mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.ContinuationToken)
+      assert.deepStrictEqual(tokens, [undefined, "t2", "t2"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("access denied is not retried", () => {
+    const { layer, mock } = setup()
+    mock.on(HeadObjectCommand).rejects(
+      Object.assign(new Error("denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } })
+    )
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* ObjectStore).put(unsafeKey("r", "c.bin"), enc.encode("x")))
+      assert.strictEqual(error.reason, "AccessDenied")
+      assert.isFalse(error.retryable)
+      assert.strictEqual(mock.commandCalls(HeadObjectCommand).length, 1)
+    }).pipe(Effect.provide(layer))
+  })
 })

@@ -5,9 +5,11 @@
  *
  * @since 0.1.0
  */
+import { B3ParseError } from "@b3-pipeline/core/B3ParseError"
 import { ObjectStore, unsafeKey } from "@b3-pipeline/core/ObjectStore"
 import type { RawWrite } from "@b3-pipeline/core/RawLayer"
 import type { RefineRun } from "@b3-pipeline/core/RefineJob"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { Refresher } from "./Env.js"
@@ -17,6 +19,8 @@ import { makeProgress } from "./Output.js"
 export interface Item<E, R> {
   readonly label: string
   readonly ingest: Effect.Effect<RawWrite, E, R>
+  /** Items of one group never run at the same time: each starts after the previous one (list order). */
+  readonly group?: string
 }
 
 /** @category models */
@@ -24,6 +28,12 @@ export interface ItemResult {
   readonly label: string
   readonly write?: RawWrite
   readonly error?: string
+  /** The failure's tag (`B3ParseError`, `InputError`, `RawLayerError`...). */
+  readonly errorTag?: string
+  /** A parse error's reason (`NotB3Csv`, `ImplausibleDate`...). */
+  readonly reason?: string
+  /** True when the payload's bytes were kept under `quarantine/` (every `B3ParseError` of the pipeline). */
+  readonly quarantined?: boolean
 }
 
 /** @category models */
@@ -35,6 +45,39 @@ export interface BatchSummary {
   readonly refines: ReadonlyArray<RefineRun>
   readonly refineError?: string
 }
+
+const resultOf = (label: string, e: unknown): ItemResult => {
+  const tag = typeof e === "object" && e !== null && "_tag" in e && typeof e._tag === "string" ? e._tag : undefined
+  return {
+    label,
+    error: messageOf(e),
+    ...(tag !== undefined ? { errorTag: tag } : {}),
+    ...(e instanceof B3ParseError ? { reason: e.reason, quarantined: true } : {})
+  }
+}
+
+/** Chains the items of each group: an item waits for the previous item of its group to finish. */
+const chainGroups = <E, R>(items: ReadonlyArray<Item<E, R>>) =>
+  Effect.gen(function*() {
+    const last = new Map<string, Deferred.Deferred<void>>()
+    const out: Array<Item<E, R>> = []
+    for (const item of items) {
+      if (item.group === undefined) {
+        out.push(item)
+        continue
+      }
+      const before = last.get(item.group)
+      const done = yield* Deferred.make<void>()
+      last.set(item.group, done)
+      out.push({
+        ...item,
+        ingest: Effect.zipRight(before !== undefined ? Deferred.await(before) : Effect.void, item.ingest).pipe(
+          Effect.ensuring(Deferred.succeed(done, undefined))
+        )
+      })
+    }
+    return out
+  })
 
 const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message !== "" ?
@@ -55,10 +98,11 @@ export const runBatch = <E, R>(
     const startedAt = new Date().toISOString()
     const progress = options.progress === true && items.length > 1 ? makeProgress(command, items.length) : undefined
     let done = 0
-    const results = yield* Effect.forEach(items, (item) =>
+    const chained = yield* chainGroups(items)
+    const results = yield* Effect.forEach(chained, (item) =>
       Effect.either(item.ingest).pipe(
         Effect.map((r): ItemResult =>
-          Either.isRight(r) ? { label: item.label, write: r.right } : { label: item.label, error: messageOf(r.left) }
+          Either.isRight(r) ? { label: item.label, write: r.right } : resultOf(item.label, r.left)
         ),
         Effect.tap((r) => Effect.sync(() => progress?.update(++done, r.label)))
       ), { concurrency: options.concurrency ?? 1 })
@@ -132,9 +176,14 @@ export const formatSummary = (summary: BatchSummary, refresherDescription: strin
     lines.push(`refine: ${refresherDescription}`)
   }
   if (summary.refineError !== undefined) lines.push(`refine FAILED: ${summary.refineError}`)
-  for (const f of failed) lines.push(`FAILED ${f.label}: ${f.error}`)
-  if (failed.length > 0) {
-    lines.push("Payloads that failed to parse are kept under quarantine/ with their error beside them.")
+  for (const f of failed) {
+    lines.push(`FAILED ${f.label}: ${f.error}${f.quarantined === true ? " [quarantined]" : ""}`)
+  }
+  const quarantined = failed.filter((f) => f.quarantined === true).length
+  if (quarantined > 0) {
+    lines.push(
+      `${quarantined} payload(s) that failed to parse or were implausible are kept under quarantine/ with their error beside them.`
+    )
   }
   return lines.join("\n") + "\n"
 }

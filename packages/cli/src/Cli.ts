@@ -17,6 +17,8 @@ import type { BatchSummary } from "./Batch.js"
 import * as ReportCommand from "./commands/report.js"
 import * as Env from "./Env.js"
 import type { FileOptions } from "./Files.js"
+import * as Globals from "./Globals.js"
+import * as Help from "./Help.js"
 import type * as Output from "./Output.js"
 import { decodeOptional, decodeWith, UsageError } from "./Usage.js"
 
@@ -30,15 +32,6 @@ const load = <A>(f: () => Promise<A>): Effect.Effect<A> => Effect.promise(f)
 // Shared options
 // ---------------------------------------------------------------------------------------------
 
-const warehouse = Options.directory("warehouse").pipe(
-  Options.withDescription("Warehouse folder of the local target (default: $B3_WAREHOUSE, else ./warehouse)"),
-  Options.optional
-)
-const target = Options.choice("target", ["local", "aws"]).pipe(
-  Options.withDescription("local: files + DuckDB (default); aws: S3, Glue, Athena configured from the environment"),
-  Options.withDefault("local" as const)
-)
-
 const optionalRefDate = (name: string, description: string) =>
   Options.text(name).pipe(Options.withDescription(description), Options.optional)
 
@@ -46,6 +39,22 @@ const languageOption = Options.choice("language", ["pt-br", "en-us"]).pipe(
   Options.withDescription("Payload language (default: detected from the payload; B3 answers pt-br by default)"),
   Options.optional
 )
+
+const allowUnknownIndex = Options.boolean("allow-unknown-index").pipe(
+  Options.withDescription(
+    "Accept an index code outside B3's list (a new index); without it such a payload is quarantined (UnknownIndex)"
+  )
+)
+const maxPayloadMb = Options.integer("max-payload-mb").pipe(
+  Options.withDescription(
+    "Largest payload file accepted, in MiB (default 64; real ones are under 0.1); a larger file is quarantined by streaming, never loaded"
+  ),
+  Options.withDefault(64)
+)
+const limits = (o: { readonly allowUnknownIndex: boolean; readonly maxPayloadMb: number }) => ({
+  allowUnknownIndex: o.allowUnknownIndex,
+  maxPayloadBytes: Math.max(1, o.maxPayloadMb) * 1024 * 1024
+})
 
 const parseIndexList = (text: string) =>
   Effect.forEach(
@@ -56,16 +65,28 @@ const parseIndexList = (text: string) =>
 const optionalDate = (o: Option.Option<string>) => decodeOptional(o, decodeWith(RefDate, "date (want YYYY-MM-DD)"))
 
 /** The root command: its options are read by every subcommand. */
-const b3 = Command.make("b3", { warehouse, target }).pipe(
+const b3 = Command.make("b3", Globals.options).pipe(
   Command.withDescription(
     "B3 index portfolios (Carteira do Dia) into a lakehouse you query with SQL. Stages: fetch -> parse -> raw -> refine -> query."
   )
 )
 
-const withTarget = <A, E, R>(f: (env: { target: Env.Target; warehouse: string }) => Effect.Effect<A, E, R>) =>
+/**
+ * Runs a command's handler on its target. `access` says whether the command only reads the local
+ * warehouse (it must exist) or may create it (`Globals.ensureWarehouse`).
+ */
+const withTarget = <A, E, R>(
+  sub: Globals.Values,
+  access: Globals.Access,
+  f: (env: { target: Env.Target; warehouse: string }) => Effect.Effect<A, E, R>
+) =>
   Effect.flatMap(b3, (root) => {
-    const env = { target: root.target, warehouse: Env.resolveWarehouse(Option.getOrUndefined(root.warehouse)) }
-    return f(env).pipe(Effect.provide(Env.layer(env.target, env.warehouse)))
+    const given = Globals.resolve(root, sub)
+    const env = { target: given.target, warehouse: Env.resolveWarehouse(given.warehouse) }
+    return Effect.zipRight(
+      env.target === "local" ? Globals.ensureWarehouse(env.warehouse, access) : Effect.void,
+      f(env).pipe(Effect.provide(Env.layer(env.target, env.warehouse)))
+    )
   })
 
 const finish = (summary: BatchSummary) =>
@@ -80,6 +101,7 @@ const finish = (summary: BatchSummary) =>
 // ---------------------------------------------------------------------------------------------
 
 const run = Command.make("run", {
+  ...Globals.options,
   index: Options.text("index").pipe(
     Options.withDescription("Comma-separated index codes (default IBOV), e.g. --index IBOV,IBXX,SMLL"),
     Options.optional
@@ -87,7 +109,7 @@ const run = Command.make("run", {
   all: Options.boolean("all").pipe(Options.withDescription(`All ${ALL_INDEX_CODES.length} index codes B3 serves`)),
   source: Options.choice("source", ["b3", "simulated"]).pipe(
     Options.withDescription(
-      "b3: B3's live API (default); simulated: a B3 simulator on 127.0.0.1 (offline demo, same HTTP code)"
+      "b3: B3's live API (default), or the server at $B3_BASE_URL when set (a mirror, a proxy, recorded answers); simulated: a B3 simulator on 127.0.0.1 (offline demo, same HTTP code)"
     ),
     Options.withDefault("b3" as const)
   ),
@@ -109,9 +131,10 @@ const run = Command.make("run", {
   concurrency: Options.integer("concurrency").pipe(
     Options.withDescription("Indices fetched at once (default 2: B3 is a shared public service)"),
     Options.withDefault(2)
-  )
+  ),
+  allowUnknownIndex
 }, (o) =>
-  withTarget(() =>
+  withTarget(o, "write", () =>
     Effect.gen(function*() {
       if (o.all && Option.isSome(o.index)) return yield* new UsageError({ detail: "use --index or --all, not both" })
       const codes = o.all ? ALL_INDEX_CODES : yield* parseIndexList(Option.getOrElse(o.index, () => "IBOV"))
@@ -131,24 +154,29 @@ const run = Command.make("run", {
         yield* Simulator.start(refDate !== undefined ? { today: refDate } : {}) :
         undefined
       // One HTTP client and source for the whole batch (built once in this scope, shared by every index).
+      // --source b3 reads B3_BASE_URL (and the other B3_* settings of B3HttpSource.config) like the Lambda.
       const source = yield* Layer.build(
-        B3HttpSource.layer({
-          ...(sim !== undefined ? { baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" } : {})
-        }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+        (sim !== undefined ?
+          B3HttpSource.layer({ baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" }) :
+          B3HttpSource.layerConfig(B3HttpSource.config)).pipe(Layer.provide(NodeHttpClient.layerUndici))
       )
       if (sim !== undefined) process.stderr.write(`B3 simulator serving ${sim.today} at ${sim.url}\n`)
+      else if ((process.env["B3_BASE_URL"] ?? "") !== "") {
+        process.stderr.write(`B3 API at ${process.env["B3_BASE_URL"]} (B3_BASE_URL)\n`)
+      }
       const items = codes.map((code) => ({
         label: code,
-        ingest: Pipeline.ingest(request(code, { method: o.method, language, segment: o.segment })).pipe(
+        ingest: Pipeline.ingest(request(code, { method: o.method, language, segment: o.segment }), {
+          allowUnknownIndex: o.allowUnknownIndex
+        }).pipe(
           Effect.provide(source)
         )
       }))
       const summary = yield* runBatch("run", items, { concurrency: o.concurrency, progress: true })
       yield* finish(summary)
-    }).pipe(Effect.scoped)
-  )).pipe(
+    }).pipe(Effect.scoped))).pipe(
     Command.withDescription(
-      "The main job: fetch the day's portfolio of each index -> parse -> write raw -> refine -> catalog, then a summary."
+      "The main job: fetch the day's portfolio of each index -> parse -> write raw -> refine -> catalog, then a summary. Environment: B3_BASE_URL (B3's API root, default https://sistemaswebb3-listados.b3.com.br/indexProxy/indexCall), B3_PAGE_SIZE, B3_REQUEST_TIMEOUT, B3_MAX_ATTEMPTS."
     )
   )
 
@@ -156,18 +184,18 @@ const run = Command.make("run", {
 // b3 ingest / replay
 // ---------------------------------------------------------------------------------------------
 
-const loadIngest = load(() =>
-  Promise.all([import("./Files.js"), import("@b3-pipeline/core/Pipeline"), import("./Batch.js")])
-)
+const loadIngest = load(() => Promise.all([import("./Files.js"), import("./Batch.js")]))
 type IngestModules = Effect.Effect.Success<typeof loadIngest>
 
-const fileItem = ([Files, Pipeline]: IngestModules, file: string, options: FileOptions) => ({
+const fileItem = ([Files]: IngestModules, file: string, options: FileOptions) => ({
   label: file,
-  ingest: Files.payloadFromFile(file, options).pipe(Effect.flatMap(Pipeline.ingestPayload))
+  ingest: Files.ingestFile(file, options)
 })
 
 const ingest = Command.make("ingest", {
+  ...Globals.options,
   file: Options.file("file", { exists: "yes" }).pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription(
       "A saved payload: a downloaded CSV (<INDEX>Dia_dd-mm-yy.csv), a GetPortfolioDay/GetTheoricalPortfolio JSON body, or a GetDownloadPortfolioDay base64 body. Repeatable."
     ),
@@ -178,9 +206,11 @@ const ingest = Command.make("ingest", {
     Options.optional
   ),
   language: languageOption,
-  date: optionalRefDate("date", "B3 date YYYY-MM-DD: required for GetTheoricalPortfolio bodies (they carry none)")
+  date: optionalRefDate("date", "B3 date YYYY-MM-DD: required for GetTheoricalPortfolio bodies (they carry none)"),
+  allowUnknownIndex,
+  maxPayloadMb
 }, (o) =>
-  withTarget(() =>
+  withTarget(o, "write", () =>
     Effect.gen(function*() {
       const modules = yield* loadIngest
       const indexCode = Option.isSome(o.index)
@@ -190,14 +220,15 @@ const ingest = Command.make("ingest", {
       const options: FileOptions = {
         indexCode,
         language: Option.getOrUndefined(o.language) as Language | undefined,
-        refDate
+        refDate,
+        ...limits(o)
       }
-      const summary = yield* modules[2].runBatch("ingest", o.file.map((f) => fileItem(modules, f, options)))
+      const summary = yield* modules[1].runBatch("ingest", o.file.map((f) => fileItem(modules, f, options)))
       yield* finish(summary)
-    })
-  )).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
+    }))).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
 
 const replay = Command.make("replay", {
+  ...Globals.options,
   dir: Args.directory({ name: "DIR", exists: "yes" }).pipe(
     Args.withDescription(
       "A folder of <INDEX>Dia_*.csv files, saved JSON bodies, or archived payload folders (raw/b3_portfolio_payloads/...)"
@@ -206,24 +237,26 @@ const replay = Command.make("replay", {
   concurrency: Options.integer("concurrency").pipe(
     Options.withDefault(1),
     Options.withDescription("Files parsed at once")
-  )
+  ),
+  allowUnknownIndex,
+  maxPayloadMb
 }, (o) =>
-  withTarget(() =>
+  withTarget(o, "write", () =>
     Effect.gen(function*() {
       const modules = yield* loadIngest
-      const [Files, Pipeline, { runBatch }] = modules
+      const [Files, { runBatch }] = modules
       const found = yield* Files.discover(o.dir)
       if (found.length === 0) return yield* new UsageError({ detail: `${o.dir}: no .csv/.json/.txt payloads found` })
-      const items = found.map((f) =>
-        f.kind === "file" ? fileItem(modules, f.path, {}) : {
-          label: f.path,
-          ingest: Files.payloadFromArchive(f.path).pipe(Effect.flatMap(Pipeline.ingestPayload))
-        }
-      )
+      // ordered by fetch time: the last fetch of each (index, date) is written last, and wins
+      const options: FileOptions = limits(o)
+      const items = found.map((f) => ({
+        label: f.path,
+        group: f.group,
+        ingest: f.kind === "file" ? Files.ingestFile(f.path, options) : Files.ingestArchive(f.path, options)
+      }))
       const summary = yield* runBatch("replay", items, { concurrency: o.concurrency, progress: true })
       yield* finish(summary)
-    })
-  )).pipe(
+    }))).pipe(
     Command.withDescription("Backfill from archived payloads or downloaded CSVs, with progress and a final summary.")
   )
 
@@ -232,9 +265,10 @@ const replay = Command.make("replay", {
 // ---------------------------------------------------------------------------------------------
 
 const refine = Command.make("refine", {
+  ...Globals.options,
   date: optionalRefDate("date", "Refine one B3 date (default: every date in the raw table)")
 }, (o) =>
-  withTarget(() =>
+  withTarget(o, "read", () =>
     Effect.gen(function*() {
       const one = yield* optionalDate(o.date)
       const [Status, { RefineJob }, Output] = yield* load(() =>
@@ -257,15 +291,16 @@ const refine = Command.make("refine", {
         }
       }
       progress?.done()
-    })
-  )).pipe(Command.withDescription("Re-run the refine (raw -> refined table) for one date or all."))
+    }))).pipe(Command.withDescription("Re-run the refine (raw -> refined table) for one date or all."))
 
 const query = Command.make("query", {
+  ...Globals.options,
   sql: Args.text({ name: "SQL" }).pipe(
     Args.withDescription("SQL over b3_portfolio_raw / b3_portfolio_refined"),
     Args.optional
   ),
   file: Options.file("file", { exists: "yes" }).pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription("Read the SQL from a file (e.g. glue/sql/validation/*.sql)"),
     Options.optional
   ),
@@ -274,7 +309,7 @@ const query = Command.make("query", {
     Options.withDefault("table" as Output.Format)
   )
 }, (o) =>
-  withTarget(() =>
+  withTarget(o, "read", () =>
     Effect.gen(function*() {
       if (Option.isSome(o.sql) === Option.isSome(o.file)) {
         return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
@@ -294,24 +329,26 @@ const query = Command.make("query", {
       const result = yield* Pipeline.query(sql)
       const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(result.rows))
       process.stdout.write(Output.render(o.format, result.columns, rows))
-    })
-  )).pipe(Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables."))
+    }))).pipe(Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables."))
 
 const status = Command.make(
   "status",
-  {},
-  () =>
-    withTarget(() =>
+  Globals.options,
+  (o) =>
+    withTarget(o, "read", () =>
       load(() => import("./Status.js")).pipe(
         Effect.flatMap((Status) => Status.report),
         Effect.flatMap((text) => Effect.sync(() => process.stdout.write(text)))
-      )
-    )
+      ))
 ).pipe(
   Command.withDescription("Which indices and dates the warehouse holds, the last runs and failures.")
 )
 
-const report = Command.make("report", ReportCommand.options, (o) => withTarget(() => ReportCommand.handler(o))).pipe(
+const report = Command.make(
+  "report",
+  { ...Globals.options, ...ReportCommand.options },
+  (o) => withTarget(o, "read", () => ReportCommand.handler(o))
+).pipe(
   Command.withDescription(ReportCommand.description)
 )
 
@@ -321,4 +358,5 @@ export const command = b3.pipe(
 )
 
 /** Parses argv and runs. @category running */
-export const cli = Command.run(command, { name: "b3", version: "0.1.0" })
+export const cli = (argv: ReadonlyArray<string>) =>
+  Help.withCleanConsole(Command.run(command, { name: "b3", version: "0.1.0" })(argv))

@@ -9,11 +9,19 @@ import * as Schema from "effect/Schema"
 
 /** @category errors */
 export const B3ParseErrorReason = Schema.Literal(
-  /** The bytes are not JSON (HTML challenge page, truncated body, ...). */
+  /** Starts like JSON but does not parse (a truncated body, a stray character). */
   "NotJson",
-  /** The bytes are not a B3 CSV (no title line, wrong columns). */
-  "NotCsv",
-  /** The JSON parsed but its shape is not the method's (missing header, page, results). */
+  /** An HTML page (a Cloudflare challenge, a maintenance page), not a payload. */
+  "HtmlPage",
+  /** Binary bytes (NUL or control characters), not text. */
+  "NotText",
+  /** Text in an encoding the decoders cannot read. (UTF-8 with or without a BOM, latin1 and UTF-16 are read.) */
+  "UnsupportedEncoding",
+  /** Valid JSON, but not a B3 body (no `page`, `header` or `results`). */
+  "NotB3Json",
+  /** Text, but not a B3 CSV download (no title line, wrong columns, stray lines). */
+  "NotB3Csv",
+  /** The JSON is B3's shape but a part of its envelope is wrong (missing header, bad page). */
   "BadEnvelope",
   /** No rows. */
   "Empty",
@@ -39,8 +47,19 @@ export const B3ParseErrorReason = Schema.Literal(
   "SectorSum",
   /** The payload's language cannot be told from its text, and none was given. */
   "AmbiguousLanguage",
+  /** The language given (`--language`) contradicts the payload's own labels or numbers. */
+  "LanguageMismatch",
   /** Pages of one payload disagree (page count, totals, header). */
-  "PageMismatch"
+  "PageMismatch",
+  // Plausibility (checked on ingest, after a successful decode; see B3Wire.checkPlausible)
+  /** A date after today in Sao Paulo (plus one day) or before B3's first published portfolio. */
+  "ImplausibleDate",
+  /** An index code that is not one B3 publishes (allowed with `--allow-unknown-index`). */
+  "UnknownIndex",
+  /** A text field longer than any B3 value (an asset name of megabytes). */
+  "FieldTooLong",
+  /** The payload is larger than the size limit (`--max-payload-mb`). */
+  "TooLarge"
 )
 /** @category errors */
 export type B3ParseErrorReason = typeof B3ParseErrorReason.Type

@@ -26,6 +26,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { B3ParseError } from "./B3ParseError.js"
+import { ALL_INDEX_CODES } from "./Domain.js"
 import type { IndexCode, Language, Portfolio, RefDate, SourceFormat } from "./Domain.js"
 import type { Separators } from "./internal/wireNumbers.js"
 import {
@@ -48,14 +49,25 @@ import {
   voteWeight
 } from "./internal/wireNumbers.js"
 import { Fail, fail, INDEX_CODE, parseError, RowSink } from "./internal/wireRows.js"
-import { decodeCsvText, decodeUtf8, encodeLatin1, encodeUtf8, fromBase64Body, toBase64 } from "./internal/wireText.js"
+import {
+  decodeCsvText,
+  decodeUtf8,
+  encodeLatin1,
+  encodeUtf8,
+  fromBase64Body,
+  sniffText,
+  toBase64
+} from "./internal/wireText.js"
 import type { Payload } from "./PortfolioSource.js"
 
 /** @category decoding */
 export interface DecodeOptions {
   /** `auto` (default) tells JSON from CSV and GetPortfolioDay from GetTheoricalPortfolio by content. */
   readonly format?: SourceFormat | "auto"
-  /** Overrides language detection. */
+  /**
+   * The payload's language as the user states it (`--language`): numbers are read in it, and a
+   * payload whose labels or numbers say the other language fails with `LanguageMismatch`.
+   */
   readonly language?: Language
   /** Used only when the payload gives no evidence of its language (see the module comment). */
   readonly defaultLanguage?: Language
@@ -117,16 +129,27 @@ const isTheoHeader = Schema.is(TheoEnvelope.fields.header)
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-const parseJsonPage = (format: string, bytes: Uint8Array, page: number): unknown => {
-  const text = decodeUtf8(bytes)
+/** The text bytes of a page (BOM dropped, UTF-16 converted), or the typed reason they are not text. */
+const textBytes = (format: string, bytes: Uint8Array, page: number | undefined): Uint8Array => {
+  const s = sniffText(bytes)
+  switch (s._tag) {
+    case "Text":
+      return s.bytes
+    case "HtmlPage":
+      return fail(format, "HtmlPage", s.detail, { page, value: s.value })
+    default:
+      return fail(format, s._tag, s.detail, { page })
+  }
+}
+
+const parseJsonPage = (format: string, bytes: Uint8Array, page: number, sniffed = false): unknown => {
+  const text = decodeUtf8(sniffed ? bytes : textBytes(format, bytes, page))
   try {
     return JSON.parse(text)
   } catch (e) {
-    const start = text.trimStart().slice(0, 80)
-    const html = /^<(!doctype|html|head|body)/i.test(start)
-    return fail(format, "NotJson", html ? "an HTML page, not JSON" : `not JSON: ${(e as Error).message}`, {
+    return fail(format, "NotJson", `starts like JSON but does not parse: ${(e as Error).message}`, {
       page,
-      value: start
+      value: text.trimStart().slice(0, 80)
     })
   }
 }
@@ -138,6 +161,18 @@ const envelopeOf = (format: SourceFormat, json: unknown, page: number): Envelope
   ) {
     return json as unknown as Envelope
   }
+  if (!isObject(json) || !("page" in json || "header" in json || "results" in json)) {
+    return fail(
+      format,
+      "NotB3Json",
+      `JSON, but not a B3 ${format} body (no page, header or results): ${
+        isObject(json) ?
+          `its keys are ${Object.keys(json).slice(0, 6).join(", ") || "none"}` :
+          `a JSON ${Array.isArray(json) ? "array" : json === null ? "null" : typeof json}`
+      }`,
+      { page }
+    )
+  }
   const r = format === "GetPortfolioDay" ? decodeDayEnvelope(json) : decodeTheoEnvelope(json)
   if (Either.isRight(r)) return r.right
   const issues = ParseResult.ArrayFormatter.formatErrorSync(r.left)
@@ -148,7 +183,7 @@ const envelopeOf = (format: SourceFormat, json: unknown, page: number): Envelope
 
 const checkIndexCode = (format: string, code: string | undefined, field: string): IndexCode => {
   if (code === undefined) {
-    return fail(format, "BadIndexCode", "JSON payloads carry no index code: pass options.indexCode", { field })
+    return fail(format, "BadIndexCode", "JSON payloads carry no index code: give it with --index CODE", { field })
   }
   if (!INDEX_CODE.test(code)) return fail(format, "BadIndexCode", "invalid index code", { field, value: code })
   return code as IndexCode
@@ -190,8 +225,8 @@ const decideLanguage = (
   labels: ReadonlyArray<string | null | undefined>,
   votes: () => Language | undefined
 ): Language => {
-  if (options.language !== undefined) return options.language
   let byLabel: Language | undefined
+  let label: string | undefined
   for (const l of labels) {
     if (typeof l !== "string") continue
     const v = voteLabel(l)
@@ -200,6 +235,23 @@ const decideLanguage = (
       return fail(format, "AmbiguousLanguage", "the payload's labels are in both Portuguese and English", { value: l })
     }
     byLabel = v
+    label = l
+  }
+  const stated = options.language
+  if (stated !== undefined) {
+    // a stated language must agree with what the payload says of itself
+    const seen = byLabel ?? votes()
+    if (seen !== undefined && seen !== stated) {
+      return fail(
+        format,
+        "LanguageMismatch",
+        `--language ${stated} was given but the payload is ${seen} (${
+          label !== undefined ? "its labels" : "its numbers"
+        } say so): drop --language or give --language ${seen}`,
+        label !== undefined ? { value: label } : {}
+      )
+    }
+    return stated
   }
   if (byLabel !== undefined) return byLabel
   const v = votes()
@@ -208,7 +260,7 @@ const decideLanguage = (
   return fail(
     format,
     "AmbiguousLanguage",
-    "no label and no number tells pt-br from en-us: pass options.language"
+    "no label and no number tells pt-br from en-us: give it with --language pt-br or --language en-us"
   )
 }
 
@@ -319,7 +371,7 @@ const decodeJson = (
       )
     }
     if (options.refDate !== undefined && options.refDate !== d) {
-      fail(format, "BadDate", `the payload's date ${d} differs from the expected ${options.refDate}`, {
+      fail(format, "BadDate", `the payload's date ${d} differs from --date ${options.refDate}`, {
         field: "header.date",
         value: day.header.date
       })
@@ -327,7 +379,11 @@ const decodeJson = (
     refDate = d
   } else {
     if (options.refDate === undefined) {
-      return fail(format, "MissingDate", "GetTheoricalPortfolio carries no date: pass options.refDate")
+      return fail(
+        format,
+        "MissingDate",
+        "GetTheoricalPortfolio carries no date: give the date to file it under with --date YYYY-MM-DD"
+      )
     }
     refDate = options.refDate
   }
@@ -389,7 +445,7 @@ const isReductorLabel = (s: string): boolean => /^(Redutor|Reductor)\b/i.test(s.
 
 const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   const format = "CSV"
-  const { text } = decodeCsvText(bytes)
+  const { text } = decodeCsvText(textBytes(format, bytes, undefined))
   const lines = text.split("\n")
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!
@@ -398,14 +454,18 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop()
   const title = TITLE.exec(lines[0] ?? "")
   if (title === null) {
-    return fail(format, "NotCsv", "the first line is not a title like \"IBOV - Carteira do Dia 03/10/25\"", {
+    const t = text.trimStart()
+    if (t.startsWith("{") || t.startsWith("[")) {
+      return fail(format, "NotB3Csv", "a JSON document where B3's CSV download was expected", { value: t.slice(0, 80) })
+    }
+    return fail(format, "NotB3Csv", "the first line is not a title like \"IBOV - Carteira do Dia 03/10/25\"", {
       value: (lines[0] ?? "").slice(0, 80)
     })
   }
   const code = title[1]!
   if (!INDEX_CODE.test(code)) return fail(format, "BadIndexCode", "invalid index code in the title", { value: code })
   if (options.indexCode !== undefined && options.indexCode !== code) {
-    fail(format, "BadIndexCode", `the title's index ${code} differs from the expected ${options.indexCode}`, {
+    fail(format, "BadIndexCode", `the title's index ${code} differs from --index ${options.indexCode}`, {
       value: code
     })
   }
@@ -414,7 +474,7 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   const h0 = (header[0] ?? "").trim()
   const sectorMode = header.length === 7 && /^(Setor|Sector)/i.test(h0)
   if (!sectorMode && !(header.length === 5 && /^C/i.test(h0))) {
-    return fail(format, "NotCsv", "the second line is not B3's column header (5 columns, or 7 by sector)", {
+    return fail(format, "NotB3Csv", "the second line is not B3's column header (5 columns, or 7 by sector)", {
       value: (lines[1] ?? "").slice(0, 80)
     })
   }
@@ -437,7 +497,7 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
     if (isReductorLabel(f[0]!) && reductorText === undefined) {
       reductorText = f.slice(1).find((x) => x.trim() !== "") ?? ""
     } else {
-      fail(format, "NotCsv", "unexpected line after the footer", { value: l })
+      fail(format, "NotB3Csv", "unexpected line after the footer", { value: l })
     }
   }
   const totalText = totalFields[0]
@@ -471,7 +531,7 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
     )
   }
   if (options.refDate !== undefined && options.refDate !== refDate) {
-    fail(format, "BadDate", `the title's date ${refDate} differs from the expected ${options.refDate}`, {
+    fail(format, "BadDate", `the title's date ${refDate} differs from --date ${options.refDate}`, {
       field: "title",
       value: title[3]
     })
@@ -517,7 +577,7 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
 const firstByte = (bytes: Uint8Array): number => {
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!
-    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf) return b
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return b
   }
   return -1
 }
@@ -531,39 +591,53 @@ const looksTheoretical = (json: unknown): boolean => {
   return isObject(h) && !("date" in h)
 }
 
+/** A CSV download: the (JSON-quoted) base64 body or the CSV itself; both are sniffed for text. */
+const decodeCsvPayload = (pages: ReadonlyArray<Uint8Array>, text: Uint8Array, options: DecodeOptions) => {
+  if (pages.length !== 1) fail("CSV", "PageMismatch", `a CSV download is one page, got ${pages.length}`)
+  const inner = fromBase64Body(decodeUtf8(text))
+  return decodeCsv(inner ?? text, options)
+}
+
 const decodeUnsafe = (pages: ReadonlyArray<Uint8Array>, options: DecodeOptions): Portfolio => {
   const requested = options.format ?? "auto"
   const label = requested === "auto" ? "auto" : requested
   if (pages.length === 0) return fail(label, "Empty", "no pages")
-  const b0 = pages[0]!
-  if (requested === "CSV") {
-    if (pages.length !== 1) fail("CSV", "PageMismatch", `a CSV download is one page, got ${pages.length}`)
-    const inner = fromBase64Body(decodeUtf8(b0))
-    return decodeCsv(inner ?? b0, options)
-  }
+  // what the first page is, before any format's rules: text (BOM, UTF-16), binary, HTML
+  const b0 = textBytes(label, pages[0]!, requested === "CSV" ? undefined : 1)
   const c = firstByte(b0)
-  if (c === -1) return fail(label, "NotJson", "the payload is empty")
+  if (c === -1) return fail(label, "Empty", "the payload is empty (no bytes, or only blanks)")
+  if (requested === "CSV") return decodeCsvPayload(pages, b0, options)
   if (requested === "auto") {
-    if (c === 0x3c) {
-      return fail("auto", "NotJson", "an HTML page, not JSON", {
-        page: 1,
-        value: decodeUtf8(b0.subarray(0, 80)).trim()
-      })
-    }
     if (c !== 0x7b && c !== 0x5b) {
       // Not a JSON object: a quoted/plain base64 download body, or a CSV file.
-      if (pages.length !== 1) fail("CSV", "PageMismatch", `a CSV download is one page, got ${pages.length}`)
-      const inner = fromBase64Body(decodeUtf8(b0))
-      if (inner !== undefined || c !== 0x22) return decodeCsv(inner ?? b0, options)
-      return fail("auto", "NotJson", "a JSON string that is not a base64 download", {
+      if (c !== 0x22 || fromBase64Body(decodeUtf8(b0)) !== undefined) return decodeCsvPayload(pages, b0, options)
+      return fail("auto", "NotB3Json", "a JSON string that is not a base64 CSV download", {
         value: decodeUtf8(b0.subarray(0, 80))
       })
     }
-    const json = parseJsonPage("auto", b0, 1)
+    const json = parseJsonPage("auto", b0, 1, true)
     return decodeJson(looksTheoretical(json) ? "GetTheoricalPortfolio" : "GetPortfolioDay", pages, json, options)
   }
-  const json = parseJsonPage(requested, b0, 1)
+  const json = parseJsonPage(requested, b0, 1, true)
   return decodeJson(requested, pages, json, options)
+}
+
+/**
+ * The B3 method a saved file holds, from its first bytes (BOM and UTF-16 understood): a JSON
+ * object with a header `date` is `GetPortfolioDay`, one without is `GetTheoricalPortfolio`;
+ * anything else (CSV, base64 body, and what is not a payload at all) is read as the CSV download,
+ * whose decoder then says what it saw.
+ *
+ * @category decoding
+ */
+export const detectMethod = (
+  bytes: Uint8Array
+): "GetPortfolioDay" | "GetTheoricalPortfolio" | "GetDownloadPortfolioDay" => {
+  const s = sniffText(bytes.subarray(0, Math.min(bytes.length, 8192) & ~1))
+  if (s._tag !== "Text") return "GetDownloadPortfolioDay"
+  const head = decodeUtf8(s.bytes).trimStart()
+  if (head.startsWith("{")) return /"date"\s*:/.test(head) ? "GetPortfolioDay" : "GetTheoricalPortfolio"
+  return "GetDownloadPortfolioDay"
 }
 
 /** Decodes the pages of one payload (one page for CSV). @category decoding */
@@ -579,16 +653,162 @@ export const decode = (
   }
 }
 
-/** Decodes a fetched payload, taking format, index, language and date from its request. @category decoding */
-export const decodePayload = (payload: Payload): Effect.Effect<Portfolio, B3ParseError> =>
-  Effect.suspend(() =>
-    decode(payload.pages.map((p) => p.bytes), {
-      format: payload.request.method === "GetDownloadPortfolioDay" ? "CSV" : payload.request.method,
-      indexCode: payload.request.indexCode,
-      defaultLanguage: payload.request.language,
-      ...(payload.refDate !== undefined ? { refDate: payload.refDate } : {})
-    })
-  ).pipe(Effect.withSpan("B3Wire.decodePayload", {
+// ---------------------------------------------------------------------------------------------
+// Plausibility (on ingest): a payload can be well-formed and still not be a B3 portfolio
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The first day any B3 index portfolio applies to: the Ibovespa, B3's oldest index, was first
+ * computed on the trading session of 2 January 1968 (base 100). Sources: B3's Ibovespa pages
+ * ("criado em 1968"), InfoMoney "Onde tudo começou" ("o pregão de 2 de janeiro de 1968"), and
+ * pt.wikipedia "Ibovespa" (a theoretical portfolio "constituída em 2 de janeiro de 1968").
+ *
+ * @category plausibility
+ */
+export const FIRST_PORTFOLIO_DATE = "1968-01-02" as RefDate
+
+/**
+ * Length limits of the text fields, far above any B3 value: trading names are at most 12
+ * characters (`ITAUUNIBANCO`), `type` is fixed-width (10, `"ON      NM"`), the longest sector text
+ * seen is 49 characters. Tickers are bounded by their grammar (at most 7).
+ *
+ * @category plausibility
+ */
+export const FIELD_LIMITS = { asset: 40, type: 16, sector: 120 } as const
+
+/** Default payload size limit: 64 MiB, some 1000x the largest real payload (IBRA, ~40 KB). @category plausibility */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+
+/** @category plausibility */
+export interface PlausibilityOptions {
+  /** Accept an index code outside `ALL_INDEX_CODES` (`--allow-unknown-index`). */
+  readonly allowUnknownIndex?: boolean
+  /** The clock's time, for tests (default: now). "Today" is its date in Sao Paulo. */
+  readonly now?: Date
+  /** Largest payload accepted, all pages together (default `DEFAULT_MAX_PAYLOAD_BYTES`). */
+  readonly maxPayloadBytes?: number
+}
+
+const saoPaulo = new Intl.DateTimeFormat("en-CA", {
+  timeZone: "America/Sao_Paulo",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit"
+})
+
+/** The date in Sao Paulo at `now`, `YYYY-MM-DD`. @category plausibility */
+export const saoPauloDate = (now: Date): RefDate => saoPaulo.format(now) as RefDate
+
+const addDays = (d: RefDate, days: number): RefDate =>
+  new Date(Date.parse(`${d}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10) as RefDate
+
+const knownIndex = new Set<string>(ALL_INDEX_CODES)
+
+/**
+ * The checks a well-formed portfolio must still pass before it is stored: its date is not after
+ * today in Sao Paulo plus one day (B3 publishes the next session's portfolio the evening before)
+ * nor before `FIRST_PORTFOLIO_DATE`; its index is one B3 publishes (unless allowed); no text field
+ * is longer than `FIELD_LIMITS`.
+ *
+ * @category plausibility
+ */
+export const checkPlausible = (
+  p: Portfolio,
+  options: PlausibilityOptions = {}
+): Either.Either<Portfolio, B3ParseError> => {
+  const format = p.format
+  const latest = addDays(saoPauloDate(options.now ?? new Date()), 1)
+  if (p.refDate > latest) {
+    return Either.left(parseError(
+      format,
+      "ImplausibleDate",
+      `the portfolio's date ${p.refDate} is in the future (today in Sao Paulo is ${addDays(latest, -1)})`,
+      { field: format === "CSV" ? "title" : "header.date", value: p.refDate }
+    ))
+  }
+  if (p.refDate < FIRST_PORTFOLIO_DATE) {
+    return Either.left(parseError(
+      format,
+      "ImplausibleDate",
+      `the portfolio's date ${p.refDate} is before B3's first published portfolio (${FIRST_PORTFOLIO_DATE})`,
+      { field: format === "CSV" ? "title" : "header.date", value: p.refDate }
+    ))
+  }
+  if (options.allowUnknownIndex !== true && !knownIndex.has(p.indexCode)) {
+    return Either.left(parseError(
+      format,
+      "UnknownIndex",
+      `${p.indexCode} is not an index B3 publishes (${ALL_INDEX_CODES.length} known, e.g. IBOV, SMLL): ` +
+        "check --index, or pass --allow-unknown-index for a new index",
+      { field: format === "CSV" ? "title" : "indexCode", value: p.indexCode }
+    ))
+  }
+  for (let i = 0; i < p.size; i++) {
+    const a = p.assets[i]!
+    const t = p.types[i]!
+    const sector = p.sectors[i]
+    const [field, text, limit] = a.length > FIELD_LIMITS.asset ?
+      ["asset", a, FIELD_LIMITS.asset] as const :
+      t.length > FIELD_LIMITS.type ?
+      ["type", t, FIELD_LIMITS.type] as const :
+      sector !== null && sector !== undefined && sector.length > FIELD_LIMITS.sector ?
+      ["segment", sector, FIELD_LIMITS.sector] as const :
+      [undefined, "", 0] as const
+    if (field !== undefined) {
+      return Either.left(parseError(
+        format,
+        "FieldTooLong",
+        `${field} is ${text.length} characters long, over the limit of ${limit}`,
+        { row: i + 1, field, value: text }
+      ))
+    }
+  }
+  return Either.right(p)
+}
+
+/** The size limit, checked before decoding (`TooLarge`). @category plausibility */
+export const checkSize = (
+  format: string,
+  bytes: number,
+  maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES
+): Either.Either<number, B3ParseError> =>
+  bytes > maxPayloadBytes ?
+    Either.left(parseError(
+      format,
+      "TooLarge",
+      `the payload is ${bytes} bytes, over the limit of ${maxPayloadBytes} (raise it with --max-payload-mb)`,
+      { value: String(bytes) }
+    )) :
+    Either.right(bytes)
+
+/** What the caller states about a payload, and the plausibility settings. @category decoding */
+export interface IngestOptions extends PlausibilityOptions {
+  /** The language the user states (`--language`): a payload saying otherwise fails with `LanguageMismatch`. */
+  readonly language?: Language
+}
+
+/**
+ * Decodes a fetched payload, taking format, index, language and date from its request, then checks
+ * its size and plausibility (`checkSize`, `checkPlausible`).
+ *
+ * @category decoding
+ */
+export const decodePayload = (payload: Payload, options: IngestOptions = {}): Effect.Effect<Portfolio, B3ParseError> =>
+  Effect.suspend(() => {
+    const format = payload.request.method === "GetDownloadPortfolioDay" ? "CSV" : payload.request.method
+    const size = checkSize(format, payload.pages.reduce((n, p) => n + p.bytes.byteLength, 0), options.maxPayloadBytes)
+    if (Either.isLeft(size)) return Either.left(size.left)
+    return Either.flatMap(
+      decode(payload.pages.map((p) => p.bytes), {
+        format,
+        indexCode: payload.request.indexCode,
+        defaultLanguage: payload.request.language,
+        ...(options.language !== undefined ? { language: options.language } : {}),
+        ...(payload.refDate !== undefined ? { refDate: payload.refDate } : {})
+      }),
+      (p) => checkPlausible(p, options)
+    )
+  }).pipe(Effect.withSpan("B3Wire.decodePayload", {
     attributes: { index: payload.request.indexCode, method: payload.request.method, pages: payload.pages.length }
   }))
 

@@ -11,33 +11,50 @@ import type { S3EventRecord } from "./ObjectStore.js"
 import type { FetchRequest, Payload } from "./PortfolioSource.js"
 import { PortfolioSource } from "./PortfolioSource.js"
 import * as QueryEngine from "./QueryEngine.js"
-import { RawLayer } from "./RawLayer.js"
+import { RawLayer, RawLayerError } from "./RawLayer.js"
 import * as Trigger from "./Trigger.js"
 
 /**
- * Decodes a payload and writes it to the raw layer. A payload that does not parse is quarantined
- * (exact bytes + `error.json`) and the `B3ParseError` is the failure; the bytes are never lost.
+ * Decodes a payload, checks it is plausible (`B3Wire.checkPlausible`), and writes it to the raw
+ * layer. A payload that does not parse or is implausible is quarantined (exact bytes +
+ * `error.json`) and the `B3ParseError` is the failure; the bytes are never lost. When the quarantine
+ * itself cannot be written, the failure is a `RawLayerError` that names the parse error too.
  * Use it for saved files (`ingest` fetches first).
  *
  * @category stages
  */
-export const ingestPayload = Effect.fn("Pipeline.ingestPayload")(function*(payload: Payload) {
-  const raw = yield* RawLayer
-  const portfolio = yield* B3Wire.decodePayload(payload).pipe(
-    Effect.tapError((error) => raw.quarantine(payload, error))
-  )
-  return yield* raw.write(payload, portfolio)
-})
+export const ingestPayload = Effect.fn("Pipeline.ingestPayload")(
+  function*(payload: Payload, options?: B3Wire.IngestOptions) {
+    const raw = yield* RawLayer
+    const portfolio = yield* B3Wire.decodePayload(payload, options).pipe(
+      Effect.tapError((error) =>
+        raw.quarantine(payload, error).pipe(
+          Effect.mapError((w) =>
+            new RawLayerError({
+              reason: w.reason,
+              method: w.method,
+              ...(w.key !== undefined ? { key: w.key } : {}),
+              detail: `${w.detail ?? "write failed"}; the payload, which failed to parse (${error.message}), ` +
+                "is NOT quarantined",
+              cause: w
+            })
+          )
+        )
+      )
+    )
+    return yield* raw.write(payload, portfolio)
+  }
+)
 
 /**
  * Fetches a portfolio and ingests it (`ingestPayload`).
  *
  * @category stages
  */
-export const ingest = Effect.fn("Pipeline.ingest")(function*(request: FetchRequest) {
+export const ingest = Effect.fn("Pipeline.ingest")(function*(request: FetchRequest, options?: B3Wire.IngestOptions) {
   const source = yield* PortfolioSource
   const payload = yield* source.fetch(request)
-  return yield* ingestPayload(payload)
+  return yield* ingestPayload(payload, options)
 })
 
 /**

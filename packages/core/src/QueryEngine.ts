@@ -44,7 +44,8 @@ export class QueryError extends Schema.TaggedError<QueryError>()("QueryError", {
     "Timeout",
     "Throttled",
     "Unavailable",
-    "BadRow"
+    "BadRow",
+    "NotAllowed"
   ),
   sql: Schema.optional(Schema.String),
   queryId: Schema.optional(Schema.String),

@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { B3ParseError } from "./B3ParseError.js"
 import type { IndexCode, Portfolio, RefDate } from "./Domain.js"
 import { sha256Hex } from "./internal/hash.js"
@@ -268,6 +269,63 @@ export const make: Effect.Effect<Context.Tag.Service<RawLayer>, never, ObjectSto
 
   return RawLayer.of({ write, quarantine })
 })
+
+/** What is known of a payload too large to load: where it came from and its SHA-256 (computed by streaming). @category models */
+export interface LargePayload {
+  readonly indexCode: string
+  readonly fetchedAt: string
+  readonly origin: string
+  readonly sha256: string
+  readonly size: number
+  /** Page extension (`csv`, `json`, `txt`). */
+  readonly extension: string
+}
+
+/**
+ * Quarantines a payload too large to hold in memory (a `TooLarge` error): its bytes arrive as a
+ * stream of chunks, each stored as `page-001.<ext>.part-NNNNN` under the usual quarantine folder,
+ * so memory stays at one chunk. `cat page-001.<ext>.part-*` rebuilds the file; `error.json`
+ * lists the parts. Returns the error file's key.
+ *
+ * @category constructors
+ */
+export const quarantineStream = <E>(
+  payload: LargePayload,
+  chunks: Stream.Stream<Uint8Array, E>,
+  error: B3ParseError
+): Effect.Effect<ObjectKey, RawLayerError | E, ObjectStore> =>
+  Effect.gen(function*() {
+    const store = yield* ObjectStore
+    const day = /^\d{4}-\d{2}-\d{2}/.test(payload.fetchedAt) ? payload.fetchedAt.slice(0, 10) : "undated"
+    const index = /^[A-Za-z0-9_=-]{1,128}$/.test(payload.indexCode) ? payload.indexCode : "unknown-index"
+    const folder = `${QUARANTINE_PREFIX}${day}/${index}/${payload.sha256}/`
+    const parts: Array<ObjectKey> = []
+    yield* Stream.runForEach(chunks, (chunk) => {
+      const key = unsafeKey(`${folder}page-001.${payload.extension}.part-${String(parts.length + 1).padStart(5, "0")}`)
+      parts.push(key)
+      return store.put(key, chunk).pipe(Effect.mapError(storeError("quarantine")))
+    })
+    const errorKey = unsafeKey(`${folder}error.json`)
+    const doc = {
+      error: {
+        _tag: error._tag,
+        reason: error.reason,
+        format: error.format,
+        detail: error.detail,
+        message: error.message
+      },
+      payloadSha256: payload.sha256,
+      fetchedAt: payload.fetchedAt,
+      origin: payload.origin,
+      size: payload.size,
+      parts,
+      rebuild: `cat ${folder}page-001.${payload.extension}.part-* > page-001.${payload.extension}`
+    }
+    yield* store.put(errorKey, json(doc), { contentType: "application/json" }).pipe(
+      Effect.mapError(storeError("quarantine"))
+    )
+    return errorKey
+  }).pipe(Effect.withSpan("RawLayer.quarantineStream"))
 
 /**
  * `RawLayer` on whatever `ObjectStore` is provided (memory, filesystem, S3).

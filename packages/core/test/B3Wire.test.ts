@@ -246,7 +246,7 @@ describe("B3Wire real samples", () => {
       const err = yield* Effect.flip(
         B3Wire.decodePayload({ ...payload, pages: [{ bytes: bytes("<html>"), request: req }] })
       )
-      assert.strictEqual(err.reason, "NotJson")
+      assert.strictEqual(err.reason, "HtmlPage")
     }))
 })
 
@@ -256,7 +256,7 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
     JSON.parse(text(B3Wire.encodePortfolioDay(base, { language })[0]!))
   const enc = (j: unknown) => [bytes(JSON.stringify(j))]
 
-  it("truncated JSON and an HTML page: NotJson", () => {
+  it("truncated JSON: NotJson; an HTML page: HtmlPage, whatever format was asked", () => {
     const whole = B3Wire.encodePortfolioDay(base, { language: "pt-br" })[0]!
     failsWith(B3Wire.decode([whole.subarray(0, whole.length - 7)], { indexCode: IBOV }), "NotJson")
     const e = failsWith(
@@ -264,13 +264,14 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
         indexCode: IBOV,
         format: "GetPortfolioDay"
       }),
-      "NotJson"
+      "HtmlPage"
     )
-    assert.include(e.detail, "HTML")
+    assert.include(e.detail, "\"Just a moment...\"")
     failsWith(
       B3Wire.decode([bytes("<html><body>520: Web server is returning an unknown error</body></html>")], {}),
-      "NotJson"
+      "HtmlPage"
     )
+    failsWith(B3Wire.decode([bytes("\n  <html><body>maintenance</body></html>")], { format: "CSV" }), "HtmlPage")
   })
 
   it("empty results: Empty", () => {
@@ -423,7 +424,7 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
     const csv = String.fromCharCode(
       ...B3Wire.encodeCsv({ ...base, segment: "1", sectors: base.sectors.map(() => null) })
     )
-    failsWith(B3Wire.decode([latin1("a,b,c\n1,2,3\n")], { format: "CSV" }), "NotCsv")
+    failsWith(B3Wire.decode([latin1("a,b,c\n1,2,3\n")], { format: "CSV" }), "NotB3Csv")
     failsWith(B3Wire.decode([latin1(csv.replace(/\r\n[^\r\n]*\r\nRedutor[^\r\n]*\r\n$/, "\r\n"))], {}), "BadEnvelope")
     const lines = csv.split("\r\n")
     const broken = [...lines]
@@ -436,5 +437,128 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
     const bad = [...lines]
     bad[0] = "IBOV - Carteira do Dia 31/02/25"
     failsWith(B3Wire.decode([latin1(bad.join("\r\n"))], {}), "BadDate")
+  })
+})
+
+describe("B3Wire format detection: says what it saw", () => {
+  const base = generatePortfolio({ indexCode: IBOV, refDate: "2025-02-14" as RefDate, size: 12, segment: "2", seed: 3 })
+  const day = B3Wire.encodePortfolioDay(base, { language: "pt-br" })[0]!
+  const csvText = B3Wire.encodeCsvText(base)
+  const withBom = (b: Uint8Array) => new Uint8Array([0xef, 0xbb, 0xbf, ...b])
+  const utf16le = (t: string, bom: boolean) => {
+    const body = Buffer.from(t, "utf16le")
+    return new Uint8Array(bom ? Buffer.concat([Buffer.from([0xff, 0xfe]), body]) : body)
+  }
+  const utf16be = (t: string) => {
+    const le = Buffer.from(t, "utf16le")
+    return new Uint8Array(Buffer.concat([Buffer.from([0xfe, 0xff]), le.swap16()]))
+  }
+
+  it("a UTF-8 BOM is accepted on JSON, CSV and the download body, by auto-detection and by format", () => {
+    const want = plain({ ...base, format: "GetPortfolioDay" })
+    assert.deepStrictEqual(plain(ok(B3Wire.decode([withBom(day)], { indexCode: IBOV }))), want)
+    assert.deepStrictEqual(
+      plain(ok(B3Wire.decode([withBom(day)], { indexCode: IBOV, format: "GetPortfolioDay" }))),
+      want
+    )
+    assert.deepStrictEqual(
+      plain(ok(B3Wire.decode([withBom(bytes(csvText))], { format: "CSV" }))),
+      plain({ ...base, format: "CSV" })
+    )
+    assert.deepStrictEqual(
+      plain(ok(B3Wire.decode([withBom(B3Wire.encodeDownload(base))], { format: "CSV" }))),
+      plain({ ...base, format: "CSV" })
+    )
+    assert.strictEqual(B3Wire.detectMethod(withBom(day)), "GetPortfolioDay")
+  })
+
+  it("UTF-16 (LE with and without a BOM, BE with one) is decoded", () => {
+    for (const b of [utf16le(text(day), true), utf16le(text(day), false), utf16be(text(day))]) {
+      assert.deepStrictEqual(
+        plain(ok(B3Wire.decode([b], { indexCode: IBOV }))),
+        plain({ ...base, format: "GetPortfolioDay" })
+      )
+      assert.strictEqual(B3Wire.detectMethod(b), "GetPortfolioDay")
+    }
+    assert.deepStrictEqual(
+      plain(ok(B3Wire.decode([utf16le(csvText, true)], { format: "CSV" }))),
+      plain({ ...base, format: "CSV" })
+    )
+    // an odd number of bytes after a UTF-16 BOM cannot be UTF-16
+    failsWith(B3Wire.decode([utf16le(csvText, true).subarray(0, 101)], { format: "CSV" }), "UnsupportedEncoding")
+    failsWith(B3Wire.decode([new Uint8Array([0, 0, 0xfe, 0xff, 0, 0, 0, 0x7b])], {}), "UnsupportedEncoding")
+  })
+
+  it("binary bytes: NotText; JSON that is not B3's: NotB3Json; text that is not B3's CSV: NotB3Csv", () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48])
+    failsWith(B3Wire.decode([png], {}), "NotText")
+    failsWith(B3Wire.decode([png], { format: "CSV" }), "NotText")
+    failsWith(B3Wire.decode([new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3])], { indexCode: IBOV }), "NotText")
+    const e = failsWith(B3Wire.decode([bytes(`{"message":"Internal error"}`)], { indexCode: IBOV }), "NotB3Json")
+    assert.include(e.detail, "message")
+    failsWith(B3Wire.decode([bytes("[1,2,3]")], { indexCode: IBOV }), "NotB3Json")
+    failsWith(B3Wire.decode([bytes(`"just a string"`)], { indexCode: IBOV }), "NotB3Json")
+    failsWith(B3Wire.decode([bytes("name,age\nana,3\n")], {}), "NotB3Csv")
+    failsWith(B3Wire.decode([bytes(`{"message":"x"}`)], { format: "CSV" }), "NotB3Csv")
+    failsWith(B3Wire.decode([bytes("   \n ")], {}), "Empty")
+  })
+
+  it("errors name CLI flags, not library options", () => {
+    const theo = B3Wire.encodeTheoricalPortfolio(base, { language: "pt-br" })
+    assert.include(failsWith(B3Wire.decode(theo, { indexCode: IBOV }), "MissingDate").message, "--date")
+    assert.include(failsWith(B3Wire.decode([day], {}), "BadIndexCode").message, "--index")
+    for (const e of [B3Wire.decode(theo, { indexCode: IBOV }), B3Wire.decode([day], {})]) {
+      assert.notInclude(Either.isLeft(e) ? e.left.message : "", "options.")
+    }
+  })
+
+  it("--language that contradicts the payload's labels or numbers: LanguageMismatch", () => {
+    const e = failsWith(B3Wire.decode([day], { indexCode: IBOV, language: "en-us" }), "LanguageMismatch")
+    assert.include(e.message, "--language")
+    failsWith(B3Wire.decode([bytes(csvText)], { language: "en-us" }), "LanguageMismatch")
+    // no label: the numbers decide (theoretical bodies carry no labels)
+    const theo = B3Wire.encodeTheoricalPortfolio(base, { language: "en-us" })
+    failsWith(
+      B3Wire.decode(theo, { indexCode: IBOV, refDate: base.refDate, language: "pt-br" }),
+      "LanguageMismatch"
+    )
+    // the stated language when it agrees
+    assert.strictEqual(ok(B3Wire.decode([day], { indexCode: IBOV, language: "pt-br" })).language, "pt-br")
+  })
+})
+
+describe("B3Wire plausibility", () => {
+  const now = new Date("2025-10-03T02:00:00Z") // 2 October, 23:00 in Sao Paulo
+  const at = (refDate: string, indexCode = "IBOV") =>
+    generatePortfolio({ indexCode: indexCode as IndexCode, refDate: refDate as RefDate, size: 6, seed: 1 })
+  const rejects = (e: Either.Either<Portfolio, B3Wire.B3ParseError>, reason: B3ParseErrorReason) => failsWith(e, reason)
+
+  it("today in Sao Paulo plus one day is the latest date; B3's first portfolio the earliest", () => {
+    assert.strictEqual(B3Wire.saoPauloDate(now), "2025-10-02")
+    ok(B3Wire.checkPlausible(at("2025-10-03"), { now }))
+    const e = rejects(B3Wire.checkPlausible(at("2025-10-04"), { now }), "ImplausibleDate")
+    assert.include(e.detail, "2025-10-02")
+    rejects(B3Wire.checkPlausible(at("2100-01-04"), { now }), "ImplausibleDate")
+    ok(B3Wire.checkPlausible(at(B3Wire.FIRST_PORTFOLIO_DATE), { now }))
+    rejects(B3Wire.checkPlausible(at("1967-12-29"), { now }), "ImplausibleDate")
+  })
+
+  it("an index outside B3's list is UnknownIndex unless allowed", () => {
+    const e = rejects(B3Wire.checkPlausible(at("2025-10-01", "ZZZZ"), { now }), "UnknownIndex")
+    assert.include(e.message, "--allow-unknown-index")
+    ok(B3Wire.checkPlausible(at("2025-10-01", "ZZZZ"), { now, allowUnknownIndex: true }))
+  })
+
+  it("a text field past its limit is FieldTooLong, naming the row and field", () => {
+    const p = at("2025-10-01")
+    const long = { ...p, assets: p.assets.map((a, i) => i === 2 ? "X".repeat(B3Wire.FIELD_LIMITS.asset + 1) : a) }
+    const e = failsWith(B3Wire.checkPlausible(long, { now }), "FieldTooLong", { row: 3, field: "asset" })
+    assert.strictEqual(e.value, "X".repeat(B3Wire.FIELD_LIMITS.asset + 1))
+    ok(B3Wire.checkPlausible({ ...p, assets: p.assets.map(() => "X".repeat(B3Wire.FIELD_LIMITS.asset)) }, { now }))
+  })
+
+  it("the size limit: TooLarge past it, checked on the byte count", () => {
+    rejects(B3Wire.checkSize("CSV", 101, 100).pipe(Either.map(() => at("2025-10-01"))), "TooLarge")
+    assert.isTrue(Either.isRight(B3Wire.checkSize("CSV", 100, 100)))
   })
 })

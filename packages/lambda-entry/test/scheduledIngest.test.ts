@@ -42,7 +42,7 @@ describe("scheduledIngest", () => {
         parquetKey: "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=IBOV/part-00000.parquet"
       })
       assert.isTrue(ibov!.ok && ibov!.rows > 50)
-      assert.isTrue(!smll!.ok && smll!.error === "B3ParseError" && smll!.reason === "NotJson" && !smll!.retryable)
+      assert.isTrue(!smll!.ok && smll!.error === "B3ParseError" && smll!.reason === "HtmlPage" && !smll!.retryable)
       assert.isTrue(!idiv!.ok && idiv!.error === "FetchError" && idiv!.reason === "NotFound")
       // the HTML page's exact bytes are in quarantine
       const store = yield* ObjectStore.ObjectStore

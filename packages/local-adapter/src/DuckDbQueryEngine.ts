@@ -8,6 +8,9 @@
  * - the same two in a `"default"` schema, so `"default".b3_portfolio_refined` works as on Athena;
  * - `approx_percentile` as a macro over `approx_quantile`.
  *
+ * Read-only and confined: the connection may read only those two tables' folders, and each text's
+ * statements must all be SELECTs (`internal/readOnly.ts`); anything else fails `NotAllowed`.
+ *
  * A table with no files yet is an empty view with the table's columns; once it has files, its view
  * reads them by glob, which DuckDB expands at each query, so data written since is seen. Values follow `QueryEngine.SqlValue`:
  * DECIMAL -> exact text, DATE -> `YYYY-MM-DD`, integers -> number when safe else bigint.
@@ -31,8 +34,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { SERVING_PREFIX } from "./DuckDbRefineJob.js"
-import type { DuckDbFailure } from "./internal/duckdb.js"
+import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
+import { confine, NOT_ALLOWED, onlySelect } from "./internal/readOnly.js"
 
 /** @category models */
 export interface DuckDbQueryEngineConfig {
@@ -48,7 +52,9 @@ const emptyOf = (columns: ReadonlyArray<{ readonly name: string; readonly type: 
 
 /** Classifies DuckDB's message; the message itself travels in `detail`. */
 const reasonOf = (message: string): QueryError["reason"] =>
-  /^Parser Error/.test(message) ?
+  message.startsWith(NOT_ALLOWED) || /^Permission Error/.test(message) ?
+    "NotAllowed" :
+    /^Parser Error/.test(message) ?
     "Syntax" :
     /^Catalog Error: (Table|Table Function|Schema) with name .* does not exist/.test(message) ?
     "NoSuchTable" :
@@ -107,10 +113,12 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     // Which views read files: once a table has files, its view reads them by glob (DuckDB expands
     // the glob at each query, so new files are seen); while it has none, it is an empty view.
     const live = { raw: false, refined: false }
-    const refreshViews = (db: { readonly all: (sql: string) => Effect.Effect<DuckDBResultReader, DuckDbFailure> }) =>
+    const refreshViews = (db: Db) =>
       Effect.gen(function*() {
         if (!ready) {
           for (const s of setup) yield* db.all(s)
+          // read-only, and only the two tables' folders (internal/readOnly.ts)
+          yield* confine(db, [abs(RAW_PREFIX), abs(SERVING_PREFIX)])
           ready = true
         }
         const count = (glob: string) =>
@@ -154,12 +162,12 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         }
         const db = dbOrError.right
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
-        const reader = yield* db.all(sql).pipe(
+        const reader = yield* Effect.zipRight(onlySelect(db, sql), db.all(sql)).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
           Effect.catchIf((e) => /No files found that match the pattern/.test(e.message), () => {
             live.raw = false
             live.refined = false
-            return Effect.zipRight(refreshViews(db), db.all(sql))
+            return Effect.zipRight(refreshViews(db), Effect.zipRight(onlySelect(db, sql), db.all(sql)))
           }),
           Effect.mapError(toError(sql))
         )

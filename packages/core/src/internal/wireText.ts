@@ -74,3 +74,92 @@ export const fromBase64Body = (text: string): Uint8Array | undefined => {
 
 export const toBase64 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+
+// ---------------------------------------------------------------------------------------------
+// What the bytes are: encoding, text or not, HTML or not
+// ---------------------------------------------------------------------------------------------
+
+/** How much of the start of a payload the sniffers look at. */
+const SNIFF = 4096
+
+/** What `sniffText` saw: text bytes to decode (UTF-8 or latin1, BOM removed), or why they are not. */
+export type Sniffed =
+  | { readonly _tag: "Text"; readonly bytes: Uint8Array; readonly encoding: "utf8-or-latin1" | "utf16le" | "utf16be" }
+  | { readonly _tag: "NotText"; readonly detail: string }
+  | { readonly _tag: "UnsupportedEncoding"; readonly detail: string }
+  | { readonly _tag: "HtmlPage"; readonly detail: string; readonly value: string }
+
+const utf16 = (bytes: Uint8Array, label: "utf-16le" | "utf-16be"): Uint8Array | undefined => {
+  try {
+    return encodeUtf8(new TextDecoder(label, { fatal: true, ignoreBOM: false }).decode(bytes))
+  } catch {
+    return undefined
+  }
+}
+
+/** UTF-16 without a BOM: ASCII text has a NUL in every other byte of the first line. */
+const utf16Guess = (bytes: Uint8Array): "utf-16le" | "utf-16be" | undefined => {
+  const n = Math.min(bytes.length, 64) & ~1
+  if (n < 4) return undefined
+  let even = 0
+  let odd = 0
+  for (let i = 0; i < n; i += 2) {
+    if (bytes[i] === 0) even++
+    if (bytes[i + 1] === 0) odd++
+  }
+  const half = n / 2
+  if (odd === half && even === 0) return "utf-16le"
+  if (even === half && odd === 0) return "utf-16be"
+  return undefined
+}
+
+/**
+ * The text inside `bytes`, ready for the JSON and CSV decoders: a UTF-8 BOM is dropped, UTF-16
+ * (with a BOM, or ASCII-range text without one) is converted to UTF-8; NUL or many control
+ * characters say binary (`NotText`); a first character `<` says an HTML page. Costs one pass over
+ * at most the first 4 KiB (plus the conversion, for UTF-16 only).
+ */
+export const sniffText = (bytes: Uint8Array): Sniffed => {
+  let body = bytes
+  let encoding: "utf8-or-latin1" | "utf16le" | "utf16be" = "utf8-or-latin1"
+  const b0 = bytes[0]
+  const b1 = bytes[1]
+  if (b0 === 0xef && b1 === 0xbb && bytes[2] === 0xbf) body = bytes.subarray(3)
+  else if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff) || utf16Guess(bytes) !== undefined) {
+    const label = b0 === 0xff && b1 === 0xfe ? "utf-16le" : b0 === 0xfe && b1 === 0xff ? "utf-16be" : utf16Guess(bytes)!
+    const converted = bytes.length % 2 === 0 ? utf16(bytes, label) : undefined
+    if (converted === undefined) {
+      return { _tag: "UnsupportedEncoding", detail: `looks like ${label.toUpperCase()} but does not decode as it` }
+    }
+    body = converted
+    encoding = label === "utf-16le" ? "utf16le" : "utf16be"
+  } else if ((b0 === 0x00 && b1 === 0x00) || (b0 === 0x2b && b1 === 0x2f && bytes[2] === 0x76)) {
+    return { _tag: "UnsupportedEncoding", detail: "UTF-32 or UTF-7 text: save it as UTF-8 or latin1" }
+  }
+  const n = Math.min(body.length, SNIFF)
+  let controls = 0
+  let first = -1
+  for (let i = 0; i < n; i++) {
+    const c = body[i]!
+    if (c === 0) {
+      return { _tag: "NotText", detail: `binary data (a NUL byte at offset ${i}), not a text payload` }
+    }
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) controls++
+    if (first === -1 && c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) first = i
+  }
+  if (controls > 0 && controls * 20 > n) {
+    return { _tag: "NotText", detail: `binary data (${controls} control bytes in the first ${n}), not a text payload` }
+  }
+  if (first !== -1 && body[first] === 0x3c) {
+    const head = decodeUtf8(body.subarray(first, Math.min(body.length, first + SNIFF)))
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(head)?.[1]?.trim()
+    return {
+      _tag: "HtmlPage",
+      detail: `an HTML page${
+        title !== undefined && title !== "" ? ` titled ${JSON.stringify(title.slice(0, 60))}` : ""
+      } (a challenge or maintenance page?), not a B3 payload`,
+      value: head.slice(0, 80)
+    }
+  }
+  return { _tag: "Text", bytes: body, encoding }
+}

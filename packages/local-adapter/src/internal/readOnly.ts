@@ -1,0 +1,66 @@
+/**
+ * Confines a DuckDB connection to reading a warehouse's table folders: what `b3 query` (and the
+ * report) run through the local `QueryEngine`. Two locks, each closing what the other leaves open:
+ *
+ * - DuckDB's own settings: `allowed_directories` (the table folders only), `enable_external_access =
+ *   false` (no other file, no URL, no extension install/load), `lock_configuration = true` (the SQL
+ *   cannot undo either). These stop `read_csv('/etc/passwd')`, `COPY ... TO '/tmp/x'`, `ATTACH
+ *   '/elsewhere'`, but an allowed folder is writable too;
+ * - a statement gate: every statement of the text is prepared first and must be a SELECT (which covers
+ *   WITH, VALUES, FROM-first, SHOW, DESCRIBE, SUMMARIZE); COPY, ATTACH, EXPORT, INSERT, CREATE, SET,
+ *   LOAD, CALL, ... are refused before anything runs, so nothing can be written into the table folders.
+ */
+import { StatementType } from "@duckdb/node-api"
+import * as Effect from "effect/Effect"
+import type { Db } from "./duckdb.js"
+import { DuckDbFailure, literal } from "./duckdb.js"
+
+/** The prefix of every refusal message (the engine classifies it as `NotAllowed`). */
+export const NOT_ALLOWED = "Not allowed"
+
+/** Locks the connection's file access to `directories` (each a folder; a trailing `/` is added). */
+export const confine = (db: Db, directories: ReadonlyArray<string>): Effect.Effect<void, DuckDbFailure> =>
+  Effect.forEach(
+    [
+      `SET allowed_directories = [${directories.map((d) => literal(d.endsWith("/") ? d : `${d}/`)).join(", ")}]`,
+      "SET enable_external_access = false",
+      "SET lock_configuration = true"
+    ],
+    db.run,
+    { discard: true }
+  )
+
+/** Fails unless every statement of `sql` is a SELECT; runs nothing. */
+export const onlySelect = (db: Db, sql: string): Effect.Effect<void, DuckDbFailure> =>
+  Effect.gen(function*() {
+    const extracted = yield* Effect.tryPromise({
+      try: () => db.connection.extractStatements(sql),
+      catch: (cause) =>
+        new DuckDbFailure(
+          sql,
+          // DuckDB's own message ("Parser Error: ..."), as running the text would have given it
+          (cause instanceof Error ? cause.message : String(cause)).replace(/^Failed to extract statements: /, ""),
+          cause
+        )
+    })
+    for (let i = 0; i < extracted.count; i++) {
+      const prepared = yield* Effect.tryPromise({
+        try: () => extracted.prepare(i),
+        catch: (cause) => new DuckDbFailure(sql, cause instanceof Error ? cause.message : String(cause), cause)
+      })
+      const type = prepared.statementType
+      prepared.destroySync()
+      if (type !== StatementType.SELECT) {
+        const name = StatementType[type] ?? String(type)
+        return yield* Effect.fail(
+          new DuckDbFailure(
+            sql,
+            `${NOT_ALLOWED}: queries only read the warehouse's tables; statement ${
+              i + 1
+            } is a ${name} (allowed: SELECT, WITH, VALUES, SHOW, DESCRIBE, SUMMARIZE)`,
+            undefined
+          )
+        )
+      }
+    }
+  })
