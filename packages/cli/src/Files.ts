@@ -63,8 +63,8 @@ const record = (file: string, params: Record<string, unknown>, mtime: Date): Req
 })
 
 /**
- * Reads one saved payload. The index comes from `--index`, else the file's name or (CSV) its title
- * line; the language is detected from the text unless given.
+ * Reads one saved payload. The index comes from `--index`, else (CSV) its title line, else the
+ * file's name; the language is detected from the text unless given.
  *
  * @category constructors
  */
@@ -77,10 +77,15 @@ export const payloadFromFile = (file: string, options: FileOptions = {}): Effect
     })
     const body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     const method = B3Wire.detectMethod(body)
-    const rawText = Buffer.from(body.subarray(0, 200)).toString("latin1")
+    const head = Buffer.from(body.subarray(0, 400))
+    // the title line, read through a UTF-8 BOM or a UTF-16 (little-endian) BOM
+    const rawText = head[0] === 0xff && head[1] === 0xfe ?
+      head.subarray(2).toString("utf16le") :
+      head.toString("latin1").replace(/^\u00ef\u00bb\u00bf/, "")
     const titleIndex = /^\s*([A-Z][A-Z0-9]{2,5}) - /.exec(rawText)?.[1]
-    const indexCode = options.indexCode ?? indexFromName(file) ??
-      (titleIndex !== undefined && Schema.is(IndexCode)(titleIndex) ? titleIndex : undefined)
+    // a CSV's title names its index: it wins over a guess from the file name (only --index overrides it)
+    const indexCode = options.indexCode ??
+      (titleIndex !== undefined && Schema.is(IndexCode)(titleIndex) ? titleIndex : undefined) ?? indexFromName(file)
     if (indexCode === undefined) {
       return yield* new InputError({
         path: file,

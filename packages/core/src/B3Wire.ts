@@ -637,6 +637,7 @@ export const detectMethod = (
   if (s._tag !== "Text") return "GetDownloadPortfolioDay"
   const head = decodeUtf8(s.bytes).trimStart()
   if (head.startsWith("{")) return /"date"\s*:/.test(head) ? "GetPortfolioDay" : "GetTheoricalPortfolio"
+  if (head.startsWith("[")) return "GetTheoricalPortfolio" // JSON all the same: its decoder says what is wrong
   return "GetDownloadPortfolioDay"
 }
 

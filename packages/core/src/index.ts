@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as B3Calendar from "./B3Calendar.js"
 export * as B3HttpSource from "./B3HttpSource.js"
 export * as B3ParseError from "./B3ParseError.js"
 export * as B3Wire from "./B3Wire.js"
