@@ -6,6 +6,7 @@
  */
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
+import type { RefineSqlError } from "@b3-pipeline/local-adapter/RefineSql"
 import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -41,5 +42,5 @@ const refresher = (warehouse: string) =>
   )
 
 /** @category layers */
-export const layer = (warehouse: string): Layer.Layer<Services> =>
+export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError> =>
   refresher(warehouse).pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))
