@@ -162,7 +162,11 @@ describe("scheduledIngest", () => {
     Effect.gen(function*() {
       // 2025-04-18: Good Friday, B3 closed
       const holiday = { ...scheduled, time: "2025-04-18T14:00:00Z" }
-      const summary = yield* handle(holiday, "r-h", codes("IBOV"), { cutoff: "10:00", namespace: "N", environment: "e" })
+      const summary = yield* handle(holiday, "r-h", codes("IBOV"), {
+        cutoff: "10:00",
+        namespace: "N",
+        environment: "e"
+      })
       assert.strictEqual(summary.tradingDay, false)
       assert.deepStrictEqual(summary.results, [])
       assert.isUndefined(summary.missing)
