@@ -130,7 +130,7 @@ const scenario = (ops: ReadonlyArray<Op>) =>
           const p = portfolio(op.index, op.date, op.variant)
           const w = yield* raw.write(payloadOf(p), p)
           if (w.outcome !== "unchanged") {
-            pending.push(ObjectStore.makeCreatedRecord(BUCKET, { key: w.parquetKey, size: 1, sha256: "" }, new Date()))
+            pending.push(ObjectStore.makeCreatedRecord(BUCKET, { key: w.parquetKey, size: 1, etag: "" }, new Date()))
           }
           break
         }
@@ -185,14 +185,14 @@ describe("AWS path: coalesced, serialized Glue runs + reconcile converge to the 
         for (let i = 0; i < 36; i++) {
           const p = portfolio(i, 0, 0)
           const w = yield* raw.write(payloadOf(p), p)
-          records.push(ObjectStore.makeCreatedRecord(BUCKET, { key: w.parquetKey, size: 1, sha256: "" }, new Date()))
+          records.push(ObjectStore.makeCreatedRecord(BUCKET, { key: w.parquetKey, size: 1, etag: "" }, new Date()))
         }
         for (const r of records) yield* handle({ Records: [r] }, "req").pipe(Effect.provide(glue))
         assert.strictEqual(fake.startsByDate.get(DATES[0]!), 1)
         yield* fake.step // STARTING -> RUNNING: lists raw
         const p = portfolio(5, 0, 1)
         const w = yield* raw.write(payloadOf(p), p)
-        const late = ObjectStore.makeCreatedRecord(BUCKET, { key: w.parquetKey, size: 1, sha256: "" }, new Date())
+        const late = ObjectStore.makeCreatedRecord(BUCKET, { key: w.parquetKey, size: 1, etag: "" }, new Date())
         yield* handle({ Records: [late, late] }, "req").pipe(Effect.provide(glue))
         assert.strictEqual(fake.startsByDate.get(DATES[0]!), 2) // <= 2 per date per burst, not 36
         yield* fake.drain
