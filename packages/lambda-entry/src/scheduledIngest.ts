@@ -43,6 +43,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { withSourceStack } from "./internal/stack.js"
 
 /** The EventBridge scheduled event, the fields this handler reads. @category models */
 export const ScheduledEvent = Schema.Struct({
@@ -305,7 +306,8 @@ export const makeHandler = <E>(
       )
     )
     if (exit._tag === "Success") return exit.value
-    throw Cause.squash(exit.cause)
+    // the error Lambda logs, with its stack in terms of the sources (maps read only now)
+    throw withSourceStack(Cause.squash(exit.cause))
   }
 }
 
