@@ -328,7 +328,7 @@ describe("IAM", () => {
     }
     assert.isTrue(
       resourcesFor("s3:PutObject").every((r) =>
-        /\/(refined\/b3_portfolio_refined|glue-temp\/|glue-scripts\/generated\/)\*$/.test(r)
+        /\/(refined\/b3_portfolio_refined|glue-temp\/|glue-scripts\/generated\/|_manifests\/b3_portfolio_refined\/)\*$/.test(r)
       )
     )
     assert.isTrue(
