@@ -7,7 +7,7 @@ import { startServer } from "@b3-pipeline/b3-simulator/Simulator"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -186,6 +186,31 @@ describe("a folder that is not a warehouse", () => {
     assert.strictEqual(refused.code, 2)
     assert.match(refused.stderr, /is not empty and is not a warehouse/)
     assert.deepStrictEqual(readdirSync(unrelated), ["notes.txt"])
+  })
+})
+
+describe("b3 report", () => {
+  it("headings follow --locale: Portuguese by default, English with en-US", async () => {
+    const [pt, en] = await Promise.all([
+      b3(["report", "--warehouse", wh, "--out", join(root, "pt.html")]),
+      b3(["report", "--warehouse", wh, "--out", join(root, "en.html"), "--locale", "en-US"])
+    ])
+    assert.strictEqual(pt.code, 0, pt.stderr)
+    assert.strictEqual(en.code, 0, en.stderr)
+    const h2 = (file: string) =>
+      [...readFileSync(join(root, file), "utf8").matchAll(/<h2>([^<]*)<\/h2>/g)].map((m) => m[1])
+    assert.deepStrictEqual(h2("pt.html"), [
+      "Maiores participações",
+      "Participação por setor",
+      "Participação ao longo do tempo",
+      "Entradas e saídas"
+    ])
+    assert.deepStrictEqual(h2("en.html"), [
+      "Top weights",
+      "Weight by sector",
+      "Weight over time",
+      "Entering and leaving"
+    ])
   })
 })
 
