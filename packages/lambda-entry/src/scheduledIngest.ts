@@ -16,13 +16,15 @@
  * - Freshness: from the cutoff (`B3_FRESHNESS_CUTOFF`, HH:MM Sao Paulo time) on, each run on a
  *   weekday prints the CloudWatch metric `MissingIndices` (Embedded Metric Format, namespace
  *   `B3_METRICS_NAMESPACE`, dimension `Environment` = `B3_ENVIRONMENT`): the configured indices
- *   with no archived payload for the day. An alarm fires on it. B3's trading calendar (holidays) is
- *   not in this codebase yet, so every weekday counts as a trading day (a holiday alarms).
+ *   with no archived payload for the day. An alarm fires on it.
+ * - B3's trading calendar (`B3Calendar`): on a weekday that is a B3 holiday the run fetches nothing
+ *   and reports no freshness (the schedule itself only knows weekdays).
  * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
  *
  * @since 0.1.0
  */
 import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
+import * as B3Calendar from "@b3-pipeline/core/B3Calendar"
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
 import { IndexCode } from "@b3-pipeline/core/Domain"
 import type { RefDate } from "@b3-pipeline/core/Domain"
@@ -88,7 +90,9 @@ export interface IngestSummary {
   readonly results: ReadonlyArray<IndexResult>
   /** Set when the event was not a scheduled event: what was wrong with it. */
   readonly malformed?: string
-  /** Set after the freshness cutoff on a weekday: configured indices without the day's payload. */
+  /** `false` when the day is not a B3 trading day (nothing was fetched). */
+  readonly tradingDay?: boolean
+  /** Set after the freshness cutoff on a trading day: configured indices without the day's payload. */
   readonly missing?: ReadonlyArray<string>
 }
 
@@ -119,6 +123,12 @@ export const saoPaulo = (at: Date): { readonly date: RefDate; readonly time: str
     time: `${parts["hour"]}:${parts["minute"]}`,
     weekday: parts["weekday"] !== "Sat" && parts["weekday"] !== "Sun"
   }
+}
+
+/** A B3 trading day in Sao Paulo at that instant (weekday, not a B3 holiday). @category freshness */
+export const tradingDayAt = (at: Date): boolean => {
+  const local = saoPaulo(at)
+  return local.weekday && B3Calendar.isTradingDay(local.date)
 }
 
 /** The Embedded Metric Format line of the freshness metric. @category freshness */
@@ -212,8 +222,15 @@ export const handle = (
       return { requestId, results: [], malformed: error.detail }
     }
     const results: Array<IndexResult> = []
-    const at = new Date(decoded.right.time)
-    const local = saoPaulo(Number.isNaN(at.getTime()) ? new Date() : at)
+    const parsedAt = new Date(decoded.right.time)
+    const at = Number.isNaN(parsedAt.getTime()) ? new Date() : parsedAt
+    const local = saoPaulo(at)
+    if (!tradingDayAt(at)) {
+      yield* Effect.logInfo(`${local.date} is not a B3 trading day: nothing fetched`).pipe(
+        Effect.annotateLogs({ requestId })
+      )
+      return { requestId, eventId: decoded.right.id, scheduledTime: decoded.right.time, results, tradingDay: false }
+    }
     // With the store in context (the deployed layer), a day already archived is not fetched again.
     const store = yield* Effect.serviceOption(ObjectStore)
     const archived = (indexCode: IndexCode) =>
@@ -262,7 +279,7 @@ export const handle = (
       }
     }
     let missing: ReadonlyArray<string> | undefined
-    if (freshness !== undefined && local.weekday && local.time >= freshness.cutoff) {
+    if (freshness !== undefined && local.time >= freshness.cutoff) {
       missing = codes.filter((c) => !results.some((r) => r.indexCode === c && r.ok && r.refDate === local.date))
       // Embedded Metric Format: CloudWatch turns this stdout line into the metric the alarm watches.
       yield* Effect.sync(() => process.stdout.write(`${freshnessMetric(freshness, missing!.length, new Date())}\n`))

@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { readFileSync } from "node:fs"
-import { handle, indices, makeHandler, saoPaulo } from "../src/scheduledIngest.js"
+import { handle, indices, makeHandler, saoPaulo, tradingDayAt } from "../src/scheduledIngest.js"
 
 const SAMPLE = new Uint8Array(
   readFileSync(
@@ -157,6 +157,22 @@ describe("scheduledIngest", () => {
       assert.deepStrictEqual(metric._aws.CloudWatchMetrics[0].Metrics, [{ Name: "MissingIndices", Unit: "Count" }])
     }).pipe(Effect.provide(layer))
   })
+
+  it.effect("on a B3 holiday (a weekday) nothing is fetched and no freshness is reported", () =>
+    Effect.gen(function*() {
+      // 2025-04-18: Good Friday, B3 closed
+      const holiday = { ...scheduled, time: "2025-04-18T14:00:00Z" }
+      const summary = yield* handle(holiday, "r-h", codes("IBOV"), {
+        cutoff: "10:00",
+        namespace: "N",
+        environment: "e"
+      })
+      assert.strictEqual(summary.tradingDay, false)
+      assert.deepStrictEqual(summary.results, [])
+      assert.isUndefined(summary.missing)
+      assert.isTrue(tradingDayAt(new Date("2025-04-17T14:00:00Z")))
+      assert.isFalse(tradingDayAt(new Date("2025-04-19T14:00:00Z")))
+    }).pipe(Effect.provide(ports)))
 
   it("Sao Paulo time: the date, the wall-clock time and the weekday of an instant", () => {
     assert.deepStrictEqual(saoPaulo(new Date("2025-04-07T02:30:00Z")), {
