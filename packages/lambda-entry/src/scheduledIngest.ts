@@ -17,6 +17,10 @@
  *   weekday prints the CloudWatch metric `MissingIndices` (Embedded Metric Format, namespace
  *   `B3_METRICS_NAMESPACE`, dimension `Environment` = `B3_ENVIRONMENT`): the configured indices
  *   with no archived payload for the day. An alarm fires on it.
+ * - Reconcile, as the last step (when a Glue job is configured, `B3_GLUE_JOB`): `Trigger.reconcile`
+ *   compares every raw date with its refine manifest (S3) and starts a Glue run for each stale
+ *   date, so an S3 event that was lost (or a run that failed) heals by itself at the next scheduled
+ *   run. A retryable reconcile failure fails the invocation (the ingest part is idempotent).
  * - B3's trading calendar (`B3Calendar`): on a weekday that is a B3 holiday the run fetches nothing
  *   and reports no freshness (the schedule itself only knows weekdays).
  * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
@@ -33,7 +37,10 @@ import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { PortfolioSource } from "@b3-pipeline/core/PortfolioSource"
 import { request } from "@b3-pipeline/core/PortfolioSource"
 import type { RawLayer } from "@b3-pipeline/core/RawLayer"
+import { RefineJob } from "@b3-pipeline/core/RefineJob"
+import type { RefineJobError } from "@b3-pipeline/core/RefineJob"
 import { rawParquetKey } from "@b3-pipeline/core/Tables"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -90,6 +97,12 @@ export interface IngestSummary {
   readonly results: ReadonlyArray<IndexResult>
   /** Set when the event was not a scheduled event: what was wrong with it. */
   readonly malformed?: string
+  /** The reconcile's outcome: the stale dates found and the runs started (absent: no Glue job configured). */
+  readonly reconcile?: {
+    readonly stale: ReadonlyArray<string>
+    readonly started: ReadonlyArray<{ readonly refDate: string; readonly runId: string; readonly started: boolean }>
+    readonly error?: string
+  }
   /** `false` when the day is not a B3 trading day (nothing was fetched). */
   readonly tradingDay?: boolean
   /** Set after the freshness cutoff on a trading day: configured indices without the day's payload. */
@@ -284,21 +297,48 @@ export const handle = (
       // Embedded Metric Format: CloudWatch turns this stdout line into the metric the alarm watches.
       yield* Effect.sync(() => process.stdout.write(`${freshnessMetric(freshness, missing!.length, new Date())}\n`))
     }
+    // Last step: refine every stale date (lost events, failed runs), when a refine job is configured.
+    const job = yield* Effect.serviceOption(RefineJob)
+    let reconcile: IngestSummary["reconcile"]
+    let reconcileRetryable: RefineJobError | undefined
+    if (Option.isSome(job) && Option.isSome(store)) {
+      const outcome = yield* Effect.either(
+        Trigger.reconcile().pipe(
+          Effect.provideService(RefineJob, job.value),
+          Effect.provideService(ObjectStore, store.value)
+        )
+      )
+      if (Either.isRight(outcome)) {
+        reconcile = {
+          stale: outcome.right.found.map((s) => s.refDate),
+          started: outcome.right.runs.map((r) => ({ refDate: r.refDate, runId: r.runId, started: r.started }))
+        }
+      } else {
+        yield* Effect.logError(outcome.left.message).pipe(Effect.annotateLogs({ requestId, step: "reconcile" }))
+        reconcile = { stale: [], started: [], error: outcome.left.message }
+        if (outcome.left.retryable) reconcileRetryable = outcome.left
+      }
+    }
     const summary: IngestSummary = {
       requestId,
       eventId: decoded.right.id,
       scheduledTime: decoded.right.time,
       results,
-      ...(missing !== undefined ? { missing } : {})
+      ...(missing !== undefined ? { missing } : {}),
+      ...(reconcile !== undefined ? { reconcile } : {})
     }
     yield* Effect.logInfo("scheduledIngest").pipe(Effect.annotateLogs({ summary }))
     const retry = results.filter((r) => !r.ok && r.retryable)
-    if (retry.length > 0) {
+    if (retry.length > 0 || reconcileRetryable !== undefined) {
       return yield* Effect.fail(
         new RetryableIngestFailure({
           requestId,
           indices: retry.map((r) => r.indexCode),
-          detail: retry.map((r) => (r.ok ? "" : r.message)).join("; ")
+          detail: [
+            ...retry.map((r) => (r.ok ? "" : r.message)),
+            ...(reconcileRetryable ? [reconcileRetryable.message] : [])
+          ]
+            .join("; ")
         })
       )
     }
@@ -328,10 +368,23 @@ export const makeHandler = <E>(
   }
 }
 
-/** B3 over HTTP (fetch), raw layer on S3 `B3_BUCKET`. @category layers */
-export const layer = Layer.merge(
+/**
+ * The reconcile's refine job: the Glue job `B3_GLUE_JOB` when set (else none: no reconcile).
+ *
+ * @category layers
+ */
+export const layerReconcileJob: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(
+    Config.option(Config.nonEmptyString(AwsLive.EnvVar.glueJob)),
+    (job) => Option.isNone(job) ? Layer.empty : (AwsLive.layerRefineJob as Layer.Layer<never, ConfigError.ConfigError>)
+  )
+)
+
+/** B3 over HTTP (fetch), raw layer on S3 `B3_BUCKET`, and the reconcile's Glue job. @category layers */
+export const layer = Layer.mergeAll(
   B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer)),
-  AwsLive.layerRawLayer
+  AwsLive.layerRawLayer,
+  layerReconcileJob
 )
 
 /** The deployed handler. @category handlers */

@@ -14,8 +14,8 @@
  * - every transition is recorded, so a test can assert how many runs ran at once and how many runs
  *   a date got.
  *
- * Test support, like `Testing`: `aws-sdk-client-mock` is a devDependency, so use this module from
- * tests only.
+ * Test support (`@b3-pipeline/aws-adapter/testing/GlueFake`), beside the s3rver entry: it needs
+ * `aws-sdk-client-mock` (a devDependency of this package), so use it from tests only.
  *
  * @since 0.1.0
  */
@@ -36,6 +36,10 @@ import { mockClient } from "aws-sdk-client-mock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import type { Server } from "node:http"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 
 export type FakeState = "WAITING" | "STARTING" | "RUNNING" | "SUCCEEDED" | "FAILED"
 
@@ -180,3 +184,53 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
 }
 
 export type GlueFake = ReturnType<typeof makeGlueFake>
+
+/**
+ * Serves a fake over HTTP on 127.0.0.1 (Glue's JSON 1.1 protocol, what `B3_GLUE_ENDPOINT` points a
+ * bundled handler at): each request becomes the SDK command, answered by the fake's model; dates
+ * as epoch seconds, errors as `__type`. Closed with the scope.
+ *
+ * @category testing
+ */
+export const serveGlueFake = (fake: GlueFake): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ server: Server; endpoint: string }>((resume) => {
+      const commands: Record<string, (input: any) => any> = {
+        StartJobRun: (input) => new StartJobRunCommand(input),
+        GetJobRuns: (input) => new GetJobRunsCommand(input),
+        GetJobRun: (input) => new GetJobRunCommand(input)
+      }
+      const server = createServer((req, res) => {
+        let body = ""
+        req.on("data", (d) => (body += d))
+        req.on("end", () => {
+          const op = String(req.headers["x-amz-target"] ?? "").replace(/^AWSGlue\./, "")
+          res.setHeader("content-type", "application/x-amz-json-1.1")
+          const make = commands[op]
+          if (make === undefined) {
+            res.statusCode = 400
+            return res.end(JSON.stringify({ __type: "InvalidInputException", message: `not faked: ${op}` }))
+          }
+          fake.client.send(make(JSON.parse(body === "" ? "{}" : body))).then(
+            (out: unknown) =>
+              res.end(JSON.stringify(out, function(this: Record<string, unknown>, key: string, v: unknown) {
+                const raw = this[key]
+                return raw instanceof Date ? raw.getTime() / 1000 : v
+              })),
+            (error: { name?: string; message?: string }) => {
+              res.statusCode = 400
+              res.end(
+                JSON.stringify({ __type: error.name ?? "InternalServiceException", message: error.message ?? "" })
+              )
+            }
+          )
+        })
+      })
+      server.listen(
+        0,
+        "127.0.0.1",
+        () => resume(Effect.succeed({ server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
+      )
+    }),
+    ({ server }) => Effect.sync(() => server.close())
+  ).pipe(Effect.map(({ endpoint }) => endpoint))
