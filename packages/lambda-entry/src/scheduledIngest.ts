@@ -11,11 +11,14 @@
  *   invocation fails after every index was tried, so EventBridge's retry runs it again; indices
  *   already written are then `unchanged` (identical bytes are not rewritten, no second refine).
  * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
+ * - A payload for an index outside B3's list is quarantined (`UnknownIndex`) unless
+ *   `B3_ALLOW_UNKNOWN_INDEX=true` (the CLI's `--allow-unknown-index`).
  *
  * @since 0.1.0
  */
 import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
+import type * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { IndexCode } from "@b3-pipeline/core/Domain"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { PortfolioSource } from "@b3-pipeline/core/PortfolioSource"
@@ -108,6 +111,11 @@ export const indices: Config.Config<ReadonlyArray<IndexCode>> = Config.string(Aw
   })
 )
 
+/** `B3_ALLOW_UNKNOWN_INDEX`: accept index codes outside B3's list (default false). @category config */
+export const allowUnknownIndex: Config.Config<boolean> = Config.boolean("B3_ALLOW_UNKNOWN_INDEX").pipe(
+  Config.withDefault(false)
+)
+
 const decode = Schema.decodeUnknownEither(ScheduledEvent)
 
 /**
@@ -118,7 +126,8 @@ const decode = Schema.decodeUnknownEither(ScheduledEvent)
 export const handle = (
   event: unknown,
   requestId: string,
-  codes: ReadonlyArray<IndexCode>
+  codes: ReadonlyArray<IndexCode>,
+  options: B3Wire.IngestOptions = {}
 ): Effect.Effect<IngestSummary, RetryableIngestFailure, PortfolioSource | RawLayer> =>
   Effect.gen(function*() {
     const decoded = decode(event, { onExcessProperty: "ignore" })
@@ -129,7 +138,7 @@ export const handle = (
     }
     const results: Array<IndexResult> = []
     for (const indexCode of codes) {
-      const result = yield* Effect.either(Pipeline.ingest(request(indexCode)))
+      const result = yield* Effect.either(Pipeline.ingest(request(indexCode), options))
       if (Either.isRight(result)) {
         const w = result.right
         results.push({
@@ -187,7 +196,10 @@ export const makeHandler = <E>(
   const runtime = ManagedRuntime.make(layer)
   return async (event: unknown, context?: LambdaContext): Promise<IngestSummary> => {
     const exit = await runtime.runPromiseExit(
-      Effect.flatMap(codes, (list) => handle(event, context?.awsRequestId ?? "local", list))
+      Effect.flatMap(
+        Config.all([codes, allowUnknownIndex]),
+        ([list, allow]) => handle(event, context?.awsRequestId ?? "local", list, { allowUnknownIndex: allow })
+      )
     )
     if (exit._tag === "Success") return exit.value
     throw Cause.squash(exit.cause)
