@@ -35,3 +35,9 @@ export const ratioAtLeast = (value: number, reference: number, against: string, 
   goal: `ratio >= ${minRatio}`,
   met: ratioOf(value, reference) >= minRatio
 })
+
+/**
+ * `BENCH_SMOKE=1`: every module runs at a tiny size (CI's smoke test that the benches still run; its
+ * figures mean nothing and no target is expected to be met).
+ */
+export const SMOKE = process.env["BENCH_SMOKE"] === "1"

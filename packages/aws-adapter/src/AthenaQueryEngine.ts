@@ -37,7 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
-import { Athena } from "./AwsClients.js"
+import { Athena } from "./ClientAthena.js"
 import { classify, describe } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
 

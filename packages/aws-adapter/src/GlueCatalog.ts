@@ -34,7 +34,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { Glue } from "./AwsClients.js"
+import { Glue } from "./ClientGlue.js"
 import { classify, describe } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
 

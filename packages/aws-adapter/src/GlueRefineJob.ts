@@ -1,23 +1,30 @@
 /**
  * `RefineJob` on an AWS Glue job: `start` is `StartJobRun`, `status` is `GetJobRun`.
  *
- * Job arguments: `--bucket`, `--ref_date`, `--index_code` and `--source_key` (when known),
- * `--database`, `--raw_table`, `--refined_table`.
+ * Job arguments: `--bucket`, `--ref_date`, `--index_code` and `--source_key` (the change that asked,
+ * logged only: a run refines the whole date), `--database`, `--raw_table`, `--refined_table`.
  *
- * At-least-once delivery: S3 may deliver the same object-created event twice, and a Lambda retry
- * replays it. Before starting, the job's recent runs (`GetJobRuns`, newest first, within
- * `dedupeWindow`) are scanned for one still STARTING/RUNNING/WAITING with the same `--ref_date`,
- * `--index_code` and `--source_key`; if there is one, nothing is started and that run is returned
- * with `started: false`. No marker object or table is needed: Glue's own run list is the record.
- * A run that already finished does not suppress a new one (the refine replaces a date, so a late
- * re-run is harmless). Two events racing within the same second can both pass the check; the
- * job's `MaxConcurrentRuns` then refuses one with `ConcurrentRunsExceededException`, which is
- * retried with backoff, and the retry runs the check again and finds the other's run.
+ * **Coalesced per date.** The job runs one run at a time with job run queuing
+ * (`MaxConcurrentRuns: 1`, `JobRunQueuingEnabled`; each StartJobRun also asks for queuing): a run
+ * started while another runs waits in `WAITING`. A run lists the raw table when its script starts
+ * (it is `RUNNING` then), so a run still `WAITING` or `STARTING` will read every object written
+ * before it leaves that state. `start` therefore starts a run for the date unless the job's recent
+ * runs (`GetJobRuns`, newest first, within `dedupeWindow`) hold one for the same `--ref_date` still
+ * WAITING or STARTING: that run is returned with `started: false`. A run already RUNNING may have
+ * listed before the new object, so it does not suppress a new one. S3's at-least-once delivery,
+ * Lambda's retries and the 36 writes of one day thus start at most two runs per date per burst (the
+ * one running and the one waiting), not 36; two events racing within the same second can both pass
+ * the check (a third run, still correct: runs are serialized and each rewrites the whole date).
+ *
+ * **Retries fit the caller's deadline.** Every call goes through `Retry.call` with `retry` (default
+ * 500 ms doubling, 4 retries: at most 11.25 s of waiting per call) and at most `maxRunPages` pages of
+ * runs are read: `startRetryBudget` is the worst-case wait of one `start`, which the trigger
+ * Lambda's timeout must exceed.
  *
  * @since 0.1.0
  */
 import type { JobRun } from "@aws-sdk/client-glue"
-import { GetJobRunCommand, paginateGetJobRuns, StartJobRunCommand } from "@aws-sdk/client-glue"
+import { GetJobRunCommand, GetJobRunsCommand, StartJobRunCommand } from "@aws-sdk/client-glue"
 import { RefDate } from "@b3-pipeline/core/Domain"
 import { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
 import type { RefineRequest, RefineRun, RunState } from "@b3-pipeline/core/RefineJob"
@@ -31,7 +38,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { Glue } from "./AwsClients.js"
+import { Glue } from "./ClientGlue.js"
 import { classify, describe } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
 
@@ -41,13 +48,26 @@ export interface GlueRefineJobConfig {
   /** The bucket the job reads and writes (`--bucket`). */
   readonly bucket: string
   readonly database?: string | undefined
-  /** How far back to look for a run of the same request (default 6 hours). */
+  /** How far back to look for a waiting run of the same date (default 6 hours). */
   readonly dedupeWindow?: Duration.DurationInput | undefined
-  /** Backoff for ConcurrentRunsExceeded/throttling (default: 1 s doubling, 6 retries). */
+  /** Pages of 100 runs read at most by the check (default 3). */
+  readonly maxRunPages?: number | undefined
+  /** Retry policy of each Glue call (default: 500 ms doubling, 4 retries). */
   readonly retry?: Retry.RetryPolicy | undefined
 }
 
-const ACTIVE = new Set(["STARTING", "RUNNING", "STOPPING", "WAITING"])
+/** Runs that have not listed the raw table yet: they will read an object written now. @category coalescing */
+export const PENDING_STATES: ReadonlySet<string> = new Set(["WAITING", "STARTING"])
+
+/** @category coalescing */
+export const defaultStartPolicy: Retry.RetryPolicy = { base: "500 millis", times: 4 }
+
+/**
+ * The longest a `start` can wait in retries: every call (the pages of runs, then StartJobRun) at
+ * its policy's maximum. The trigger Lambda's timeout must exceed it. @category coalescing
+ */
+export const startRetryBudget = (config: Pick<GlueRefineJobConfig, "maxRunPages" | "retry">): Duration.Duration =>
+  Duration.times(Retry.maxTotalWait(config.retry ?? defaultStartPolicy), (config.maxRunPages ?? 3) + 1)
 
 /** Glue's run states onto the port's. @category mapping */
 export const runStateOf = (state: string | undefined): RunState => {
@@ -84,9 +104,10 @@ export const argumentsOf = (config: GlueRefineJobConfig, request: RefineRequest)
   "--refined_table": Tables.REFINED_TABLE
 })
 
-const sameRequest = (args: Record<string, string>, run: JobRun): boolean => {
+/** Same date of the same bucket (the run rewrites the whole date, whichever index asked). */
+const sameDate = (args: Record<string, string>, run: JobRun): boolean => {
   const other = run.Arguments ?? {}
-  return ["--ref_date", "--index_code", "--source_key", "--bucket"].every((k) => other[k] === args[k])
+  return ["--ref_date", "--bucket"].every((k) => other[k] === args[k])
 }
 
 const reasonOf = (cause: unknown): RefineJobError["reason"] => {
@@ -111,9 +132,11 @@ const make = (config: GlueRefineJobConfig) =>
   Effect.gen(function*() {
     const glue = yield* Glue
     const window = Duration.toMillis(config.dedupeWindow ?? "6 hours")
-    const policy = config.retry ?? { base: "1 second", times: 6 }
+    const policy = config.retry ?? defaultStartPolicy
     const fail = (method: string, extra: { refDate?: string; runId?: string }) => (cause: unknown) =>
       new RefineJobError({ reason: reasonOf(cause), method, ...extra, detail: describe(cause), cause })
+    // ConcurrentRunsExceeded (a job without queuing) is worth a retry too.
+    const retryOn = new Set([...Retry.TRANSIENT, "ConcurrentRuns" as const])
 
     const toRun = (run: JobRun, started: boolean, method: string): Effect.Effect<RefineRun, RefineJobError> => {
       const refDate = decodeRefDate(run.Arguments?.["--ref_date"])
@@ -138,30 +161,43 @@ const make = (config: GlueRefineJobConfig) =>
       })
     }
 
-    /** The newest active run of the same request, if any (runs come newest first). */
-    const findActive = (args: Record<string, string>, refDate: string) =>
+    /** The newest run of the same date that has not listed raw yet (runs come newest first). */
+    const findPending = (args: Record<string, string>, refDate: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Stream.fromAsyncIterable(
-          paginateGetJobRuns({ client: glue, pageSize: 100 }, { JobName: config.jobName }),
-          fail("start", { refDate })
+        Retry.pages(
+          (token, abortSignal) =>
+            glue.send(
+              new GetJobRunsCommand({
+                JobName: config.jobName,
+                MaxResults: 100,
+                ...(token !== undefined ? { NextToken: token } : {})
+              }),
+              { abortSignal }
+            ),
+          (page) => page.NextToken,
+          { onError: fail("start", { refDate }), policy, retryOn }
         ).pipe(
+          Stream.take(config.maxRunPages ?? 3),
           Stream.mapConcat((page) => page.JobRuns ?? []),
           // Newest first: stop at the first run older than the window (no further pages are fetched).
           Stream.takeWhile((run) => (run.StartedOn?.getTime() ?? Infinity) >= now - window),
-          Stream.filter((run) => ACTIVE.has(run.JobRunState ?? "") && sameRequest(args, run)),
+          Stream.filter((run) => PENDING_STATES.has(run.JobRunState ?? "") && sameDate(args, run)),
           Stream.runHead
         ))
 
     const startOnce = (request: RefineRequest) =>
       Effect.gen(function*() {
         const args = argumentsOf(config, request)
-        const active = yield* findActive(args, request.refDate)
-        if (Option.isSome(active)) return yield* toRun(active.value, false, "start")
-        const out = yield* Effect.tryPromise({
-          try: (abortSignal) =>
-            glue.send(new StartJobRunCommand({ JobName: config.jobName, Arguments: args }), { abortSignal }),
-          catch: fail("start", { refDate: request.refDate })
-        })
+        const pending = yield* findPending(args, request.refDate)
+        if (Option.isSome(pending)) return yield* toRun(pending.value, false, "start")
+        const out = yield* Retry.call(
+          (abortSignal) =>
+            glue.send(
+              new StartJobRunCommand({ JobName: config.jobName, Arguments: args, JobRunQueuingEnabled: true }),
+              { abortSignal }
+            ),
+          { onError: fail("start", { refDate: request.refDate }), policy, retryOn }
+        )
         return {
           runId: out.JobRunId ?? "",
           refDate: request.refDate,
@@ -174,16 +210,13 @@ const make = (config: GlueRefineJobConfig) =>
     return RefineJob.of({
       start: (request) =>
         startOnce(request).pipe(
-          Retry.retryTransient(policy),
           Effect.withSpan("GlueRefineJob.start", { attributes: { refDate: request.refDate } })
         ),
       status: (runId) =>
-        Effect.tryPromise({
-          try: (abortSignal) =>
-            glue.send(new GetJobRunCommand({ JobName: config.jobName, RunId: runId }), { abortSignal }),
-          catch: fail("status", { runId })
-        }).pipe(
-          Retry.retryTransient(Retry.defaultPolicy),
+        Retry.call(
+          (abortSignal) => glue.send(new GetJobRunCommand({ JobName: config.jobName, RunId: runId }), { abortSignal }),
+          { onError: fail("status", { runId }) }
+        ).pipe(
           Effect.flatMap((out) =>
             out.JobRun === undefined ?
               Effect.fail(new RefineJobError({ reason: "NotFound", method: "status", runId })) :

@@ -38,7 +38,7 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
-import { S3 } from "./AwsClients.js"
+import { S3 } from "./ClientS3.js"
 import { classify, describe } from "./internal/awsError.js"
 import type { AwsFailure } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
@@ -91,6 +91,9 @@ const checksumHex = (checksum: string | undefined): string | undefined => {
   return HEX.test(hex) ? hex : undefined
 }
 
+/** S3's ETag without its quotes (`"abc"` -> `abc`), the object's version identity in `ListedObject`. */
+const etagOf = (etag: string | undefined): string => (etag ?? "").replace(/^"|"$/g, "")
+
 const make = (config: S3ObjectStoreConfig) =>
   Effect.gen(function*() {
     const s3 = yield* S3
@@ -139,10 +142,11 @@ const make = (config: S3ObjectStoreConfig) =>
       const fromMeta = out.Metadata?.["sha256"]
       const known = fromMeta !== undefined && HEX.test(fromMeta) ? fromMeta : checksumHex(out.ChecksumSHA256)
       const size = out.ContentLength ?? 0
-      if (known !== undefined) return Effect.succeed(Option.some<ObjectInfo>({ key, size, sha256: known }))
+      const etag = etagOf(out.ETag)
+      if (known !== undefined) return Effect.succeed(Option.some<ObjectInfo>({ key, size, sha256: known, etag }))
       return readBody(method, key).pipe(
         Effect.map(
-          Option.map((body): ObjectInfo => ({ key, size: body.byteLength, sha256: sha256(body).digest("hex") }))
+          Option.map((body): ObjectInfo => ({ key, size: body.byteLength, sha256: sha256(body).digest("hex"), etag }))
         )
       )
     }
@@ -168,7 +172,7 @@ const make = (config: S3ObjectStoreConfig) =>
           if (Option.isSome(existing) && existing.value.sha256 === hex) {
             return { ...existing.value, written: false }
           }
-          yield* call("put", key, (abortSignal) =>
+          const written = yield* call("put", key, (abortSignal) =>
             s3.send(
               new PutObjectCommand({
                 Bucket: bucket,
@@ -181,7 +185,7 @@ const make = (config: S3ObjectStoreConfig) =>
               }),
               { abortSignal }
             ))
-          const info: ObjectInfo = { key, size: body.byteLength, sha256: hex }
+          const info: ObjectInfo = { key, size: body.byteLength, sha256: hex, etag: etagOf(written.ETag) }
           if (config.events === "local") {
             yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date(), config.region ?? "local"))
           }
@@ -218,7 +222,11 @@ const make = (config: S3ObjectStoreConfig) =>
               ) => ((a.Key ?? "") < (b.Key ?? "") ? -1 : a.Key === b.Key ? 0 : 1))
             ),
             Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
-            Stream.map((o): ListedObject => ({ key: o.Key as ObjectKey, size: Number(o.Size ?? 0) }))
+            Stream.map((o): ListedObject => ({
+              key: o.Key as ObjectKey,
+              size: Number(o.Size ?? 0),
+              etag: etagOf(o.ETag)
+            }))
           ),
       delete: (key) =>
         checkKey("delete", key).pipe(

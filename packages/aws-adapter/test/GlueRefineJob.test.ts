@@ -10,6 +10,7 @@ import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { RefineJob } from "@b3-pipeline/core/RefineJob"
 import { assert, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -47,6 +48,7 @@ describe("GlueRefineJob", () => {
       assert.strictEqual(calls.length, 1)
       assert.deepStrictEqual(calls[0]!.args[0].input, {
         JobName: "b3-refine",
+        JobRunQueuingEnabled: true,
         Arguments: {
           "--bucket": "b3-bucket",
           "--ref_date": "2025-04-07",
@@ -60,31 +62,47 @@ describe("GlueRefineJob", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("a duplicate request while a run is active starts nothing (second page of runs)", () => {
+  it.effect("a run of the same date still WAITING or STARTING is reused (it has not listed raw yet)", () => {
     const { layer, mock } = setup()
     const now = new Date(0)
+    const otherIndex = { ...args, "--index_code": "SMLL", "--source_key": "raw/other" }
     mock.on(GetJobRunsCommand).resolvesOnce({
       JobRuns: [
-        { Id: "jr_other", JobRunState: "RUNNING", StartedOn: now, Arguments: { ...args, "--ref_date": "2025-04-08" } },
+        { Id: "jr_other", JobRunState: "WAITING", StartedOn: now, Arguments: { ...args, "--ref_date": "2025-04-08" } },
         { Id: "jr_done", JobRunState: "SUCCEEDED", StartedOn: now, Arguments: args }
       ],
       NextToken: "t2"
-    }).resolvesOnce({ JobRuns: [{ Id: "jr_active", JobRunState: "RUNNING", StartedOn: now, Arguments: args }] })
+    }).resolvesOnce({ JobRuns: [{ Id: "jr_waiting", JobRunState: "WAITING", StartedOn: now, Arguments: otherIndex }] })
     mock.on(StartJobRunCommand).resolves({ JobRunId: "jr_new" })
     return Effect.gen(function*() {
       const run = yield* (yield* RefineJob).start(request)
-      assert.strictEqual(run.runId, "jr_active")
+      // another index of the same date started it: it will read this object too
+      assert.strictEqual(run.runId, "jr_waiting")
       assert.isFalse(run.started)
-      assert.strictEqual(run.state, "RUNNING")
       assert.strictEqual(mock.commandCalls(StartJobRunCommand).length, 0)
       assert.strictEqual(mock.commandCalls(GetJobRunsCommand)[1]!.args[0].input.NextToken, "t2")
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("runs older than the dedupe window are not scanned", () => {
+  it.effect("a RUNNING run of the date does not suppress a new one (it may have listed before the object)", () => {
+    const { layer, mock } = setup()
+    mock.on(GetJobRunsCommand).resolves({
+      JobRuns: [{ Id: "jr_running", JobRunState: "RUNNING", StartedOn: new Date(0), Arguments: args }]
+    })
+    mock.on(StartJobRunCommand).resolves({ JobRunId: "jr_next" })
+    return Effect.gen(function*() {
+      const run = yield* (yield* RefineJob).start(request)
+      assert.strictEqual(run.runId, "jr_next")
+      assert.isTrue(run.started)
+      // queued behind the running one, never refused
+      assert.strictEqual(mock.commandCalls(StartJobRunCommand)[0]!.args[0].input.JobRunQueuingEnabled, true)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("runs older than the dedupe window are not scanned, and at most maxRunPages pages are read", () => {
     const { layer, mock } = setup()
     mock.on(GetJobRunsCommand).resolvesOnce({
-      JobRuns: [{ Id: "jr_old", JobRunState: "RUNNING", StartedOn: new Date(0), Arguments: args }],
+      JobRuns: [{ Id: "jr_old", JobRunState: "WAITING", StartedOn: new Date(0), Arguments: args }],
       NextToken: "never-fetched"
     })
     mock.on(StartJobRunCommand).resolves({ JobRunId: "jr_new" })
@@ -96,26 +114,7 @@ describe("GlueRefineJob", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("ConcurrentRunsExceeded is retried with backoff, and the retry re-checks for a duplicate", () => {
-    const { layer, mock } = setup()
-    mock.on(GetJobRunsCommand).resolvesOnce({ JobRuns: [] }).resolvesOnce({ JobRuns: [] }).resolves({
-      JobRuns: [{ Id: "jr_racer", JobRunState: "STARTING", StartedOn: new Date(0), Arguments: args }]
-    })
-    mock.on(StartJobRunCommand).rejects(
-      new ConcurrentRunsExceededException({ message: "Concurrent runs exceeded", $metadata: {} })
-    )
-    return Effect.gen(function*() {
-      const fiber = yield* Effect.fork((yield* RefineJob).start(request))
-      yield* TestClock.adjust("1 minute")
-      const run = yield* Fiber.join(fiber)
-      assert.strictEqual(run.runId, "jr_racer")
-      assert.isFalse(run.started)
-      assert.strictEqual(mock.commandCalls(StartJobRunCommand).length, 2)
-      assert.strictEqual(mock.commandCalls(GetJobRunsCommand).length, 3)
-    }).pipe(Effect.provide(layer))
-  })
-
-  it.effect("ConcurrentRunsExceeded forever gives up with a retryable ConcurrentRuns error", () => {
+  it.effect("ConcurrentRunsExceeded (a job without queuing) is retried within the budget, then retryable", () => {
     const { layer, mock } = setup()
     mock.on(GetJobRunsCommand).resolves({ JobRuns: [] })
     mock.on(StartJobRunCommand).rejects(new ConcurrentRunsExceededException({ message: "busy", $metadata: {} }))
@@ -128,8 +127,14 @@ describe("GlueRefineJob", () => {
         assert.strictEqual(result.left.reason, "ConcurrentRuns")
         assert.isTrue(result.left.retryable)
       }
-      assert.strictEqual(mock.commandCalls(StartJobRunCommand).length, 7)
+      assert.strictEqual(mock.commandCalls(StartJobRunCommand).length, 5)
     }).pipe(Effect.provide(layer))
+  })
+
+  it("the worst-case retry wait of a start fits inside the trigger Lambda's 60 s timeout", () => {
+    const budget = GlueRefineJob.startRetryBudget({})
+    assert.isTrue(Duration.lessThan(budget, Duration.seconds(50)), Duration.format(budget))
+    assert.isTrue(Duration.greaterThan(GlueRefineJob.startRetryBudget({ maxRunPages: 20 }), Duration.seconds(60)))
   })
 
   it.effect("status maps Glue run states and errors", () => {

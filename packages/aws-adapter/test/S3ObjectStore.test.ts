@@ -12,7 +12,7 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import * as AwsClients from "../src/AwsClients.js"
 import * as S3ObjectStore from "../src/S3ObjectStore.js"
-import { startS3rver } from "../src/Testing.js"
+import { startS3rver } from "../src/testing/index.js"
 
 const BUCKET = "b3-test"
 const enc = new TextEncoder()

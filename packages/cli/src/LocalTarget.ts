@@ -6,6 +6,7 @@
  */
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
+import type { RefineSqlError } from "@b3-pipeline/local-adapter/RefineSql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Services } from "./Env.js"
@@ -17,5 +18,5 @@ const refresher = Layer.effect(
 )
 
 /** @category layers */
-export const layer = (warehouse: string): Layer.Layer<Services> =>
+export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError> =>
   refresher.pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as B3Calendar from "@b3-pipeline/core/B3Calendar"
 import { Catalog } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
@@ -32,6 +33,26 @@ export const rawDates: Effect.Effect<ReadonlyArray<RefDate>, unknown, ObjectStor
 
 const decoder = new TextDecoder()
 
+/**
+ * Per index, the B3 trading days missing between its first and last date (B3's calendar, not the
+ * national one: `B3Calendar`).
+ */
+const missingDaysLines = (byIndex: ReadonlyMap<string, ReadonlyArray<string>>): Array<string> => {
+  const lines = ["trading days missing between each index's first and last date (B3 calendar):"]
+  for (const [code, dates] of [...byIndex.entries()].sort()) {
+    const missing = B3Calendar.missingTradingDays(dates)
+    const shown = missing.slice(0, 6).join(", ") + (missing.length > 6 ? `, ... (${missing.length - 6} more)` : "")
+    lines.push(`  ${code.padEnd(5)}  ${missing.length === 0 ? "none" : `${missing.length}: ${shown}`}`)
+  }
+  const uncovered = [...byIndex.values()].flat().filter((d) => !B3Calendar.covers(d))
+  if (uncovered.length > 0) {
+    lines.push(
+      `  (the holiday list covers ${B3Calendar.FIRST_YEAR}-${B3Calendar.LAST_YEAR}; outside it only weekends are known)`
+    )
+  }
+  return lines
+}
+
 /** The status text. @category rendering */
 export const report = Effect.gen(function*() {
   const store = yield* ObjectStore
@@ -54,6 +75,7 @@ export const report = Effect.gen(function*() {
       ds.sort()
       lines.push(`  ${code.padEnd(5)}  ${String(ds.length).padStart(5)}  ${ds[0]}  ${ds[ds.length - 1]}`)
     }
+    lines.push(...missingDaysLines(byIndex))
   }
   const refined = yield* Effect.either(catalog.listPartitions(REFINED_TABLE))
   if (refined._tag === "Right") {

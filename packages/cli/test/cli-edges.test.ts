@@ -189,6 +189,21 @@ describe("a folder that is not a warehouse", () => {
   })
 })
 
+describe("b3 status", () => {
+  it("shows per index the B3 trading days missing between its first and last date", async () => {
+    const dir = join(root, "gaps")
+    // Thu 2025-04-17, then Good Friday, a weekend and Tiradentes (Mon 21) closed B3; Wed 23 is missing
+    for (const date of ["2025-04-17", "2025-04-22", "2025-04-24"]) {
+      const r = await b3(["run", "--warehouse", dir, "--index", "IBOV", "--source", "simulated", "--date", date])
+      assert.strictEqual(r.code, 0, r.stderr)
+    }
+    const r = await b3(["status", "--warehouse", dir])
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(r.stdout, /trading days missing between each index's first and last date \(B3 calendar\)/)
+    assert.match(r.stdout, /^ {2}IBOV {3}1: 2025-04-23$/m)
+  })
+})
+
 describe("b3 query is read-only and confined to the warehouse", () => {
   it("COPY ... TO, read_csv('/etc/passwd') and ATTACH fail with a clear error and change nothing", async () => {
     const snapshot = () =>

@@ -57,6 +57,12 @@ export const unsafeKey = (...parts: ReadonlyArray<string>): ObjectKey => {
 export interface ListedObject {
   readonly key: ObjectKey
   readonly size: number
+  /**
+   * The stored version's identity, as cheap as the listing: equal while the object is not rewritten,
+   * different once other bytes are written (S3: the ETag, as Glue/boto3 sees it too; filesystem: from
+   * `stat`; memory: the digest). Writing identical bytes again keeps it. Opaque: compare, never parse.
+   */
+  readonly etag: string
 }
 
 /** @category models */
@@ -112,7 +118,7 @@ export const recordKey = (record: S3EventRecord): string => decodeURIComponent(r
 /** Builds the event a store emits after writing an object. @category events */
 export const makeCreatedRecord = (
   bucket: string,
-  info: ObjectInfo,
+  info: ListedObject,
   now: Date,
   region = "local"
 ): S3EventRecord => ({
@@ -126,7 +132,7 @@ export const makeCreatedRecord = (
     object: {
       key: encodeURIComponent(info.key).replace(/%2F/g, "/"),
       size: info.size,
-      eTag: info.sha256.slice(0, 32),
+      eTag: info.etag,
       sequencer: now.getTime().toString(16).toUpperCase().padStart(16, "0")
     }
   }
@@ -219,7 +225,8 @@ export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService>
     const infoOf = (key: string, o: { readonly body: Uint8Array; readonly sha256: string }): ObjectInfo => ({
       key: key as ObjectKey,
       size: o.body.byteLength,
-      sha256: o.sha256
+      sha256: o.sha256,
+      etag: o.sha256
     })
     return ObjectStore.of({
       bucket,
@@ -251,7 +258,8 @@ export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService>
             Stream.fromIterable(
               [...objects.keys()].filter((k) => k.startsWith(prefix)).sort().map((k): ListedObject => ({
                 key: k as ObjectKey,
-                size: objects.get(k)!.body.byteLength
+                size: objects.get(k)!.body.byteLength,
+                etag: objects.get(k)!.sha256
               }))
             )
           ))

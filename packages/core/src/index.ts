@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as B3Calendar from "./B3Calendar.js"
 export * as B3HttpSource from "./B3HttpSource.js"
 export * as B3ParseError from "./B3ParseError.js"
 export * as B3Wire from "./B3Wire.js"
@@ -11,6 +12,7 @@ export * as Catalog from "./Catalog.js"
 export * as Domain from "./Domain.js"
 export * as Generate from "./Generate.js"
 export * as ObjectStore from "./ObjectStore.js"
+export * as Payloads from "./Payloads.js"
 export * as Pipeline from "./Pipeline.js"
 export * as PortfolioSource from "./PortfolioSource.js"
 export * as QueryEngine from "./QueryEngine.js"

@@ -114,7 +114,7 @@ describe("Pipeline", () => {
       const { payload } = samplePayload({ indexCode: "IBXX", refDate: "2025-04-07", size: 8 })
       const write = yield* Pipeline.ingestPayload(payload)
       const record = (key: string) =>
-        makeCreatedRecord("memory", { key: key as ObjectKey, size: 1, sha256: "00" }, new Date(0))
+        makeCreatedRecord("memory", { key: key as ObjectKey, size: 1, etag: "00" }, new Date(0))
       for (
         const key of [
           ...write.payloadKeys,

@@ -284,7 +284,7 @@ describe("Trigger convergence (memory backend)", () => {
       yield* Trigger.reconcile()
       yield* Testing.takePending
       const record = (key: string) =>
-        makeCreatedRecord("memory", { key: key as ObjectKey, size: 1, sha256: "00" }, new Date(0))
+        makeCreatedRecord("memory", { key: key as ObjectKey, size: 1, etag: "00" }, new Date(0))
       assert.isTrue(Option.isNone(yield* Trigger.onRawObject(record("runs/2025-04-28/run-x.json"))))
       // a backfill of 2025-04-29 implies its own refine and 2025-04-30's
       yield* writeRaw("2025-04-29", "IBOV", 0)

@@ -1,6 +1,10 @@
-// Bundles each Lambda handler into one ESM file for the nodejs22.x runtime:
-//   dist/<handler>/index.mjs (+ index.mjs.map, meta.json), exporting `handler`.
-// Usage: node scripts/bundle.mjs [--sdk=bundled|external] [--outdir=dist] [--no-minify]
+// Bundles each Lambda handler for the nodejs22.x runtime: dist/<handler>/index.mjs exporting
+// `handler`, the chunks it imports (dist/<handler>/chunk-*.mjs) and their .map files; the folder is
+// the Lambda asset. Code splitting keeps what a cold start does not run (the credential providers
+// other than the environment's, for instance) in chunks that are never read unless used. The maps
+// are read only when an error leaves a handler (src/internal/stack.ts), so the function needs no
+// `--enable-source-maps` (which parses them on every cold start).
+// Usage: node scripts/bundle.mjs [--sdk=bundled|external] [--outdir=dist] [--no-minify] [--no-splitting]
 //   --sdk=bundled (default): the AWS SDK clients are inside the bundle (pinned versions, faster cold
 //   start, see the README's "On AWS"); --sdk=external leaves `@aws-sdk/*` to the runtime's copy.
 import * as esbuild from "esbuild"
@@ -46,7 +50,7 @@ const pureModuleValues = {
 }
 
 /**
- * @param {{ sdk?: "bundled" | "external", outdir?: string, minify?: boolean, sourcemap?: boolean, handlers?: string[] }} options
+ * @param {{ sdk?: "bundled" | "external", outdir?: string, minify?: boolean, sourcemap?: boolean, splitting?: boolean, handlers?: string[] }} options
  * @returns {Promise<Array<{ handler: string, file: string, bytes: number }>>}
  */
 export const bundle = async (options = {}) => {
@@ -59,8 +63,10 @@ export const bundle = async (options = {}) => {
     mkdirSync(dir, { recursive: true })
     const file = join(dir, "index.mjs")
     const result = await esbuild.build({
-      entryPoints: [join(root, "src", `${handler}.ts`)],
-      outfile: file,
+      entryPoints: { index: join(root, "src", `${handler}.ts`) },
+      outdir: dir,
+      outExtension: { ".js": ".mjs" },
+      ...(options.splitting === false ? {} : { splitting: true, chunkNames: "chunk-[hash]" }),
       bundle: true,
       platform: "node",
       target: "node22",
@@ -90,8 +96,7 @@ export const bundle = async (options = {}) => {
     // Beside the handler's folder, not in it (the folder is the Lambda asset).
     writeFileSync(join(outdir, `${handler}.meta.json`), JSON.stringify(result.metafile))
     // parquet-wasm's Node build reads its .wasm beside itself (__dirname) when loaded.
-    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)
-    const wasmJs = Object.entries(output?.inputs ?? {}).find(([f, i]) =>
+    const wasmJs = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs)).find(([f, i]) =>
       f.endsWith("parquet-wasm/node/parquet_wasm.js") && i.bytesInOutput > 0
     )?.[0]
     if (wasmJs !== undefined) {
@@ -112,7 +117,8 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const results = await bundle({
     sdk,
     ...(arg("outdir") !== undefined ? { outdir: arg("outdir") } : {}),
-    minify: !process.argv.includes("--no-minify")
+    minify: !process.argv.includes("--no-minify"),
+    splitting: !process.argv.includes("--no-splitting")
   })
   for (const r of results) console.log(`${r.handler}: ${(r.bytes / 1024).toFixed(1)} KiB (${sdk} SDK) -> ${r.file}`)
 }

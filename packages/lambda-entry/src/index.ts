@@ -4,5 +4,6 @@
  *
  * @since 0.1.0
  */
+export * as Esbuild from "./Esbuild.js"
 export * as OnRawObjectCreated from "./onRawObjectCreated.js"
 export * as ScheduledIngest from "./scheduledIngest.js"

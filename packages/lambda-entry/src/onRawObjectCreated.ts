@@ -33,6 +33,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { withSourceStack } from "./internal/stack.js"
 
 /** @category models */
 export interface Summary {
@@ -158,7 +159,8 @@ export const makeHandler = <E>(layer: Layer.Layer<RefineJob, E>) => {
   return async (event: unknown, context?: LambdaContext): Promise<Summary> => {
     const exit = await runtime.runPromiseExit(handle(event, context?.awsRequestId ?? "local"))
     if (exit._tag === "Success") return exit.value
-    throw Cause.squash(exit.cause)
+    // the error Lambda logs, with its stack in terms of the sources (maps read only now)
+    throw withSourceStack(Cause.squash(exit.cause))
   }
 }
 

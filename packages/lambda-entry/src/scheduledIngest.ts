@@ -7,9 +7,17 @@
  *   (B3 is a public site: one request at a time).
  * - Each index gets its own result: a failure of one never loses the others. A payload that does
  *   not parse is quarantined by the pipeline (exact bytes + error) and reported.
- * - If any index failed with a retryable error (B3 unavailable, rate limited, S3 throttled), the
- *   invocation fails after every index was tried, so EventBridge's retry runs it again; indices
- *   already written are then `unchanged` (identical bytes are not rewritten, no second refine).
+ * - If any index failed with a retryable error (B3 unavailable, rate limited, S3 throttled: a
+ *   `RawLayerError` is retryable when its cause is), the invocation fails after every index was
+ *   tried, so Lambda retries it (and, past its retries, the event goes to the on-failure queue).
+ * - It runs several times on a trading day (every 30 minutes in the morning, Sao Paulo time) until
+ *   the day is archived: an index whose raw Parquet for the day (the Sao Paulo date of the event's
+ *   time) already exists is `archived` and not fetched again, so a later run does nothing.
+ * - Freshness: from the cutoff (`B3_FRESHNESS_CUTOFF`, HH:MM Sao Paulo time) on, each run on a
+ *   weekday prints the CloudWatch metric `MissingIndices` (Embedded Metric Format, namespace
+ *   `B3_METRICS_NAMESPACE`, dimension `Environment` = `B3_ENVIRONMENT`): the configured indices
+ *   with no archived payload for the day. An alarm fires on it. B3's trading calendar (holidays) is
+ *   not in this codebase yet, so every weekday counts as a trading day (a holiday alarms).
  * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
  * - A payload for an index outside B3's list is quarantined (`UnknownIndex`) unless
  *   `B3_ALLOW_UNKNOWN_INDEX=true` (the CLI's `--allow-unknown-index`).
@@ -20,10 +28,13 @@ import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
 import type * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { IndexCode } from "@b3-pipeline/core/Domain"
+import type { RefDate } from "@b3-pipeline/core/Domain"
+import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { PortfolioSource } from "@b3-pipeline/core/PortfolioSource"
 import { request } from "@b3-pipeline/core/PortfolioSource"
 import type { RawLayer } from "@b3-pipeline/core/RawLayer"
+import { rawParquetKey } from "@b3-pipeline/core/Tables"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -32,8 +43,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { withSourceStack } from "./internal/stack.js"
 
 /** The EventBridge scheduled event, the fields this handler reads. @category models */
 export const ScheduledEvent = Schema.Struct({
@@ -45,6 +58,14 @@ export const ScheduledEvent = Schema.Struct({
 
 /** One index's outcome. @category models */
 export type IndexResult =
+  | {
+    readonly indexCode: string
+    readonly ok: true
+    /** The day's raw Parquet was already there: nothing fetched. */
+    readonly outcome: "archived"
+    readonly refDate: string
+    readonly parquetKey: string
+  }
   | {
     readonly indexCode: string
     readonly ok: true
@@ -70,7 +91,53 @@ export interface IngestSummary {
   readonly results: ReadonlyArray<IndexResult>
   /** Set when the event was not a scheduled event: what was wrong with it. */
   readonly malformed?: string
+  /** Set after the freshness cutoff on a weekday: configured indices without the day's payload. */
+  readonly missing?: ReadonlyArray<string>
 }
+
+/** The freshness check's settings (absent: no check). @category models */
+export interface FreshnessOptions {
+  /** HH:MM, Sao Paulo wall-clock time. */
+  readonly cutoff: string
+  readonly namespace: string
+  readonly environment: string
+}
+
+/** The Sao Paulo calendar date, time and weekday of an instant. @category freshness */
+export const saoPaulo = (at: Date): { readonly date: RefDate; readonly time: string; readonly weekday: boolean } => {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: "America/Sao_Paulo",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      weekday: "short"
+    }).formatToParts(at).map((p) => [p.type, p.value])
+  )
+  return {
+    date: `${parts["year"]}-${parts["month"]}-${parts["day"]}` as RefDate,
+    time: `${parts["hour"]}:${parts["minute"]}`,
+    weekday: parts["weekday"] !== "Sat" && parts["weekday"] !== "Sun"
+  }
+}
+
+/** The Embedded Metric Format line of the freshness metric. @category freshness */
+export const freshnessMetric = (options: FreshnessOptions, missing: number, at: Date): string =>
+  JSON.stringify({
+    _aws: {
+      Timestamp: at.getTime(),
+      CloudWatchMetrics: [{
+        Namespace: options.namespace,
+        Dimensions: [["Environment"]],
+        Metrics: [{ Name: "MissingIndices", Unit: "Count" }]
+      }]
+    },
+    Environment: options.environment,
+    MissingIndices: missing
+  })
 
 /** The minimal Lambda context this handler reads. @category models */
 export interface LambdaContext {
@@ -116,6 +183,22 @@ export const allowUnknownIndex: Config.Config<boolean> = Config.boolean("B3_ALLO
   Config.withDefault(false)
 )
 
+/**
+ * `B3_FRESHNESS_CUTOFF` (HH:MM; absent: no freshness check), `B3_METRICS_NAMESPACE` (default
+ * `B3Pipeline`), `B3_ENVIRONMENT` (default `default`).
+ *
+ * @category config
+ */
+export const freshnessConfig: Config.Config<Option.Option<FreshnessOptions>> = Config.option(
+  Config.all({
+    cutoff: Config.string("B3_FRESHNESS_CUTOFF").pipe(
+      Config.validate({ message: "HH:MM (Sao Paulo time)", validation: (s) => /^([01]\d|2[0-3]):[0-5]\d$/.test(s) })
+    ),
+    namespace: Config.string("B3_METRICS_NAMESPACE").pipe(Config.withDefault("B3Pipeline")),
+    environment: Config.string("B3_ENVIRONMENT").pipe(Config.withDefault("default"))
+  })
+)
+
 const decode = Schema.decodeUnknownEither(ScheduledEvent)
 
 /**
@@ -127,6 +210,7 @@ export const handle = (
   event: unknown,
   requestId: string,
   codes: ReadonlyArray<IndexCode>,
+  freshness?: FreshnessOptions,
   options: B3Wire.IngestOptions = {}
 ): Effect.Effect<IngestSummary, RetryableIngestFailure, PortfolioSource | RawLayer> =>
   Effect.gen(function*() {
@@ -137,7 +221,29 @@ export const handle = (
       return { requestId, results: [], malformed: error.detail }
     }
     const results: Array<IndexResult> = []
+    const at = new Date(decoded.right.time)
+    const local = saoPaulo(Number.isNaN(at.getTime()) ? new Date() : at)
+    // With the store in context (the deployed layer), a day already archived is not fetched again.
+    const store = yield* Effect.serviceOption(ObjectStore)
+    const archived = (indexCode: IndexCode) =>
+      Option.isNone(store) ?
+        Effect.succeed(false) :
+        store.value.head(rawParquetKey(local.date, indexCode)).pipe(
+          Effect.map(Option.isSome),
+          // unknown: fetch (the write is idempotent anyway)
+          Effect.orElseSucceed(() => false)
+        )
     for (const indexCode of codes) {
+      if (yield* archived(indexCode)) {
+        results.push({
+          indexCode,
+          ok: true,
+          outcome: "archived",
+          refDate: local.date,
+          parquetKey: rawParquetKey(local.date, indexCode)
+        })
+        continue
+      }
       const result = yield* Effect.either(Pipeline.ingest(request(indexCode), options))
       if (Either.isRight(result)) {
         const w = result.right
@@ -164,11 +270,18 @@ export const handle = (
         })
       }
     }
+    let missing: ReadonlyArray<string> | undefined
+    if (freshness !== undefined && local.weekday && local.time >= freshness.cutoff) {
+      missing = codes.filter((c) => !results.some((r) => r.indexCode === c && r.ok && r.refDate === local.date))
+      // Embedded Metric Format: CloudWatch turns this stdout line into the metric the alarm watches.
+      yield* Effect.sync(() => process.stdout.write(`${freshnessMetric(freshness, missing!.length, new Date())}\n`))
+    }
     const summary: IngestSummary = {
       requestId,
       eventId: decoded.right.id,
       scheduledTime: decoded.right.time,
-      results
+      results,
+      ...(missing !== undefined ? { missing } : {})
     }
     yield* Effect.logInfo("scheduledIngest").pipe(Effect.annotateLogs({ summary }))
     const retry = results.filter((r) => !r.ok && r.retryable)
@@ -197,12 +310,16 @@ export const makeHandler = <E>(
   return async (event: unknown, context?: LambdaContext): Promise<IngestSummary> => {
     const exit = await runtime.runPromiseExit(
       Effect.flatMap(
-        Config.all([codes, allowUnknownIndex]),
-        ([list, allow]) => handle(event, context?.awsRequestId ?? "local", list, { allowUnknownIndex: allow })
+        Config.all([codes, freshnessConfig, allowUnknownIndex]),
+        ([list, fresh, allow]) =>
+          handle(event, context?.awsRequestId ?? "local", list, Option.getOrUndefined(fresh), {
+            allowUnknownIndex: allow
+          })
       )
     )
     if (exit._tag === "Success") return exit.value
-    throw Cause.squash(exit.cause)
+    // the error Lambda logs, with its stack in terms of the sources (maps read only now)
+    throw withSourceStack(Cause.squash(exit.cause))
   }
 }
 

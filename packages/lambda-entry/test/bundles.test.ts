@@ -3,7 +3,7 @@
  * `node` process as Lambda would (import, then `handler(event, context)`), against the B3
  * simulator, s3rver and a Glue JSON-protocol stub, configured only through the environment.
  */
-import { startS3rver } from "@b3-pipeline/aws-adapter/Testing"
+import { startS3rver } from "@b3-pipeline/aws-adapter/testing"
 import * as Sim from "@b3-pipeline/b3-simulator/Simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"

@@ -1,9 +1,9 @@
-import type { JobRun } from "@aws-sdk/client-glue"
 import { GetJobRunsCommand, GlueClient, StartJobRunCommand, ThrottlingException } from "@aws-sdk/client-glue"
 import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
+import { makeGlueFake } from "@b3-pipeline/aws-adapter/GlueFake"
 import * as GlueRefineJob from "@b3-pipeline/aws-adapter/GlueRefineJob"
 import * as S3ObjectStore from "@b3-pipeline/aws-adapter/S3ObjectStore"
-import { startS3rver } from "@b3-pipeline/aws-adapter/Testing"
+import { startS3rver } from "@b3-pipeline/aws-adapter/testing"
 import type { IndexCode } from "@b3-pipeline/core/Domain"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import * as PortfolioSource from "@b3-pipeline/core/PortfolioSource"
@@ -27,21 +27,13 @@ const SAMPLE = new Uint8Array(
 const s3PutEvent = JSON.parse(readFileSync(new URL("./events/s3-put.json", import.meta.url), "utf8"))
 const PARQUET_KEY = "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=IBOV/part-00000.parquet"
 
-/** A Glue client mocked with a job that remembers its runs (all RUNNING), newest first. */
+/** The Glue fake (one run at a time, queued), its runs only changing state. */
 const glueWithRuns = () => {
-  const client = new GlueClient({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } })
-  const mock = mockClient(client)
-  const runs: Array<JobRun> = []
-  mock.on(GetJobRunsCommand).callsFake(async () => ({ JobRuns: [...runs].reverse() }))
-  mock.on(StartJobRunCommand).callsFake(async (input) => {
-    const id = `jr_${runs.length + 1}`
-    runs.push({ Id: id, Arguments: input.Arguments, JobRunState: "RUNNING", StartedOn: new Date() })
-    return { JobRunId: id }
-  })
+  const fake = makeGlueFake({ jobName: "b3-refine" })
   const refine = GlueRefineJob.layer({ jobName: "b3-refine", bucket: BUCKET }).pipe(
-    Layer.provide(Layer.succeed(AwsClients.Glue, client))
+    Layer.provide(Layer.succeed(AwsClients.Glue, fake.client))
   )
-  return { mock, refine }
+  return { mock: fake.mock, refine, fake }
 }
 
 describe("onRawObjectCreated", () => {
@@ -116,13 +108,16 @@ describe("onRawObjectCreated", () => {
     const { mock, refine } = glueWithRuns()
     const summary = await makeHandler(refine)(s3PutEvent, { awsRequestId: "req-3" })
     assert.strictEqual(summary.records, 2)
-    assert.deepStrictEqual(summary.started.map((s) => s.key), [
-      PARQUET_KEY,
-      "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=SMLL/part-00000.parquet"
-    ])
+    // two indices of one date: one run, which will read both (it has not listed raw yet)
+    assert.deepStrictEqual(summary.started.map((s) => s.key), [PARQUET_KEY])
+    assert.deepStrictEqual(summary.skipped, [{
+      key: "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=SMLL/part-00000.parquet",
+      reason: "already-running",
+      runId: "jr_1"
+    }])
     assert.deepStrictEqual(
       mock.commandCalls(StartJobRunCommand).map((c) => c.args[0].input.Arguments!["--index_code"]),
-      ["IBOV", "SMLL"]
+      ["IBOV"]
     )
   })
 

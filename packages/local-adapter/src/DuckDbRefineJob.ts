@@ -47,8 +47,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
-import { defaultSqlDir, literal, open, readSql, statements, stripSql } from "./internal/duckdb.js"
+import { literal, open, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
+import * as RefineSql from "./RefineSql.js"
 
 /** Prefix of the compacted serving copy of the refined table. @category constants */
 export const SERVING_PREFIX = "serving/b3_portfolio_refined/"
@@ -61,7 +62,7 @@ export const servingKey = (year: string): string => `${SERVING_PREFIX}year=${yea
 /** @category models */
 export interface DuckDbRefineJobConfig {
   readonly warehouse: string
-  /** Folder holding refine.sql and duckdb-compat.sql; the repository's glue/sql by default. */
+  /** Folder holding refine.sql and duckdb-compat.sql; the package's copy (or the repository's glue/sql) by default. */
   readonly sqlDir?: string
   /** DuckDB threads (default 1). */
   readonly threads?: number
@@ -85,9 +86,9 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const catalog = yield* Catalog
     // the warehouse as an object store: the raw listing (with hashes) and the manifests
     const store = yield* FileSystemObjectStore.make(config.warehouse)
-    const sqlDir = config.sqlDir ?? defaultSqlDir()
-    const refineSql = stripSql(readSql(sqlDir, "refine.sql"))
-    const compatSql = statements(readSql(sqlDir, "duckdb-compat.sql"))
+    const sql = yield* RefineSql.load(config.sqlDir)
+    const refineSql = stripSql(sql.refine)
+    const compatSql = statements(sql.compat)
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
 
     // One thread by default: a date is a few thousand rows, and DuckDB's partitioned COPY is both
@@ -398,4 +399,5 @@ type Context_Service = Context.Tag.Service<typeof RefineJob>
  */
 export const layer = (
   config: DuckDbRefineJobConfig
-): Layer.Layer<RefineJob, never, FileSystem.FileSystem | Path.Path | Catalog> => Layer.scoped(RefineJob, make(config))
+): Layer.Layer<RefineJob, RefineSql.RefineSqlError, FileSystem.FileSystem | Path.Path | Catalog> =>
+  Layer.scoped(RefineJob, make(config))

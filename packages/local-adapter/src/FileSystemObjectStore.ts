@@ -40,6 +40,17 @@ import * as Stream from "effect/Stream"
 import { classify, describe } from "./internal/fsError.js"
 import { sha256Hex } from "./internal/hash.js"
 
+/**
+ * A file's etag, from its stat alone: size, modification time and inode. Every write is an atomic
+ * rename of a new file (a new inode and mtime) and identical bytes are never rewritten, so the etag
+ * changes exactly when the object's bytes may have.
+ */
+const etagOf = (stat: FileSystem.File.Info): string => {
+  const mtime = Option.match(stat.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
+  const ino = Option.getOrElse(stat.ino, () => 0)
+  return `${Number(stat.size).toString(16)}-${mtime.toString(16)}-${ino.toString(16)}`
+}
+
 /** Prefix of the temporary files this store writes (never a valid key name). @category constants */
 export const TEMP_PREFIX = ".tmp-"
 
@@ -117,14 +128,15 @@ export const make = (
         if (Option.isNone(stat) || stat.value.type !== "File") return Option.none<ObjectInfo>()
         const size = Number(stat.value.size)
         const mtime = Option.match(stat.value.mtime, { onNone: () => -1, onSome: (d) => d.getTime() })
+        const etag = etagOf(stat.value)
         const cached = hashCache.get(file)
         if (cached !== undefined && cached.size === size && cached.mtime === mtime && mtime !== -1) {
-          return Option.some<ObjectInfo>({ key: key as ObjectKey, size, sha256: cached.sha256 })
+          return Option.some<ObjectInfo>({ key: key as ObjectKey, size, sha256: cached.sha256, etag })
         }
         const bytes = yield* fs.readFile(file).pipe(Effect.mapError(fail(method, key, file)))
         const sha256 = sha256Hex(bytes)
         hashCache.set(file, { size: bytes.byteLength, mtime, sha256 })
-        return Option.some<ObjectInfo>({ key: key as ObjectKey, size: bytes.byteLength, sha256 })
+        return Option.some<ObjectInfo>({ key: key as ObjectKey, size: bytes.byteLength, sha256, etag })
       })
 
     const writeAtomic = (key: string, file: string, body: Uint8Array) =>
@@ -155,19 +167,13 @@ export const make = (
           return { ...existing.value, written: false }
         }
         yield* writeAtomic(key, file, body)
-        const info: ObjectInfo = { key, size: body.byteLength, sha256 }
-        // Refresh the cache with the new file's stat so the next put of the same bytes is cheap.
-        yield* fs.stat(file).pipe(
-          Effect.tap((s) =>
-            Effect.sync(() =>
-              Option.match(s.mtime, {
-                onNone: () => hashCache.delete(file),
-                onSome: (d) => hashCache.set(file, { size: body.byteLength, mtime: d.getTime(), sha256 })
-              })
-            )
-          ),
-          Effect.ignore
-        )
+        // The new file's stat: its etag, and the cache entry that makes the next put of the same bytes cheap.
+        const stat = yield* fs.stat(file).pipe(Effect.mapError(fail("put", key, file)))
+        Option.match(stat.mtime, {
+          onNone: () => hashCache.delete(file),
+          onSome: (d) => hashCache.set(file, { size: body.byteLength, mtime: d.getTime(), sha256 })
+        })
+        const info: ObjectInfo = { key, size: body.byteLength, sha256, etag: etagOf(stat) }
         yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date()))
         return { ...info, written: true }
       }).pipe(Effect.withSpan("FileSystemObjectStore.put", { attributes: { key } }))
@@ -223,7 +229,7 @@ export const make = (
                 // removed between the walk and the stat: not listed
                 Effect.map((stat): Option.Option<ListedObject> =>
                   Option.isSome(stat) && stat.value.type === "File" ?
-                    Option.some({ key: key as ObjectKey, size: Number(stat.value.size) }) :
+                    Option.some({ key: key as ObjectKey, size: Number(stat.value.size), etag: etagOf(stat.value) }) :
                     Option.none()
                 )
               ), { concurrency: 8 }),

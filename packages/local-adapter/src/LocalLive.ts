@@ -17,12 +17,13 @@ import * as DuckDbRefineJob from "./DuckDbRefineJob.js"
 import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import * as LocalCatalog from "./LocalCatalog.js"
 import * as LocalTrigger from "./LocalTrigger.js"
+import type * as RefineSql from "./RefineSql.js"
 
 /** @category models */
 export interface LocalConfig {
   /** The warehouse folder (created on first write). */
   readonly warehouse: string
-  /** Folder of refine.sql / duckdb-compat.sql; the repository's glue/sql by default. */
+  /** Folder of refine.sql / duckdb-compat.sql; the package's own copy by default (see `RefineSql`). */
   readonly sqlDir?: string
   /** DuckDB threads for the refine and the queries (DuckDB's default otherwise). */
   readonly threads?: number
@@ -48,7 +49,7 @@ export type LocalServices =
  *
  * @category layers
  */
-export const layer = (config: LocalConfig): Layer.Layer<LocalServices> => {
+export const layer = (config: LocalConfig): Layer.Layer<LocalServices, RefineSql.RefineSqlError> => {
   const optional = {
     ...(config.sqlDir !== undefined ? { sqlDir: config.sqlDir } : {}),
     ...(config.threads !== undefined ? { threads: config.threads } : {})

@@ -149,6 +149,7 @@ describe("DuckDbRefineJob", () => {
       fs.writeFileSync(bad, "PAR1 this is not parquet")
       const error = yield* Effect.flip(refineDates(warehouse, [d]))
       assert.strictEqual(error._tag, "RefineJobError")
+      if (error._tag !== "RefineJobError") return
       assert.strictEqual(error.reason, "Failed")
       assert.strictEqual(error.refDate, d)
       assert.include(error.message, bad)

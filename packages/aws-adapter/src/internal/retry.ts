@@ -69,12 +69,6 @@ export const call = <A, E>(f: (signal: AbortSignal) => Promise<A>, options: Call
   )
 }
 
-/** Retries a port error while it says it is worth it (for composite steps). @internal */
-export const retryTransient =
-  (policy: RetryPolicy = defaultPolicy) =>
-  <A, E extends { readonly retryable: boolean }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.retry(self, { while: (e) => e.retryable, schedule: schedule(policy) })
-
 /**
  * A paginated SDK listing as a stream of pages, each page one `call` (retried on its own: a
  * throttled third page does not restart the listing). `next` reads the continuation token of a

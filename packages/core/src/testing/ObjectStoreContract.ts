@@ -97,7 +97,8 @@ export const suite = <E>(name: string, layer: Layer.Layer<ObjectStore, E>, optio
           assert.strictEqual(put.sha256, sha256(body))
           assert.deepStrictEqual(Option.getOrThrow(yield* store.get(key)), body)
           const head = Option.getOrThrow(yield* store.head(key))
-          assert.deepStrictEqual(head, { key, size: body.byteLength, sha256: sha256(body) })
+          assert.deepStrictEqual(head, { key, size: body.byteLength, sha256: sha256(body), etag: put.etag })
+          assert.isTrue(put.etag.length > 0)
         }))
 
       it.effect("absent keys are None for get and head", () =>
@@ -112,14 +113,21 @@ export const suite = <E>(name: string, layer: Layer.Layer<ObjectStore, E>, optio
         Effect.gen(function*() {
           const store = yield* ObjectStore
           const key = `${freshFolder()}/x.txt` as ObjectKey
-          assert.strictEqual((yield* store.put(key, bytesOf("one"))).written, true)
+          const first = yield* store.put(key, bytesOf("one"))
+          assert.strictEqual(first.written, true)
           const again = yield* store.put(key, bytesOf("one"))
           assert.strictEqual(again.written, false)
           assert.strictEqual(again.sha256, sha256(bytesOf("one")))
+          // the version identity survives a no-op put, and changes with the bytes
+          assert.strictEqual(again.etag, first.etag)
           const other = yield* store.put(key, bytesOf("two!"))
           assert.strictEqual(other.written, true)
           assert.strictEqual(other.size, 4)
+          assert.notStrictEqual(other.etag, first.etag)
           assert.deepStrictEqual(Option.getOrThrow(yield* store.get(key)), bytesOf("two!"))
+          const third = yield* store.put(key, bytesOf("six!"))
+          assert.notStrictEqual(third.etag, other.etag)
+          assert.strictEqual(Option.getOrThrow(yield* store.head(key)).etag, third.etag)
         }))
 
       it.effect("stored bytes are not aliased to the caller's buffers", () =>
@@ -159,8 +167,11 @@ export const suite = <E>(name: string, layer: Layer.Layer<ObjectStore, E>, optio
           for (const k of keys) yield* store.put(k as ObjectKey, bytesOf(k))
           const all = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(`${root}/`)))
           assert.deepStrictEqual(all.map((i) => i.key), [...keys].sort())
-          // keys and sizes only: a listing never reads (nor hashes) the objects' bytes
-          for (const info of all) assert.deepStrictEqual(info, { key: info.key, size: bytesOf(info.key).byteLength })
+          // keys, sizes and version identities only: a listing never reads (nor hashes) the objects' bytes
+          for (const info of all) {
+            const head = Option.getOrThrow(yield* store.head(info.key))
+            assert.deepStrictEqual(info, { key: info.key, size: bytesOf(info.key).byteLength, etag: head.etag })
+          }
           const underA = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(`${root}/a/`)))
           assert.deepStrictEqual(underA.map((i) => i.key), [`${root}/a/a.y`, `${root}/a/b.y`])
           // a prefix that is not a whole folder

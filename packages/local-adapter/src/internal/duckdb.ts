@@ -6,9 +6,6 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { existsSync, readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 
 export interface Db {
   readonly connection: DuckDBConnection
@@ -53,24 +50,6 @@ export const open = (options?: { readonly threads?: number }): Effect.Effect<Db,
 
 /** A SQL string literal (single quotes doubled). */
 export const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`
-
-/**
- * The repository's glue/sql folder (the refine SQL shared with the Glue job): `$B3_SQL_DIR`, else the
- * first `glue/sql/` above this module (from the sources, or from the CLI's bundle in packages/cli/dist).
- */
-export const defaultSqlDir = (): string => {
-  const fromEnv = process.env["B3_SQL_DIR"]
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    if (existsSync(join(dir, "glue", "sql", "refine.sql"))) return join(dir, "glue", "sql")
-    const parent = dirname(dir)
-    if (parent === dir) return fileURLToPath(new URL("../../../../glue/sql/", import.meta.url))
-    dir = parent
-  }
-}
-
-export const readSql = (dir: string, name: string): string => readFileSync(`${dir.replace(/\/$/, "")}/${name}`, "utf8")
 
 /** Drops `--` comments and a trailing `;` so a statement can be embedded (`CREATE TABLE x AS <sql>`). */
 export const stripSql = (sql: string): string =>

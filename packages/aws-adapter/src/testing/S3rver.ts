@@ -3,7 +3,8 @@
  * scoped resource, with the client configuration to reach it. Its S3 event notifications arrive on
  * a queue, as real `{ Records: [...] }` JSON. The child runs with `--openssl-legacy-provider`
  * (s3rver's continuation tokens use DES), so truncated listings work whatever NODE_OPTIONS says.
- * s3rver is a devDependency: use this module from tests only.
+ * s3rver is an optional peer dependency of this package: install it (as a devDependency) to use
+ * this test-only entry, `@b3-pipeline/aws-adapter/testing`.
  *
  * @since 0.1.0
  */
@@ -14,7 +15,7 @@ import type * as Scope from "effect/Scope"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import type * as AwsClients from "./AwsClients.js"
+import type * as AwsClients from "../ClientConfig.js"
 
 /** @category models */
 export interface S3rverHandle {
@@ -24,7 +25,7 @@ export interface S3rverHandle {
   readonly events: Queue.Dequeue<unknown>
 }
 
-const script = fileURLToPath(new URL("./internal/s3rver-child.mjs", import.meta.url))
+const script = fileURLToPath(new URL("../internal/s3rver-child.mjs", import.meta.url))
 
 /** Starts s3rver with the given buckets; stopped (and its folder removed) with the scope. @category resources */
 export const startS3rver = (

@@ -1,0 +1,53 @@
+/**
+ * The configuration every AWS SDK client of this package is built from, read from the environment
+ * or given. No SDK client is imported here: each lives in its own module (`ClientS3`, `ClientGlue`,
+ * `ClientAthena`), so a service that only stores objects in S3 never loads Glue or Athena.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Option from "effect/Option"
+
+/** @category models */
+export interface AwsClientsConfig {
+  readonly region: string
+  /** Endpoint override for S3-compatible stores (s3rver, MinIO). Implies path-style by default. */
+  readonly s3Endpoint?: string | undefined
+  readonly forcePathStyle?: boolean | undefined
+  /** Endpoint override for Glue and Athena (stubs in tests); normally absent. */
+  readonly glueEndpoint?: string | undefined
+  readonly athenaEndpoint?: string | undefined
+  /** Static credentials (tests); absent means the SDK's default provider chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined
+}
+
+/** Region, one attempt (retries are the adapters' schedules), explicit credentials when given. @category constructors */
+export const common = (config: AwsClientsConfig) => ({
+  region: config.region,
+  maxAttempts: 1,
+  ...(config.credentials !== undefined ? { credentials: { ...config.credentials } } : {})
+})
+
+/**
+ * The client configuration from the environment: `AWS_REGION` (falling back to
+ * `AWS_DEFAULT_REGION`, then `us-east-1`), `B3_S3_ENDPOINT` (optional), `B3_S3_FORCE_PATH_STYLE`
+ * (optional boolean), `B3_GLUE_ENDPOINT` / `B3_ATHENA_ENDPOINT` (optional: local stubs, benches).
+ *
+ * @category config
+ */
+export const config: Config.Config<AwsClientsConfig> = /* @__PURE__ */ Config.all({
+  region: Config.string("AWS_REGION").pipe(
+    Config.orElse(() => Config.string("AWS_DEFAULT_REGION")),
+    Config.withDefault("us-east-1")
+  ),
+  s3Endpoint: Config.option(Config.string("B3_S3_ENDPOINT")),
+  forcePathStyle: Config.option(Config.boolean("B3_S3_FORCE_PATH_STYLE")),
+  glueEndpoint: Config.option(Config.string("B3_GLUE_ENDPOINT")),
+  athenaEndpoint: Config.option(Config.string("B3_ATHENA_ENDPOINT"))
+}).pipe(Config.map(({ athenaEndpoint, forcePathStyle, glueEndpoint, region, s3Endpoint }) => ({
+  region,
+  s3Endpoint: Option.getOrUndefined(s3Endpoint),
+  forcePathStyle: Option.getOrUndefined(forcePathStyle),
+  glueEndpoint: Option.getOrUndefined(glueEndpoint),
+  athenaEndpoint: Option.getOrUndefined(athenaEndpoint)
+})))

@@ -1,0 +1,111 @@
+/**
+ * A recipe for bundling a Lambda of your own that uses b3-pipeline, for esbuild (which you
+ * install; this module does not import it):
+ *
+ * ```js
+ * import * as esbuild from "esbuild"
+ * import { buildOptions, copyParquetWasm } from "@b3-pipeline/lambda-entry/Esbuild"
+ *
+ * const options = buildOptions({ entry: "src/handler.ts", outdir: "dist/handler" })
+ * const result = await esbuild.build(options)
+ * copyParquetWasm(result.metafile, options)   // dist/handler/parquet_wasm_bg.wasm, when used
+ * ```
+ *
+ * Two things a plain bundle gets wrong, both handled here: CommonJS dependencies inside an ESM
+ * bundle still call `require` and read `__dirname` (the banner defines both), and parquet-wasm's
+ * Node build reads `parquet_wasm_bg.wasm` beside itself when it loads (`copyParquetWasm` puts the
+ * file beside the bundle). Zip the output folder as the Lambda asset (runtime nodejs22.x, handler
+ * `index.handler`).
+ *
+ * @since 0.1.0
+ */
+import { copyFileSync, existsSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+
+/** @category models */
+export interface LambdaBundle {
+  /** The handler's module (TypeScript or JavaScript), exporting `handler`. */
+  readonly entry: string
+  /** The Lambda asset folder: `index.mjs` (+ `.map`) is written there. */
+  readonly outdir: string
+  /** Resolve from here (default: the current directory). */
+  readonly absWorkingDir?: string
+  /** Default `true`. */
+  readonly minify?: boolean
+  /** Packages left to the runtime (e.g. `["@aws-sdk/*"]` to use the runtime's SDK). Default none. */
+  readonly external?: ReadonlyArray<string>
+}
+
+/** Defines `require`, `__filename` and `__dirname` for the CommonJS code inside an ESM bundle. @category constants */
+export const BANNER: string = [
+  "import { createRequire as __b3CreateRequire } from \"node:module\";",
+  "import { fileURLToPath as __b3FileURLToPath } from \"node:url\";",
+  "import { dirname as __b3Dirname } from \"node:path\";",
+  "const require = __b3CreateRequire(import.meta.url);",
+  "const __filename = __b3FileURLToPath(import.meta.url);",
+  "const __dirname = __b3Dirname(__filename);"
+].join("\n")
+
+/**
+ * esbuild `build` options for one handler: ESM for Node 22, bundled, tree-shaken, with a metafile
+ * (`copyParquetWasm` reads it).
+ *
+ * @category constructors
+ */
+export const buildOptions = (bundle: LambdaBundle) => {
+  const cwd = bundle.absWorkingDir ?? process.cwd()
+  return {
+    absWorkingDir: cwd,
+    entryPoints: [resolve(cwd, bundle.entry)],
+    outfile: join(resolve(cwd, bundle.outdir), "index.mjs"),
+    bundle: true,
+    platform: "node" as const,
+    target: "node22",
+    format: "esm" as const,
+    minify: bundle.minify ?? true,
+    treeShaking: true,
+    sourcemap: "linked" as const,
+    legalComments: "none" as const,
+    metafile: true,
+    mainFields: ["module", "main"],
+    external: [...(bundle.external ?? [])],
+    banner: { js: BANNER }
+  }
+}
+
+/** The parts of esbuild's metafile read here. @category models */
+export interface Metafile {
+  readonly outputs: Readonly<
+    Record<
+      string,
+      { readonly entryPoint?: string; readonly inputs: Readonly<Record<string, { bytesInOutput: number }>> }
+    >
+  >
+}
+
+/**
+ * Copies `parquet_wasm_bg.wasm` beside the bundle when parquet-wasm's Node build is in it. Returns
+ * the copy's path, or `undefined` when the bundle does not use parquet-wasm. Throws when it is used
+ * but its `.wasm` cannot be found (a bundle without it fails at its first Parquet read or write).
+ *
+ * @category constructors
+ */
+export const copyParquetWasm = (
+  metafile: Metafile | undefined,
+  options: { readonly outfile: string; readonly absWorkingDir: string }
+): string | undefined => {
+  if (metafile === undefined) throw new Error("copyParquetWasm needs the build's metafile (metafile: true)")
+  for (const output of Object.values(metafile.outputs)) {
+    if (output.entryPoint === undefined) continue
+    const js = Object.entries(output.inputs).find(([file, input]) =>
+      /parquet-wasm[\\/]node[\\/]parquet_wasm\.js$/.test(file) && input.bytesInOutput > 0
+    )?.[0]
+    if (js === undefined) continue
+    const wasm = resolve(options.absWorkingDir, js.replace(/parquet_wasm\.js$/, "parquet_wasm_bg.wasm"))
+    if (!existsSync(wasm)) throw new Error(`parquet-wasm is bundled but ${wasm} is missing`)
+    const target = join(dirname(options.outfile), "parquet_wasm_bg.wasm")
+    copyFileSync(wasm, target)
+    return target
+  }
+  return undefined
+}
