@@ -41,3 +41,12 @@ export const ratioAtLeast = (value: number, reference: number, against: string, 
  * figures mean nothing and no target is expected to be met).
  */
 export const SMOKE = process.env["BENCH_SMOKE"] === "1"
+
+/** `value` must be at most a fixed bound (a ratio such as "flat: <= 1.2"). */
+export const atMost = (value: number, bound: number, unit: string): Check => ({
+  against: "bound",
+  reference: bound,
+  ratio: ratioOf(value, bound),
+  goal: `<= ${bound} ${unit}`,
+  met: value <= bound
+})

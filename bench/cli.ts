@@ -120,6 +120,7 @@ export async function run(): Promise<Array<BenchRow>> {
   const heavy = closure.inputs.filter((i) => HEAVY.some((h) => h.test(i)))
   const bytes = closure.files.reduce((n, f) => n + fs.statSync(path.resolve(root, f)).size, 0)
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), "b3-bench-cli-"))
+  fs.mkdirSync(path.join(empty, "raw")) // an empty warehouse (a folder without any is refused)
   try {
     const node = await timeCli([], RUNS, ["-e", "0"])
     const version = await timeCli(["--version"])

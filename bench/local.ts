@@ -10,7 +10,17 @@
  * - `local.duckdb_baseline`: DuckDB alone doing the same work from the same files: `read_json`,
  *   pt-br number parsing, raw Parquet per index, refine.sql, refined Hive layout per ticker, serving
  *   year file;
- * - `local.query.*`: p50 of 20 runs of each glue/sql/validation query on `DuckDbQueryEngine`.
+ * - `local.duckdb_baseline_archive`: the same, also archiving each payload's bytes and writing a
+ *   catalog file per date (as the pipeline does);
+ * - `local.floor`: the time to create the pipeline's files (same folders, same sizes) and nothing
+ *   else, measured in the same run: what the disk allows;
+ * - `local.query.*`: p50 of 20 runs of each glue/sql/validation query and of `count(*)` on both
+ *   tables on `DuckDbQueryEngine` (warm), and `b3 query --file` end to end (a fresh process);
+ * - `local.cli.run_all_new_date`: `b3 run --all --source simulated` for one new date on the
+ *   warehouse the pipeline built vs on an empty one;
+ * - `local.replay`: `b3 replay` of the pipeline's payload archive into a fresh warehouse: wall time
+ *   and the peak RSS of that process (sampled every 100 ms: flat or growing across the run).
+ * Each figure with a target says what it is compared with, the ratio, and met / not met.
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/local.ts` (BENCH_DAYS=250 for a year).
  */
@@ -25,10 +35,14 @@ import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
+import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { atMost, below, ratioAtMost, SMOKE } from "./check.js"
+import { buildCli, cliNote, timeCli, timeCliOnce } from "./cli.js"
 import type { BenchRow } from "./types.js"
 
 const SQL_DIR = fileURLToPath(new URL("../glue/sql/", import.meta.url))
@@ -105,7 +119,7 @@ const runPipeline = (corpus: Corpus, warehouse: string) =>
     return { perDay, refineMs }
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
 
-const runDuckDb = async (corpus: Corpus, warehouse: string) => {
+const runDuckDb = async (corpus: Corpus, warehouse: string, archive = false) => {
   const db = await DuckDBInstance.create(":memory:", { threads: "1" })
   const c = await db.connect()
   for (const s of fs.readFileSync(path.join(SQL_DIR, "duckdb-compat.sql"), "utf8").split(";")) {
@@ -121,7 +135,23 @@ const runDuckDb = async (corpus: Corpus, warehouse: string) => {
   fs.mkdirSync(path.join(warehouse, "refined"), { recursive: true })
   for (const day of corpus.days) {
     const t0 = performance.now()
-    const files = corpus.files.filter((f) => f.day === day).map((f) => q(f.file)).join(", ")
+    const dayFiles = corpus.files.filter((f) => f.day === day)
+    if (archive) {
+      // the payload archive (exact bytes per date, index and digest) and a catalog entry per date
+      for (const f of dayFiles) {
+        const bytes = fs.readFileSync(f.file)
+        const sha = createHash("sha256").update(bytes).digest("hex")
+        const dir = path.join(warehouse, "payloads", `ref_date=${day}`, `index_code=${f.code}`, sha)
+        fs.mkdirSync(dir, { recursive: true })
+        fs.writeFileSync(path.join(dir, "page-001.json"), bytes)
+      }
+      fs.mkdirSync(path.join(warehouse, "_catalog"), { recursive: true })
+      fs.writeFileSync(
+        path.join(warehouse, "_catalog", `${day}.json`),
+        JSON.stringify({ day, indices: dayFiles.map((f) => f.code) })
+      )
+    }
+    const files = dayFiles.map((f) => q(f.file)).join(", ")
     await c.run(`CREATE OR REPLACE TEMP TABLE raw_day AS
       WITH j AS (SELECT filename, header, unnest(results) AS r FROM read_json([${files}], filename = true))
       SELECT
@@ -171,45 +201,167 @@ const median = (xs: ReadonlyArray<number>): number => {
 }
 const round = (x: number, digits = 1) => Number(x.toFixed(digits))
 
-const queryLatencies = (warehouse: string) =>
+/** Every file under `dir`: its path relative to `dir` and its size. */
+const filesOf = (dir: string): Array<{ readonly rel: string; readonly size: number }> => {
+  const out: Array<{ rel: string; size: number }> = []
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else out.push({ rel: path.relative(dir, p), size: fs.statSync(p).size })
+    }
+  }
+  walk(dir)
+  return out
+}
+
+/** The floor: create the same folders and files with the same sizes (bytes of a fixed pattern). */
+const runFloor = (files: ReadonlyArray<{ readonly rel: string; readonly size: number }>, target: string): number => {
+  const t0 = performance.now()
+  const made = new Set<string>()
+  const block = Buffer.alloc(Math.max(1, ...files.map((f) => f.size)), 0x5a)
+  for (const f of files) {
+    const file = path.join(target, f.rel)
+    const dir = path.dirname(file)
+    if (!made.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true })
+      made.add(dir)
+    }
+    fs.writeFileSync(file, block.subarray(0, f.size))
+  }
+  return performance.now() - t0
+}
+
+/** `b3 ...args` in a child process with the RSS sampler preloaded: wall ms and its RSS samples. */
+const runCliMeasured = (args: ReadonlyArray<string>) =>
+  new Promise<{ wallMs: number; peakMb: number; samplesMb: Array<number> }>((ok, fail) => {
+    const bin = fileURLToPath(new URL("../packages/cli/bin/b3.js", import.meta.url))
+    const preload = fileURLToPath(new URL("./rss-preload.cjs", import.meta.url))
+    const env: Record<string, string | undefined> = { ...process.env }
+    delete env["NODE_OPTIONS"]
+    const t0 = performance.now()
+    const child = spawn(process.execPath, ["-r", preload, bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
+    let err = ""
+    child.stderr.on("data", (d) => (err += d))
+    child.on("exit", (code) => {
+      const wallMs = performance.now() - t0
+      const line = err.split("\n").find((l) => l.startsWith("B3_BENCH_RSS "))
+      if (code !== 0 || line === undefined) {
+        return fail(new Error(`b3 ${args.join(" ")} exited ${code}: ${err.slice(-1500)}`))
+      }
+      ok({ wallMs, ...JSON.parse(line.slice(13)) })
+    })
+  })
+
+const warmQueries = (warehouse: string) =>
   Effect.gen(function*() {
     const out: Array<BenchRow> = []
     const dir = path.join(SQL_DIR, "validation")
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-      const sql = fs.readFileSync(path.join(dir, name), "utf8")
+    const queries: Array<[string, string]> = [
+      ...fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((
+        f
+      ): [string, string] => [f.replace(/\.sql$/, ""), fs.readFileSync(path.join(dir, f), "utf8")]),
+      ["count_raw", "SELECT count(*) AS n FROM b3_portfolio_raw"],
+      ["count_refined", "SELECT count(*) AS n FROM b3_portfolio_refined"]
+    ]
+    for (const [name, sql] of queries) {
       yield* QueryEngine.collect(sql) // warm-up
       const times: Array<number> = []
       let rows = 0
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < (SMOKE ? 3 : 20); i++) {
         const t0 = performance.now()
         rows = (yield* QueryEngine.collect(sql)).length
         times.push(performance.now() - t0)
       }
+      const p50 = round(median(times), 2)
       out.push({
-        name: `local.query.${name.replace(/\.sql$/, "")}.p50`,
-        value: round(median(times), 2),
+        name: `local.query.${name}.p50`,
+        value: p50,
         unit: "ms",
-        note: `${rows} rows, warm connection`
+        note: `${rows} rows, warm connection`,
+        check: below(p50, 50, "ms")
       })
     }
     return out
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
 
+const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+
 export async function run(): Promise<Array<BenchRow>> {
-  const days = Number(process.env.BENCH_DAYS ?? 20)
+  const days = Number(process.env["BENCH_DAYS"] ?? (SMOKE ? 1 : 20))
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "b3-bench-local-"))
+  const rows: Array<BenchRow> = []
+  const progress = (what: string) => process.stderr.write(`bench: local: ${what}\n`)
+  buildCli() // b3 runs the bundle, not the sources
   try {
-    const corpus = writeCorpus(root, lastTradingDays(days))
-    const note = `${ALL_INDEX_CODES.length} indices x ${days} days, ${corpus.rows} rows`
+    const corpus = writeCorpus(root, lastTradingDays(days + 1))
+    const nextDay = corpus.days[days]! // kept out of the backfill: the "one new date" of b3 run
+    const backfill: Corpus = {
+      ...corpus,
+      days: corpus.days.slice(0, days),
+      files: corpus.files.filter((f) => f.day !== nextDay)
+    }
+    const backfillRows = corpus.rows * days / (days + 1)
+    const note = `${ALL_INDEX_CODES.length} indices x ${days} days, ~${Math.round(backfillRows)} rows`
+    const warehouse = path.join(root, "warehouse")
+
+    progress(`pipeline, ${days} days`)
+    const rss0 = process.memoryUsage.rss()
     const t0 = performance.now()
-    const { perDay: pipelineDays, refineMs } = await runPipeline(corpus, path.join(root, "warehouse"))
+    const { perDay: pipelineDays, refineMs } = await runPipeline(backfill, warehouse)
     const pipelineMs = performance.now() - t0
+    const rssAfter = process.memoryUsage.rss()
+    const files = filesOf(warehouse)
+
+    progress("DuckDB baselines")
     const t1 = performance.now()
-    const duckDays = await runDuckDb(corpus, path.join(root, "duckdb-only"))
+    const duckDays = await runDuckDb(backfill, path.join(root, "duckdb-only"))
     const duckMs = performance.now() - t1
-    const queries = await queryLatencies(path.join(root, "warehouse"))
-    return [
-      { name: "local.pipeline.rows_per_s", value: Math.round(corpus.rows / (pipelineMs / 1000)), unit: "rows/s", note },
+    fs.rmSync(path.join(root, "duckdb-only"), { recursive: true, force: true })
+    const t2 = performance.now()
+    if (!SMOKE) await runDuckDb(backfill, path.join(root, "duckdb-archive"), true)
+    const duckArchiveMs = SMOKE ? NaN : performance.now() - t2
+    fs.rmSync(path.join(root, "duckdb-archive"), { recursive: true, force: true })
+
+    progress(`floor: ${files.length} files`)
+    const floorMs = runFloor(files, path.join(root, "floor"))
+    fs.rmSync(path.join(root, "floor"), { recursive: true, force: true })
+
+    // refine of one date early in the history vs at its end
+    const early = refineMs.slice(Math.min(5, days - 1), Math.min(15, days))
+    const late = refineMs.slice(Math.max(0, days - 10))
+    const earlyMs = round(median(early))
+    const lateMs = round(median(late))
+    const s = (ms: number) => round(ms / 1000, 2)
+
+    rows.push(
+      {
+        name: "local.pipeline.rows_per_s",
+        value: Math.round(backfillRows / (pipelineMs / 1000)),
+        unit: "rows/s",
+        note
+      },
+      {
+        name: "local.pipeline.backfill vs DuckDB alone",
+        value: s(pipelineMs),
+        unit: "s",
+        note: `${note}; ingest + one flush per day`,
+        check: ratioAtMost(s(pipelineMs), s(duckMs), "DuckDB alone (same run)", 0.5)
+      },
+      {
+        name: "local.pipeline.backfill vs DuckDB + archive",
+        value: s(pipelineMs),
+        unit: "s",
+        note: "baseline also archives the payload bytes and writes a catalog file per date",
+        check: ratioAtMost(s(pipelineMs), s(duckArchiveMs), "DuckDB + archive (same run)", 0.5)
+      },
+      {
+        name: "local.pipeline.backfill vs floor",
+        value: s(pipelineMs),
+        unit: "s",
+        note: `floor: creating the same ${files.length} files (same folders and sizes) and nothing else`,
+        check: ratioAtMost(s(pipelineMs), s(floorMs), "floor (same run)", 3)
+      },
       {
         name: "local.pipeline.ms_per_day",
         value: round(median(pipelineDays)),
@@ -217,25 +369,94 @@ export async function run(): Promise<Array<BenchRow>> {
         note: "median; ingest 37 payloads + one refine"
       },
       {
-        name: "local.pipeline.refine_ms_per_day",
-        value: round(median(refineMs)),
+        name: `local.pipeline.refine of a date at day ${days} vs day 10`,
+        value: lateMs,
         unit: "ms",
-        note: "median; the flush (one DuckDB refine) alone"
+        note: `median refine (flush) of the last ${late.length} days vs days ${Math.min(6, days)}-${
+          Math.min(15, days)
+        }; means ${round(mean(late))} vs ${round(mean(early))} ms`,
+        check: ratioAtMost(lateMs, earlyMs, "refine at day ~10 (same run)", 1.2)
       },
       {
-        name: "local.duckdb_baseline.rows_per_s",
-        value: Math.round(corpus.rows / (duckMs / 1000)),
-        unit: "rows/s",
-        note
+        name: "local.pipeline.rss_growth",
+        value: Math.round((rssAfter - rss0) / 1048576),
+        unit: "MB",
+        note: `in-process pipeline: bench RSS after the backfill (${Math.round(rssAfter / 1048576)} MB) minus before`
       },
+      { name: "local.duckdb_baseline.s", value: s(duckMs), unit: "s", note },
+      { name: "local.duckdb_baseline_archive.s", value: s(duckArchiveMs), unit: "s", note },
+      { name: "local.floor.s", value: s(floorMs), unit: "s", note: `${files.length} files` },
       {
         name: "local.duckdb_baseline.ms_per_day",
         value: round(median(duckDays)),
         unit: "ms",
         note: "median; read_json -> raw -> refine -> refined + serving"
+      }
+    )
+
+    progress("queries")
+    rows.push(...await warmQueries(warehouse))
+    const validation = fs.readdirSync(path.join(SQL_DIR, "validation")).filter((f) => f.endsWith(".sql")).sort()
+    for (const f of validation) {
+      const t = await timeCli(
+        ["--warehouse", warehouse, "query", "--file", path.join(SQL_DIR, "validation", f)],
+        SMOKE ? 1 : 3
+      )
+      rows.push({
+        name: `local.cli.query ${f.replace(/\.sql$/, "")}`,
+        value: t.wallMs,
+        unit: "ms",
+        note: cliNote(t, "b3 query --file, a fresh process end to end"),
+        check: below(t.wallMs, 400, "ms")
+      })
+    }
+
+    progress("b3 replay of the payload archive")
+    const replayed = await runCliMeasured([
+      "--warehouse",
+      path.join(root, "replayed"),
+      "replay",
+      path.join(warehouse, "raw", "b3_portfolio_payloads")
+    ])
+    fs.rmSync(path.join(root, "replayed"), { recursive: true, force: true })
+    const half = replayed.samplesMb.length >> 1
+    const firstHalf = Math.max(1, ...replayed.samplesMb.slice(0, half))
+    const secondHalf = Math.max(1, ...replayed.samplesMb.slice(half))
+    const growth = round(secondHalf / firstHalf, 2)
+    rows.push(
+      {
+        name: "local.replay.peak_rss",
+        value: replayed.peakMb,
+        unit: "MB",
+        note: `b3 replay of ${backfill.files.length} archived payloads (${days} days) in ${
+          round(replayed.wallMs / 1000, 1)
+        } s`,
+        check: below(replayed.peakMb, 400, "MB")
       },
-      ...queries
-    ]
+      {
+        name: "local.replay.rss 2nd half / 1st half",
+        value: growth,
+        unit: "x",
+        note: `max RSS of the run's second half ${secondHalf} MB vs first half ${firstHalf} MB (flat: <= 1.2)`,
+        check: atMost(growth, 1.2, "x")
+      }
+    )
+
+    progress("b3 run --all for one new date")
+    const empty = path.join(root, "empty")
+    const runArgs = ["run", "--all", "--source", "simulated", "--date", nextDay]
+    if (SMOKE) return rows // two full runs of 36 indices: too long for a smoke test
+    const onEmpty = await timeCliOnce(["--warehouse", empty, ...runArgs])
+    const onFull = await timeCliOnce(["--warehouse", warehouse, ...runArgs])
+    rows.push({
+      name: `local.cli.run --all, one new date, on ${days} days`,
+      value: round(onFull.wallMs),
+      unit: "ms",
+      note:
+        `b3 run --all --source simulated --date ${nextDay}; CPU ${onFull.cpuMs} ms (empty: CPU ${onEmpty.cpuMs} ms)`,
+      check: ratioAtMost(onFull.wallMs, onEmpty.wallMs, "on an empty warehouse (same run)", 1.2)
+    })
+    return rows
   } finally {
     fs.rmSync(root, { recursive: true, force: true })
   }

@@ -89,6 +89,29 @@ const withTarget = <A, E, R>(
     )
   })
 
+const noWait = Options.boolean("no-wait").pipe(
+  Options.withDescription("If another b3 process is writing this warehouse, fail at once (exit 1) instead of waiting")
+)
+
+/**
+ * A command that writes: under the target's writer lock (another writer waits, or fails with
+ * --no-wait), which also removes what a killed writer left behind.
+ */
+const withWriter = <A, E, R>(
+  command: string,
+  sub: Globals.Values & { readonly noWait: boolean },
+  access: Globals.Access,
+  f: (env: { target: Env.Target; warehouse: string }) => Effect.Effect<A, E, R>,
+  options: { readonly clean?: boolean } = {}
+) =>
+  withTarget(sub, access, (env) =>
+    Effect.scoped(
+      Effect.flatMap(
+        Env.Refresher,
+        (r) => Effect.zipRight(r.exclusive(`b3 ${command}`, { wait: !sub.noWait, ...options }), f(env))
+      )
+    ))
+
 const finish = (summary: BatchSummary) =>
   Effect.flatMap(Effect.zip(Env.Refresher, load(() => import("./Batch.js"))), ([r, Batch]) =>
     Effect.sync(() => {
@@ -132,9 +155,10 @@ const run = Command.make("run", {
     Options.withDescription("Indices fetched at once (default 2: B3 is a shared public service)"),
     Options.withDefault(2)
   ),
-  allowUnknownIndex
+  allowUnknownIndex,
+  noWait
 }, (o) =>
-  withTarget(o, "write", () =>
+  withWriter("run", o, "write", () =>
     Effect.gen(function*() {
       if (o.all && Option.isSome(o.index)) return yield* new UsageError({ detail: "use --index or --all, not both" })
       const codes = o.all ? ALL_INDEX_CODES : yield* parseIndexList(Option.getOrElse(o.index, () => "IBOV"))
@@ -208,9 +232,10 @@ const ingest = Command.make("ingest", {
   language: languageOption,
   date: optionalRefDate("date", "B3 date YYYY-MM-DD: required for GetTheoricalPortfolio bodies (they carry none)"),
   allowUnknownIndex,
-  maxPayloadMb
+  maxPayloadMb,
+  noWait
 }, (o) =>
-  withTarget(o, "write", () =>
+  withWriter("ingest", o, "write", () =>
     Effect.gen(function*() {
       const modules = yield* loadIngest
       const indexCode = Option.isSome(o.index)
@@ -239,9 +264,10 @@ const replay = Command.make("replay", {
     Options.withDescription("Files parsed at once")
   ),
   allowUnknownIndex,
-  maxPayloadMb
+  maxPayloadMb,
+  noWait
 }, (o) =>
-  withTarget(o, "write", () =>
+  withWriter("replay", o, "write", () =>
     Effect.gen(function*() {
       const modules = yield* loadIngest
       const [Files, { runBatch }] = modules
@@ -266,32 +292,50 @@ const replay = Command.make("replay", {
 
 const refine = Command.make("refine", {
   ...Globals.options,
-  date: optionalRefDate("date", "Refine one B3 date (default: every date in the raw table)")
+  date: optionalRefDate("date", "Also refine this B3 date, even if it is not stale"),
+  all: Options.boolean("all").pipe(Options.withDescription("Refine every date of the raw table, stale or not")),
+  noWait
 }, (o) =>
-  withTarget(o, "read", () =>
+  withWriter("refine", o, "read", () =>
     Effect.gen(function*() {
       const one = yield* optionalDate(o.date)
-      const [Status, { RefineJob }, Output] = yield* load(() =>
-        Promise.all([import("./Status.js"), import("@b3-pipeline/core/RefineJob"), import("./Output.js")])
-      )
-      const dates = one !== undefined ? [one] : yield* Status.rawDates
-      if (dates.length === 0) {
-        return yield* new UsageError({ detail: "the raw table is empty: ingest something first (b3 run / b3 ingest)" })
-      }
-      const job = yield* RefineJob
-      const progress = dates.length > 1 ? Output.makeProgress("refine", dates.length) : undefined
-      let n = 0
-      for (const refDate of dates) {
-        const r = yield* job.start({ refDate })
-        progress?.update(++n, refDate)
-        if (progress === undefined || dates.length <= 10) {
+      const Output = yield* load(() => import("./Output.js"))
+      const refresher = yield* Env.Refresher
+      let progress: ReturnType<typeof Output.makeProgress> | undefined
+      const result = yield* refresher.reconcile({
+        all: o.all,
+        ...(one !== undefined ? { force: [one] } : {}),
+        onDate: (done, total, refDate) => {
+          if (total > 10) (progress ??= Output.makeProgress("refine", total)).update(done, refDate)
+        }
+      })
+      progress?.done()
+      if (result.runs.length === 0) {
+        process.stdout.write("nothing to refine: the refined table matches the raw table\n")
+      } else if (result.runs.length <= 10) {
+        for (const r of result.runs) {
           process.stdout.write(
             `${r.refDate}: ${r.state}${r.rows !== undefined ? `, ${r.rows} rows` : ""} (run ${r.runId})\n`
           )
         }
+      } else {
+        process.stdout.write(`refined ${result.runs.length} date(s)\n`)
       }
-      progress?.done()
-    }))).pipe(Command.withDescription("Re-run the refine (raw -> refined table) for one date or all."))
+      if (result.stillStale.length > 0) {
+        if (refresher.inProcess) {
+          process.stdout.write(
+            `still stale: ${result.stillStale.map((s) => `${s.refDate} (${s.reason})`).join(", ")}\n`
+          )
+          process.exitCode = 1
+        } else {
+          process.stdout.write(`${result.runs.length} refine(s) started; they commit when the runs finish\n`)
+        }
+      }
+    }), { clean: true })).pipe(
+    Command.withDescription(
+      "Refine the stale dates (raw changed since their refine, or never refined); --date D adds D, --all every date."
+    )
+  )
 
 const query = Command.make("query", {
   ...Globals.options,
@@ -352,9 +396,38 @@ const report = Command.make(
   Command.withDescription(ReportCommand.description)
 )
 
+// ---------------------------------------------------------------------------------------------
+// b3 forget
+// ---------------------------------------------------------------------------------------------
+
+const forget = Command.make(
+  "forget",
+  {
+    ...Globals.options,
+    index: Options.text("index").pipe(
+      Options.withPseudoName("CODE"),
+      Options.withDescription("Index code of the portfolio to take out of the tables, e.g. IBOV")
+    ),
+    date: Options.text("date").pipe(
+      Options.withPseudoName("YYYY-MM-DD"),
+      Options.withDescription("B3 date of that portfolio")
+    )
+  },
+  (o) =>
+    withTarget(
+      o,
+      "read",
+      (env) => load(() => import("./commands/forget.js")).pipe(Effect.flatMap((m) => m.handler(o, env.target)))
+    )
+).pipe(
+  Command.withDescription(
+    "Take one (index, date) out of the raw and refined tables (its payload bytes stay archived), refine again what depended on it, and log it in the run log."
+  )
+)
+
 /** The command tree. @category commands */
 export const command = b3.pipe(
-  Command.withSubcommands([run, ingest, replay, refine, query, status, report])
+  Command.withSubcommands([run, ingest, replay, refine, query, status, report, forget])
 )
 
 /** Parses argv and runs. @category running */

@@ -9,23 +9,39 @@ import type { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
 import type { RawLayer } from "@b3-pipeline/core/RawLayer"
 import type { RefineJob, RefineJobError, RefineRun } from "@b3-pipeline/core/RefineJob"
+import type { ReconcileOptions, ReconcileResult } from "@b3-pipeline/core/Trigger"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as path from "node:path"
 
 /** @category models */
 export type Target = "local" | "aws"
 
 /**
- * How refines follow raw writes. Locally the CLI refines each written date once after a batch; on
- * AWS the bucket's S3 event starts the Glue job, so there is nothing to do here.
+ * How refines follow raw writes, and who may write. Locally every writing command takes the
+ * warehouse's writer lock (`exclusive`) and ends with `Trigger.reconcile` (`afterBatch`): exactly
+ * the stale dates are refined, and a date still stale fails the command. On AWS the bucket's S3
+ * event starts the Glue job, so `afterBatch` does nothing and there is no lock.
  *
  * @category tags
  */
 export class Refresher extends Context.Tag("@b3-pipeline/cli/Refresher")<Refresher, {
   readonly description: string
   readonly afterBatch: Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError>
+  /** `Trigger.reconcile` on this target (`b3 refine`). */
+  readonly reconcile: (options: ReconcileOptions) => Effect.Effect<ReconcileResult, RefineJobError>
+  /** True when refines finish inside `reconcile` (local), false when they only start (Glue). */
+  readonly inProcess: boolean
+  /**
+   * Takes the target's writer lock for the scope (waiting, or failing with `wait: false`) and
+   * removes what a killed writer left; `clean` removes leftovers even after a clean exit.
+   */
+  readonly exclusive: (
+    command: string,
+    options: { readonly wait: boolean; readonly clean?: boolean }
+  ) => Effect.Effect<void, unknown, Scope.Scope>
 }>() {}
 
 /** Everything a command may use. @category models */

@@ -7,16 +7,40 @@
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
 import type { RefineSqlError } from "@b3-pipeline/local-adapter/RefineSql"
+import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Services } from "./Env.js"
 import { Refresher } from "./Env.js"
 
-const refresher = Layer.effect(
-  Refresher,
-  Effect.map(LocalTrigger, (trigger) => ({ description: "refined in process (DuckDB)", afterBatch: trigger.flush }))
-)
+const refresher = (warehouse: string) =>
+  Layer.effect(
+    Refresher,
+    Effect.map(LocalTrigger, (trigger) => ({
+      description: "refined in process (DuckDB)",
+      afterBatch: trigger.flush,
+      reconcile: trigger.reconcile,
+      inProcess: true,
+      exclusive: (command: string, options: { readonly wait: boolean; readonly clean?: boolean }) =>
+        Effect.gen(function*() {
+          const lock = yield* WriterLock.acquire(warehouse, {
+            command,
+            wait: options.wait,
+            onWait: (holder) =>
+              process.stderr.write(`b3: waiting for the writer lock of ${warehouse}, held by ${holder}\n`)
+          })
+          if (lock.recovered || options.clean === true) {
+            const removed = yield* WriterLock.cleanLeftovers(warehouse)
+            if (lock.recovered) {
+              process.stderr.write(
+                `b3: the previous writer did not finish; removed ${removed.length} leftover(s), stale dates are refined below\n`
+              )
+            }
+          }
+        })
+    }))
+  )
 
 /** @category layers */
 export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError> =>
-  refresher.pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))
+  refresher(warehouse).pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))

@@ -10,6 +10,7 @@ import { Catalog } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import { parseRawParquetKey, QUARANTINE_PREFIX, RAW_PREFIX, REFINED_TABLE } from "@b3-pipeline/core/Tables"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -32,6 +33,26 @@ export const rawDates: Effect.Effect<ReadonlyArray<RefDate>, unknown, ObjectStor
 )
 
 const decoder = new TextDecoder()
+
+const staleWhy: Record<Trigger.StaleReason, string> = {
+  NotRefined: "never refined, or its refine did not finish",
+  RawChanged: "raw data written or replaced since its refine",
+  PreviousChanged: "an earlier date was backfilled or removed",
+  NoRawData: "refined, but its raw data is gone",
+  BadManifest: "its refine manifest is unreadable"
+}
+
+/** The staleness lines: whether the refined table matches the raw table, and how to fix it. */
+const staleLines = (f: Trigger.Freshness): Array<string> => {
+  if (f.stale.length === 0) {
+    return f.raw.byDate.size === 0 ? [] : ["refined table: up to date with the raw table (no stale date)"]
+  }
+  const lines = [`refined table: ${f.stale.length} STALE date(s), not what the raw table implies:`]
+  for (const s of f.stale.slice(0, 10)) lines.push(`  ${s.refDate}  ${staleWhy[s.reason]}`)
+  if (f.stale.length > 10) lines.push(`  ... and ${f.stale.length - 10} more`)
+  lines.push("  fix: `b3 refine` (refines exactly the stale dates)")
+  return lines
+}
 
 /**
  * Per index, the B3 trading days missing between its first and last date (B3's calendar, not the
@@ -84,6 +105,7 @@ export const report = Effect.gen(function*() {
   } else {
     lines.push("refined table: not created yet (no refine has run)")
   }
+  lines.push(...staleLines(yield* Trigger.freshness))
   const runs = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list("runs/"))).slice(-5)
   if (runs.length > 0) lines.push("last runs:")
   for (const r of runs) {
@@ -97,6 +119,7 @@ export const report = Effect.gen(function*() {
           `${s.refineError !== undefined ? ", refine FAILED" : `, ${s.refines.length} refine(s)`}`
       )
       for (const f of failed.slice(0, 3)) lines.push(`      failed ${f.label}: ${f.error}`)
+      if (s.command === "forget") { for (const i of s.items) lines.push(`      ${i.label}`) }
     } catch {
       lines.push(`  ${r.key}: unreadable run record`)
     }

@@ -174,7 +174,10 @@ const checkPage = async (context: BrowserContext, data: ReportData, locale: Repo
   } else {
     const empty = page.locator(`[data-empty="sectors"]`)
     assert.isTrue(await empty.isVisible())
-    assert.include(await empty.innerText(), "no sector data (segment 1)")
+    assert.include(
+      await empty.innerText(),
+      locale === "pt-BR" ? "sem dados de setor (segmento 1)" : "no sector data (segment 1)"
+    )
   }
 
   // weight over time: one series per ticker, one point per snapshot present, a visible legend
@@ -220,7 +223,79 @@ const checkPage = async (context: BrowserContext, data: ReportData, locale: Repo
   await page.close()
 }
 
+/** Dates bunched in early July then one in November: the spacing that made labels collide (`01/0711/07`). */
+const irregular = (data: ReportData): ReportData => {
+  const dates = [
+    "2025-07-01",
+    "2025-07-02",
+    "2025-07-03",
+    "2025-07-04",
+    "2025-07-07",
+    "2025-07-08",
+    "2025-07-09",
+    "2025-07-10",
+    "2025-07-11",
+    "2025-11-07"
+  ] as Array<RefDate>
+  return {
+    ...data,
+    dates,
+    series: data.series.map((s) => ({
+      ...s,
+      points: dates.map((refDate, i) => ({ refDate, weightPct: s.points[i % s.points.length]!.weightPct }))
+    }))
+  }
+}
+
+/** The x-axis labels of the weight-over-time chart, measured by the browser, never overlap. */
+const assertAxisLabelsApart = async (page: Page, what: string) => {
+  const labels = (await boxes(page, `svg[data-chart="weights-over-time"] text[data-axis="x"]`))
+    .sort((a, b) => a.left - b.left)
+  assert.isAtLeast(labels.length, 2, `${what}: first and last dates are labelled`)
+  for (let i = 1; i < labels.length; i++) {
+    assert.isAbove(labels[i]!.left, labels[i - 1]!.right, `${what}: x-axis labels ${i - 1} and ${i} overlap`)
+  }
+  await assertTextsInside(page, "weights-over-time")
+}
+
 describe("report in a browser", () => {
+  it.skipIf(SKIP)(
+    "x-axis labels never overlap, on a phone and on a desktop, and headings follow the locale",
+    async () => {
+      const ibov = await load({})
+      const { context, userDataDir } = await launch()
+      try {
+        for (const locale of ["pt-BR", "en-US"] as const) {
+          for (const [name, data] of [["regular", ibov], ["irregular", irregular(ibov)]] as const) {
+            const file = write(`axis-${name}-${locale}.html`, renderReport(data, { locale }))
+            const { page } = await open(context, file)
+            for (const width of [1000, 390, 320]) {
+              await page.setViewportSize({ width, height: 900 })
+              await assertAxisLabelsApart(page, `${name} ${locale} at ${width}px`)
+            }
+            const headings = await page.locator("h2").allInnerTexts()
+            assert.deepStrictEqual(
+              headings,
+              locale === "pt-BR" ?
+                [
+                  "Maiores participações",
+                  "Participação por setor",
+                  "Participação ao longo do tempo",
+                  "Entradas e saídas"
+                ] :
+                ["Top weights", "Weight by sector", "Weight over time", "Entering and leaving"]
+            )
+            await page.screenshot({ path: path.join(OUT, `axis-${name}-${locale}-phone.png`) })
+            await page.close()
+          }
+        }
+      } finally {
+        await context.close()
+        fs.rmSync(userDataDir, { recursive: true, force: true })
+      }
+    }
+  )
+
   it.skipIf(SKIP)(
     `renders every chart in Chromium, offline, on desktop, phone and paper (needs: ${INSTALL})`,
     async () => {

@@ -9,6 +9,7 @@ import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { pickXTicks } from "../src/report/Charts.js"
 import { escapeHtml, formatDecimalText, formatPercent } from "../src/report/Format.js"
 import { loadReportData, renderReport, ReportError, writeReport } from "../src/report/Report.js"
 import type { ReportData, ReportMember } from "../src/report/Report.js"
@@ -191,7 +192,7 @@ describe("loadReportData", () => {
       assert.strictEqual(data.comparison, null)
       assert.deepStrictEqual(data.series.map((s) => s.ticker), ["AAAA3", "BBBB4", "CCCC11"])
       const html = renderReport(data, { locale: "pt-BR" })
-      assert.include(html, "no sector data (segment 1)")
+      assert.include(html, "sem dados de setor (segmento 1)")
       assert.strictEqual(count(html, "data-empty=\"sectors\""), 1)
       assert.strictEqual(count(html, "data-chart=\"sectors\""), 0)
       assert.include(html, "data-empty=\"changes\"")
@@ -396,4 +397,33 @@ describe("writeReport", () => {
       assert.include(fs.readFileSync(out, "utf8"), "90.587.133.892")
       fs.rmSync(dir, { recursive: true, force: true })
     }))
+})
+
+describe("x-axis labels", () => {
+  it("pickXTicks: first and last kept, labels apart and inside the axis, whatever the spacing (property)", () => {
+    const charW = 11 * 0.62
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 300 }),
+        fc.integer({ min: 5, max: 8 }),
+        (fractions, chars) => {
+          const xs = [0, 1, ...fractions].sort((a, b) => a - b).map((f) => 46 + f * 340)
+          const ticks = pickXTicks(xs, xs.map(() => chars), 46, 386)
+          assert.strictEqual(ticks[0]!.index, 0)
+          assert.strictEqual(ticks[ticks.length - 1]!.index, xs.length - 1)
+          const spans = ticks.map((t) => {
+            const w = chars * charW
+            const x = xs[t.index]!
+            return t.anchor === "start" ? [x, x + w] : t.anchor === "end" ? [x - w, x] : [x - w / 2, x + w / 2]
+          })
+          for (let i = 1; i < spans.length; i++) assert.isAbove(spans[i]![0]!, spans[i - 1]![1]!)
+          for (const [a, b] of spans) {
+            assert.isAtLeast(a!, 45)
+            assert.isAtMost(b!, 387)
+          }
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
 })

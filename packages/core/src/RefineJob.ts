@@ -12,12 +12,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { CatalogError, Partition } from "./Catalog.js"
-import { Catalog } from "./Catalog.js"
+import type { Partition } from "./Catalog.js"
+import { Catalog, CatalogError } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
 import { sha256Hex } from "./internal/hash.js"
-import type { ObjectKey, ObjectStoreError } from "./ObjectStore.js"
-import { ObjectStore, unsafeKey } from "./ObjectStore.js"
+import type { ObjectKey } from "./ObjectStore.js"
+import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
 import { decodeRawParquet } from "./RawParquet.js"
 import type { RawDate, RawRow, RefinedRow } from "./Refine.js"
 import { encodeRefinedParquet, refine } from "./Refine.js"
@@ -82,8 +82,16 @@ export class RefineJobError extends Schema.TaggedError<RefineJobError>()("Refine
       this.refDate !== undefined ? ` for ${this.refDate}` : ""
     }${this.runId !== undefined ? ` run ${this.runId}` : ""}${this.detail !== undefined ? `: ${this.detail}` : ""}`
   }
+  /**
+   * The port error this one wraps, typed: the store's or the catalog's (`undefined` when the cause is
+   * a backend's own failure, kept untyped in `cause`).
+   */
+  get portCause(): ObjectStoreError | CatalogError | undefined {
+    return this.cause instanceof ObjectStoreError || this.cause instanceof CatalogError ? this.cause : undefined
+  }
+  /** Concurrent runs and throttling, or a wrapped port error that is itself retryable. */
   get retryable(): boolean {
-    return this.reason === "ConcurrentRuns" || this.reason === "Throttled"
+    return this.reason === "ConcurrentRuns" || this.reason === "Throttled" || this.portCause?.retryable === true
   }
 }
 

@@ -1,10 +1,13 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
 import * as S3ObjectStore from "@b3-pipeline/aws-adapter/S3ObjectStore"
+import * as Catalog from "@b3-pipeline/core/Catalog"
 import type { IndexCode } from "@b3-pipeline/core/Domain"
 import * as ObjectStore from "@b3-pipeline/core/ObjectStore"
 import * as PortfolioSource from "@b3-pipeline/core/PortfolioSource"
 import * as RawLayer from "@b3-pipeline/core/RawLayer"
+import * as RefineJob from "@b3-pipeline/core/RefineJob"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import { assert, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
 import * as Chunk from "effect/Chunk"
@@ -13,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { readFileSync } from "node:fs"
-import { handle, indices, makeHandler, saoPaulo } from "../src/scheduledIngest.js"
+import { handle, indices, makeHandler, saoPaulo, tradingDayAt } from "../src/scheduledIngest.js"
 
 const SAMPLE = new Uint8Array(
   readFileSync(
@@ -167,6 +170,22 @@ describe("scheduledIngest", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("on a B3 holiday (a weekday) nothing is fetched and no freshness is reported", () =>
+    Effect.gen(function*() {
+      // 2025-04-18: Good Friday, B3 closed
+      const holiday = { ...scheduled, time: "2025-04-18T14:00:00Z" }
+      const summary = yield* handle(holiday, "r-h", codes("IBOV"), {
+        cutoff: "10:00",
+        namespace: "N",
+        environment: "e"
+      })
+      assert.strictEqual(summary.tradingDay, false)
+      assert.deepStrictEqual(summary.results, [])
+      assert.isUndefined(summary.missing)
+      assert.isTrue(tradingDayAt(new Date("2025-04-17T14:00:00Z")))
+      assert.isFalse(tradingDayAt(new Date("2025-04-19T14:00:00Z")))
+    }).pipe(Effect.provide(ports)))
+
   it("Sao Paulo time: the date, the wall-clock time and the weekday of an instant", () => {
     assert.deepStrictEqual(saoPaulo(new Date("2025-04-07T02:30:00Z")), {
       date: "2025-04-06" as never,
@@ -209,6 +228,25 @@ describe("scheduledIngest", () => {
       assert.include(error.detail, "Throttled")
       // the put was retried by the adapter's one policy before the invocation gave up
       assert.isAtLeast(s3.commandCalls(PutObjectCommand).length, 3)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("last step: the reconcile starts a refine for every stale date (a lost S3 event heals)", () => {
+    const layer = Layer.mergeAll(
+      RawLayer.layer,
+      RefineJob.layerMemory,
+      PortfolioSource.layerMemory(new Map([["IBOV", [SAMPLE]]]))
+    ).pipe(Layer.provideMerge(Layer.merge(ObjectStore.layerMemory, Catalog.layerMemory)))
+    return Effect.gen(function*() {
+      // no S3 event reaches any trigger here: only the reconcile can refine the new date
+      const summary = yield* handle(scheduled, "req-r", codes("IBOV"))
+      assert.deepStrictEqual(summary.reconcile?.stale, ["2025-04-07"])
+      assert.deepStrictEqual(summary.reconcile?.started.map((r) => r.refDate), ["2025-04-07"])
+      const fresh = yield* Trigger.freshness
+      assert.deepStrictEqual(fresh.stale, [])
+      // the next run: archived, nothing stale, nothing started
+      const again = yield* handle(scheduled, "req-r2", codes("IBOV"))
+      assert.deepStrictEqual(again.reconcile, { stale: [], started: [] })
     }).pipe(Effect.provide(layer))
   })
 })

@@ -225,6 +225,10 @@ export const make = (config: DuckDbRefineJobConfig) =>
           if (name.startsWith("ticker=")) removed.push(name.slice("ticker=".length))
         }
         yield* fs.remove(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
+        // and the staging root once empty
+        if ((yield* listDir(stagingRoot).pipe(Effect.orElseSucceed(() => ["?"]))).length === 0) {
+          yield* fs.remove(stagingRoot, { recursive: true }).pipe(Effect.ignore)
+        }
 
         // 4. The serving copy of the year.
         if (config.serving !== false) yield* rebuildServing(db, refDate, runId)

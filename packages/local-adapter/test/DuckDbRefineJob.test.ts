@@ -222,10 +222,20 @@ describe("DuckDbRefineJob", () => {
             // Swapping has begun when the first staged ticker (sorted) has been moved out of staging.
             const swapping = () => {
               if (!fs.existsSync(staging)) return false
-              for (const run of fs.readdirSync(staging)) {
-                const entries = fs.existsSync(path.join(staging, run))
-                  ? fs.readdirSync(path.join(staging, run)).sort()
-                  : []
+              // (the staging root is removed once empty: it may vanish between two calls)
+              let runs: Array<string> = []
+              try {
+                runs = fs.readdirSync(staging)
+              } catch {
+                return false
+              }
+              for (const run of runs) {
+                let entries: Array<string> = []
+                try {
+                  entries = fs.readdirSync(path.join(staging, run)).sort()
+                } catch {
+                  continue
+                }
                 const first = entries[0]
                 if (
                   first !== undefined && !fs.existsSync(path.join(staging, run, first, "part-00000.parquet"))
@@ -269,7 +279,7 @@ describe("DuckDbRefineJob", () => {
           )
         )
         assert.deepStrictEqual(treeHashes(dateDir), fresh)
-        assert.deepStrictEqual(fs.readdirSync(path.join(warehouse, DuckDbRefineJob.STAGING_PREFIX)), [])
+        assert.isFalse(fs.existsSync(path.join(warehouse, DuckDbRefineJob.STAGING_PREFIX)))
       })
     },
     { timeout: 120_000 }

@@ -15,36 +15,40 @@ import { assert, describe, it } from "vitest"
 describe("test kit arbitraries", () => {
   it("a generated portfolio survives GetPortfolioDay encode -> decode", () => {
     fc.assert(
-      fc.property(Arbitraries.portfolio({ maxSize: 40 }), Arbitraries.language, (portfolio, language) => {
-        const pages = B3Wire.encodePortfolioDay(portfolio, { language })
-        const payload = {
-          request: {
-            indexCode: portfolio.indexCode,
-            method: "GetPortfolioDay" as const,
-            language,
-            segment: "2" as const
-          },
-          pages: pages.map((bytes) => ({
-            bytes,
+      fc.property(
+        Arbitraries.portfolio({ maxSize: 40, refDate: Arbitraries.pastRefDate }),
+        Arbitraries.language,
+        (portfolio, language) => {
+          const pages = B3Wire.encodePortfolioDay(portfolio, { language })
+          const payload = {
             request: {
-              method: "GET",
-              url: "test://",
-              params: {},
-              status: 200,
-              headers: {},
-              startedAt: "2025-01-01T00:00:00Z",
-              durationMs: 0,
-              attempt: 1
-            }
-          })),
-          fetchedAt: "2025-01-01T00:00:00Z",
-          origin: "test"
+              indexCode: portfolio.indexCode,
+              method: "GetPortfolioDay" as const,
+              language,
+              segment: "2" as const
+            },
+            pages: pages.map((bytes) => ({
+              bytes,
+              request: {
+                method: "GET",
+                url: "test://",
+                params: {},
+                status: 200,
+                headers: {},
+                startedAt: "2025-01-01T00:00:00Z",
+                durationMs: 0,
+                attempt: 1
+              }
+            })),
+            fetchedAt: "2025-01-01T00:00:00Z",
+            origin: "test"
+          }
+          const decoded = Effect.runSync(B3Wire.decodePayload(payload))
+          assert.strictEqual(decoded.indexCode, portfolio.indexCode)
+          assert.strictEqual(decoded.refDate, portfolio.refDate)
+          assert.strictEqual(decoded.size, portfolio.size)
         }
-        const decoded = Effect.runSync(B3Wire.decodePayload(payload))
-        assert.strictEqual(decoded.indexCode, portfolio.indexCode)
-        assert.strictEqual(decoded.refDate, portfolio.refDate)
-        assert.strictEqual(decoded.size, portfolio.size)
-      }),
+      ),
       { numRuns: 25 }
     )
   })
@@ -53,10 +57,13 @@ describe("test kit arbitraries", () => {
 // A tiny adapter of our own: a Map, with copies in and out; no event feed (like S3).
 const makeMapStore = Effect.sync(() => {
   const objects = new Map<string, Uint8Array>()
+  const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
+  // the version identity: the digest, as the memory store does (S3 would give its ETag)
   const info = (key: ObjectKey, bytes: Uint8Array): ObjectInfo => ({
     key,
     size: bytes.byteLength,
-    sha256: createHash("sha256").update(bytes).digest("hex")
+    etag: digest(bytes),
+    sha256: digest(bytes)
   })
   return ObjectStore.of({
     bucket: "map",
@@ -77,10 +84,10 @@ const makeMapStore = Effect.sync(() => {
     list: (prefix) =>
       Stream.unwrap(Effect.map(checkPrefix("list", prefix), (p) =>
         Stream.fromIterable(
-          [...objects.keys()].filter((k) => k.startsWith(p)).sort().map((k) => ({
-            key: k as ObjectKey,
-            size: objects.get(k)!.byteLength
-          }))
+          [...objects.keys()].filter((k) => k.startsWith(p)).sort().map((k) => {
+            const { etag, key, size } = info(k as ObjectKey, objects.get(k)!)
+            return { key, size, etag }
+          })
         ))),
     delete: (key) => Effect.map(checkKey("delete", key), (k) => void objects.delete(k)),
     events: Stream.fail(new ObjectStoreError({ reason: "Unavailable", method: "events", detail: "no event feed" }))

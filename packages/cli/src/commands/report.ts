@@ -27,9 +27,13 @@ export const options = {
     Options.withDescription("Ticker whose weight over time is drawn; repeatable (default: the 5 heaviest)"),
     Options.repeated
   ),
-  out: Options.file("out").pipe(Options.withDescription("Output file"), Options.withDefault("report.html")),
+  out: Options.file("out").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription("The HTML file to write (default report.html)"),
+    Options.withDefault("report.html")
+  ),
   locale: Options.choice("locale", ["pt-BR", "en-US"]).pipe(
-    Options.withDescription("Number and date format (default pt-BR)"),
+    Options.withDescription("Language of the headings and labels, number and date format (default pt-BR: Portuguese)"),
     Options.withDefault("pt-BR" as ReportLocale)
   )
 }

@@ -157,6 +157,60 @@ const tickText = (units: number, step: number, locale: ReportLocale): string => 
   return formatPercent(cut, locale)
 }
 
+/** Font size of axis ticks (`svg .tick` in the report's style) and a generous width per character. */
+const TICK_CHAR_W = 11 * 0.62
+/** Least space between two x-axis labels, in chart units. */
+const TICK_GAP = 10
+
+/** @category charts */
+export interface XTick {
+  readonly index: number
+  readonly anchor: "start" | "middle" | "end"
+}
+
+/** Where a label of `width` sits for an anchor at `x`. */
+const extent = (x: number, width: number, anchor: XTick["anchor"]): readonly [number, number] =>
+  anchor === "start" ? [x, x + width] : anchor === "end" ? [x - width, x] : [x - width / 2, x + width / 2]
+
+/**
+ * The x-axis labels to draw, from each date's position and label length (characters): the first and
+ * the last date (anchored inward), then dates near evenly spaced times, each kept only if its label
+ * clears every label already kept by `TICK_GAP`. Labels never overlap, whatever the spacing of the
+ * dates; the SVG scales as a whole, so this holds at any page width.
+ *
+ * @category charts
+ */
+export const pickXTicks = (
+  xs: ReadonlyArray<number>,
+  chars: ReadonlyArray<number>,
+  minX: number,
+  maxX: number
+): Array<XTick> => {
+  const n = xs.length
+  if (n === 0) return []
+  const width = (i: number) => chars[i]! * TICK_CHAR_W
+  if (n === 1 || xs[n - 1] === xs[0]) return [{ index: 0, anchor: "middle" }]
+  const kept: Array<{ tick: XTick; span: readonly [number, number] }> = []
+  const tryKeep = (index: number, anchor: XTick["anchor"]) => {
+    const span = extent(xs[index]!, width(index), anchor)
+    if (span[0] < minX - 1 && anchor === "middle") return
+    if (span[1] > maxX + 1 && anchor === "middle") return
+    const clear = kept.every((k) => span[1] + TICK_GAP <= k.span[0] || k.span[1] + TICK_GAP <= span[0])
+    if (clear && !kept.some((k) => k.tick.index === index)) kept.push({ tick: { index, anchor }, span })
+  }
+  tryKeep(0, "start")
+  tryKeep(n - 1, "end")
+  // about one label per 90 units of axis, at evenly spaced times, each snapped to the nearest date
+  const slots = Math.max(0, Math.floor((maxX - minX) / 90) - 1)
+  for (let k = 1; k <= slots; k++) {
+    const target = xs[0]! + (k * (xs[n - 1]! - xs[0]!)) / (slots + 1)
+    let best = 0
+    for (let i = 1; i < n; i++) if (Math.abs(xs[i]! - target) < Math.abs(xs[best]! - target)) best = i
+    tryKeep(best, "middle")
+  }
+  return kept.map((k) => k.tick).sort((a, b) => a.index - b.index)
+}
+
 /**
  * Weight over time: a line per series, broken where the ticker was out of the index, a point per
  * snapshot where it was in. `dates` is the full time axis.
@@ -197,15 +251,10 @@ export const lines = (
   }
   const multiYear = dates.length > 0 && dates[0]!.slice(0, 4) !== dates[dates.length - 1]!.slice(0, 4)
   const xLabel = (d: RefDate): string => formatShortDate(d, locale) + (multiYear ? `/${d.slice(2, 4)}` : "")
-  const maxTicks = 6
-  const tickIdx = dates.length <= maxTicks ?
-    dates.map((_, i) => i) :
-    Array.from({ length: maxTicks }, (_, k) => Math.round((k * (dates.length - 1)) / (maxTicks - 1)))
-  const xTicks = [...new Set(tickIdx)].map((i) => {
-    const d = dates[i]!
-    const anchor = dates.length === 1 ? "middle" : i === 0 ? "start" : i === dates.length - 1 ? "end" : "middle"
+  const xTicks = pickXTicks(dates.map(x), dates.map((d) => xLabel(d).length), left, WIDTH - right).map((t) => {
+    const d = dates[t.index]!
     return `<line class="axis" x1="${r1(x(d))}" x2="${r1(x(d))}" y1="${top + plotH}" y2="${top + plotH + 4}"/>` +
-      `<text class="tick" x="${r1(x(d))}" y="${top + plotH + 18}" text-anchor="${anchor}">${
+      `<text class="tick" data-axis="x" x="${r1(x(d))}" y="${top + plotH + 18}" text-anchor="${t.anchor}">${
         escapeHtml(xLabel(d))
       }</text>`
   })

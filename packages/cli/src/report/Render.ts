@@ -11,6 +11,7 @@ import type { Bar } from "./Charts.js"
 import { escapeHtml, formatCount, formatDate, formatDecimalText, formatPercent } from "./Format.js"
 import type { ReportLocale } from "./Format.js"
 import type { ReportChange, ReportData } from "./Report.js"
+import { textFor } from "./Text.js"
 
 /** @category rendering */
 export interface RenderOptions {
@@ -107,21 +108,22 @@ const changeRows = (kind: "entered" | "left", label: string, rows: ReadonlyArray
  */
 export const renderReport = (data: ReportData, options: RenderOptions): string => {
   const { locale } = options
+  const t = textFor(locale)
   const date = formatDate(data.refDate, locale)
-  const title = `${data.indexCode} portfolio, ${date}`
+  const title = t.title(data.indexCode, date)
 
   // header
   const facts = [
-    fact("index", "Index", data.indexCode),
-    fact("date", "Date", date),
-    fact("constituents", "Constituents", formatCount(data.constituents, locale)),
+    fact("index", t.index, data.indexCode),
+    fact("date", t.date, date),
+    fact("constituents", t.constituents, formatCount(data.constituents, locale)),
     fact(
       "total-quantity",
-      "Total quantity",
+      t.totalQuantity,
       data.totalQuantity === null ? "\u2014" : formatDecimalText(data.totalQuantity, locale)
     ),
-    fact("reductor", "Reductor", data.reductor === null ? "\u2014" : formatDecimalText(data.reductor, locale)),
-    fact("weight-sum", "Sum of weights", formatPercent(sumWeights(data.members.map((m) => m.weightPct)), locale))
+    fact("reductor", t.reductor, data.reductor === null ? "\u2014" : formatDecimalText(data.reductor, locale)),
+    fact("weight-sum", t.weightSum, formatPercent(sumWeights(data.members.map((m) => m.weightPct)), locale))
   ].join("")
 
   // top weights
@@ -135,29 +137,26 @@ export const renderReport = (data: ReportData, options: RenderOptions): string =
   }))
   if (rest.length > 0) {
     topBars.push({
-      label: `others (${formatCount(rest.length, locale)})`,
-      title: `${formatCount(rest.length, locale)} other constituents`,
+      label: t.others(formatCount(rest.length, locale)),
+      title: t.otherConstituents(formatCount(rest.length, locale)),
       weightPct: sumWeights(rest.map((m) => m.weightPct)),
       attrs: { others: String(rest.length) },
       muted: true
     })
   }
   const topSection = data.members.length === 0 ?
-    `<p class="empty" data-empty="top-weights">no constituents on this date</p>` :
-    barsLabelLeft("top-weights", `Top ${top.length} weights of ${data.indexCode} on ${date}`, topBars, locale)
+    `<p class="empty" data-empty="top-weights">${escapeHtml(t.noConstituents)}</p>` :
+    barsLabelLeft("top-weights", t.topWeightsOf(top.length, data.indexCode, date), topBars, locale)
 
   // sectors
   const sectorSection = data.sectors.length === 0 ?
-    `<p class="empty" data-empty="sectors">no sector data (segment 1): this snapshot was ingested by ticker; ` +
-    `ingest the by-sector portfolio (segment 2) to see weights by sector</p>` :
+    `<p class="empty" data-empty="sectors">${escapeHtml(t.noSectorData)}</p>` :
     barsLabelAbove(
       "sectors",
-      `Weight by sector of ${data.indexCode} on ${date}`,
+      t.bySectorOf(data.indexCode, date),
       data.sectors.map((s) => ({
-        label: s.sector ?? "(no sector)",
-        title: `${s.sector ?? "(no sector)"}, ${formatCount(s.members, locale)} constituent${
-          s.members === 1 ? "" : "s"
-        }`,
+        label: s.sector ?? t.noSector,
+        title: t.sectorMembers(s.sector ?? t.noSector, formatCount(s.members, locale), s.members === 1),
         weightPct: s.weightPct,
         attrs: { sector: s.sector ?? "" },
         muted: s.sector === null
@@ -177,45 +176,51 @@ export const renderReport = (data: ReportData, options: RenderOptions): string =
       escapeHtml(s.key)
     }"><svg viewBox="0 0 22 12" aria-hidden="true"><line x1="1" x2="21" y1="6" y2="6" stroke="${s.color}" stroke-width="2"/><circle cx="11" cy="6" r="3.5" fill="${s.color}"/></svg>` +
     `<span>${escapeHtml(s.title)}</span>${
-      data.series[i]!.points.length === 0 ? ` <small>(no snapshot up to ${escapeHtml(date)})</small>` : ""
+      data.series[i]!.points.length === 0 ? ` <small>${escapeHtml(t.noSnapshotUpTo(date))}</small>` : ""
     }</li>`
   ).join("")
   const timeSection = series.length === 0 ?
-    `<p class="empty" data-empty="weights-over-time">no ticker chosen</p>` :
+    `<p class="empty" data-empty="weights-over-time">${escapeHtml(t.noTicker)}</p>` :
     lines(
       "weights-over-time",
-      `Weight over time of ${series.map((s) => s.key).join(", ")}`,
+      t.overTimeOf(series.map((s) => s.key).join(", ")),
       data.dates,
       series,
       locale
     ) + `<ul class="legend">${legend}</ul>`
   const span = data.dates.length === 0 ?
     "" :
-    `${formatCount(data.dates.length, locale)} snapshot${data.dates.length === 1 ? "" : "s"} from ${
-      formatDate(data.dates[0]!, locale)
-    } to ${formatDate(data.dates[data.dates.length - 1]!, locale)}`
+    t.snapshots(
+      formatCount(data.dates.length, locale),
+      data.dates.length === 1,
+      formatDate(data.dates[0]!, locale),
+      formatDate(data.dates[data.dates.length - 1]!, locale)
+    )
 
   // entering and leaving
   let changes: string
   const c = data.comparison
   if (c === null) {
-    changes = `<p class="empty" data-empty="changes">only one snapshot of ${escapeHtml(data.indexCode)} up to ${
-      escapeHtml(date)
-    }: nothing to compare</p>`
+    changes = `<p class="empty" data-empty="changes">${escapeHtml(t.onlyOneSnapshot(data.indexCode, date))}</p>`
   } else if (c.entered.length === 0 && c.left.length === 0) {
-    changes = `<p class="empty" data-empty="changes">no constituent entered or left between ${
-      escapeHtml(formatDate(c.from, locale))
-    } and ${escapeHtml(formatDate(c.to, locale))}</p>`
+    changes = `<p class="empty" data-empty="changes">${
+      escapeHtml(t.noChange(formatDate(c.from, locale), formatDate(c.to, locale)))
+    }</p>`
   } else {
     changes = `<div class="table-wrap"><table data-table="changes"><caption>${
       escapeHtml(
-        `${formatDate(c.from, locale)} \u2192 ${formatDate(c.to, locale)}: ${
-          formatCount(c.entered.length, locale)
-        } entered, ${formatCount(c.left.length, locale)} left (weight on the date the ticker was present)`
+        t.changeCaption(
+          formatDate(c.from, locale),
+          formatDate(c.to, locale),
+          formatCount(c.entered.length, locale),
+          formatCount(c.left.length, locale)
+        )
       )
-    }</caption><thead><tr><th>Change</th><th>Ticker</th><th>Company</th><th class="num">Weight</th></tr></thead><tbody>${
-      changeRows("entered", "entered", c.entered, locale)
-    }${changeRows("left", "left", c.left, locale)}</tbody></table></div>`
+    }</caption><thead><tr><th>${escapeHtml(t.change)}</th><th>${escapeHtml(t.ticker)}</th><th>${
+      escapeHtml(t.company)
+    }</th><th class="num">${escapeHtml(t.weight)}</th></tr></thead><tbody>${
+      changeRows("entered", t.entered, c.entered, locale)
+    }${changeRows("left", t.left, c.left, locale)}</tbody></table></div>`
   }
 
   // all members
@@ -240,32 +245,38 @@ export const renderReport = (data: ReportData, options: RenderOptions): string =
 <main>
 <header data-section="header">
 <h1>${escapeHtml(data.indexCode)} <span class="date">${escapeHtml(date)}</span></h1>
-<p class="sub">B3 index portfolio (Carteira do Dia) from the b3-pipeline warehouse</p>
+<p class="sub">${escapeHtml(t.subtitle)}</p>
 <dl class="facts">${facts}</dl>
 </header>
 <section data-section="top-weights">
-<h2>Top weights</h2>
+<h2>${escapeHtml(t.topWeights)}</h2>
 ${topSection}
 </section>
 <section data-section="sectors">
-<h2>Weight by sector</h2>
+<h2>${escapeHtml(t.bySector)}</h2>
 ${sectorSection}
 </section>
 <section data-section="weights-over-time">
-<h2>Weight over time</h2>
+<h2>${escapeHtml(t.overTime)}</h2>
 ${span === "" ? "" : `<p class="sub">${escapeHtml(span)}</p>`}
 ${timeSection}
 </section>
 <section data-section="changes">
-<h2>Entering and leaving</h2>
+<h2>${escapeHtml(t.changes)}</h2>
 ${changes}
 </section>
 <details data-section="members">
-<summary>All ${escapeHtml(formatCount(data.members.length, locale))} constituents</summary>
-<div class="table-wrap"><table data-table="members"><thead><tr><th class="num">#</th><th>Ticker</th><th>Company</th><th>Class</th><th>Sector</th><th class="num">Weight</th><th class="num">Theoretical quantity</th></tr></thead><tbody>${memberRows}</tbody></table></div>
+<summary>${escapeHtml(t.allConstituents(formatCount(data.members.length, locale)))}</summary>
+<div class="table-wrap"><table data-table="members"><thead><tr><th class="num">#</th><th>${
+    escapeHtml(t.ticker)
+  }</th><th>${escapeHtml(t.company)}</th><th>${escapeHtml(t.shareClass)}</th><th>${
+    escapeHtml(t.sector)
+  }</th><th class="num">${escapeHtml(t.weight)}</th><th class="num">${
+    escapeHtml(t.theoreticalQty)
+  }</th></tr></thead><tbody>${memberRows}</tbody></table></div>
 </details>
-<footer>Source: B3 (Brasil, Bolsa, Balc\u00e3o) daily index portfolios, tables b3_portfolio_refined and b3_portfolio_raw.${
-    options.generatedAt === undefined ? "" : ` Generated ${escapeHtml(options.generatedAt)}.`
+<footer>${escapeHtml(t.source)}${
+    options.generatedAt === undefined ? "" : ` ${escapeHtml(t.generated(options.generatedAt))}`
   }</footer>
 </main>
 </body>

@@ -19,17 +19,32 @@ export const refDate: fc.Arbitrary<RefDate> = fc
   })
   .map(({ d, m, y }) => refDateFromParts(y, m, d) ?? refDateFromParts(y, m, 28)!)
 
+/**
+ * Days a stored portfolio can have (what `B3Wire.decodePayload`'s plausibility check accepts): from
+ * 2000-01-03 to yesterday. Use it for payloads that go through the pipeline.
+ */
+export const pastRefDate: fc.Arbitrary<RefDate> = fc
+  .date({ min: new Date("2000-01-03T00:00:00Z"), max: new Date(Date.now() - 86_400_000), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10) as RefDate)
+
 export const language: fc.Arbitrary<Language> = fc.constantFrom("pt-br", "en-us")
 export const segment: fc.Arbitrary<Segment> = fc.constantFrom("1", "2")
 
-/** A generated portfolio; `maxSize` bounds the member count (default 120). */
+/**
+ * A generated portfolio; `maxSize` bounds the member count (default 120); `refDate` picks its days
+ * (`refDate`, 2000-2099, by default; `pastRefDate` for portfolios the pipeline stores).
+ */
 export const portfolio = (
-  options?: { readonly maxSize?: number; readonly segment?: Segment }
+  options?: {
+    readonly maxSize?: number
+    readonly segment?: Segment
+    readonly refDate?: fc.Arbitrary<RefDate>
+  }
 ): fc.Arbitrary<Portfolio> =>
   fc
     .record({
       indexCode,
-      refDate,
+      refDate: options?.refDate ?? refDate,
       size: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: options?.maxSize ?? 120 })),
       segment: options?.segment !== undefined ? fc.constant(options.segment) : segment,
       seed: fc.integer({ min: 0, max: 1_000_000 })
