@@ -9,7 +9,7 @@
  *   `LocalTrigger.flush` per day (one DuckDB refine per date: Hive layout + serving copy + catalog);
  * - `local.duckdb_baseline`: DuckDB alone doing the same work from the same files: `read_json`,
  *   pt-br number parsing, raw Parquet per index, refine.sql, refined Hive layout per ticker, serving
- *   year file;
+ *   month file;
  * - `local.duckdb_baseline_archive`: the same, also archiving each payload's bytes and writing a
  *   catalog file per date (as the pipeline does);
  * - `local.floor`: the time to create the pipeline's files (same folders, same sizes) and nothing
@@ -180,7 +180,7 @@ const runDuckDb = async (corpus: Corpus, warehouse: string, archive = false) => 
       TO ${
       q(path.join(warehouse, "refined", `ref_date=${day}`))
     } (FORMAT parquet, PARTITION_BY (ticker), OVERWRITE_OR_IGNORE, COMPRESSION uncompressed)`)
-    const serving = path.join(warehouse, "serving", `year=${day.slice(0, 4)}.parquet`)
+    const serving = path.join(warehouse, "serving", `month=${day.slice(0, 7)}.parquet`) // as the pipeline's
     const prior = fs.existsSync(serving) ?
       `SELECT * FROM read_parquet(${q(serving)}) WHERE ref_date <> DATE ${q(day)} UNION ALL ` :
       ""

@@ -1,11 +1,20 @@
 """b3-pipeline refine job (AWS Glue 5.0, Spark 3.5, Python 3.11).
 
-Refines one B3 date: reads every raw partition of that date
-(s3://<bucket>/raw/b3_portfolio_raw/ref_date=D/index_code=*/), runs the shipped refine.sql (the same
-text the local DuckDB engine runs and the visual graph embeds), replaces only that date's partitions
-of s3://<bucket>/refined/b3_portfolio_refined/ (partitioned by ref_date, ticker) with Spark's dynamic
-partition overwrite, and keeps the Glue Data Catalog table current (registers the new partitions,
-drops the ones of tickers that left the date).
+Refines one B3 date D, and each of D's indices' next raw date when its manifest says it is stale
+(a backfilled or replaced D changes that date's days_since_previous_snapshot):
+
+- ONE listing of raw/b3_portfolio_raw/ at the start decides everything: the keys of each refined
+  date are read exactly as listed (never a second listing or a folder glob, where an index written in
+  between would be in one and not the other), and `raw_dates` comes from the same listing.
+- For each date: runs the shipped refine.sql (the same text the local DuckDB engine runs and the
+  visual graph embeds), removes the folders of tickers that left the date, replaces only that date's
+  partitions of refined/b3_portfolio_refined/ with Spark's dynamic partition overwrite, registers the
+  partitions, and LAST writes the date's manifest (`_manifests/b3_portfolio_refined/ref_date=D.json`,
+  core's `Trigger.RefineManifest` v1: what it read, with each object's SHA-256 from its
+  x-amz-meta-sha256). A run cut off before the manifest leaves the date stale; the scheduled
+  reconcile starts it again.
+- Runs of the job are serialized (MaxConcurrentRuns 1, job run queuing), so the stale-ticker cleanup
+  only sees files of runs that have finished: it cannot remove another run's output.
 
 Job arguments:
   --bucket         data bucket (required)
@@ -35,7 +44,7 @@ DEFAULTS = {
     "refine_sql": REFINE_SQL_FILE,
 }
 REQUIRED = ["JOB_NAME", "bucket", "ref_date"]
-OPTIONAL = ["index_code", "source_key", "database", "raw_table", "refined_table", "refine_sql"]
+OPTIONAL = ["JOB_RUN_ID", "index_code", "source_key", "database", "raw_table", "refined_table", "refine_sql"]
 PARTITION_COLUMNS = ["ref_date", "ticker"]
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -144,6 +153,96 @@ def list_keys(s3, bucket, prefix):
     return keys
 
 
+MANIFEST_PREFIX = "_manifests/b3_portfolio_refined/"
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def raw_objects(keys, args):
+    """(index_code, ref_date, key) of every raw Parquet object of one listing, sorted."""
+    pattern = raw_key_pattern(args)
+    out = []
+    for key in keys:
+        m = pattern.match(key)
+        if m is not None:
+            out.append((m.group(2), m.group(1), key))
+    return sorted(out)
+
+
+def plan_of(objects, ref_date):
+    """What the refine of ref_date reads (mirrors core's Trigger.planOf): its keys by index code, and each
+    index's previous raw date (None for its first)."""
+    inputs = sorted((code, key) for (code, d, key) in objects if d == ref_date)
+    previous = {}
+    for (code, _) in inputs:
+        earlier = [d for (c, d, _) in objects if c == code and d < ref_date]
+        previous[code] = max(earlier) if earlier else None
+    return {"refDate": ref_date, "inputs": [{"indexCode": c, "key": k} for (c, k) in inputs], "previous": previous}
+
+
+def next_dates(objects, ref_date):
+    """Each of ref_date's indices' next raw date (mirrors core's Trigger.impliedDates), sorted."""
+    codes = {c for (c, d, _) in objects if d == ref_date}
+    out = set()
+    for code in codes:
+        later = [d for (c, d, _) in objects if c == code and d > ref_date]
+        if later:
+            out.add(min(later))
+    return sorted(out)
+
+
+def manifest_key(ref_date):
+    return "%sref_date=%s.json" % (MANIFEST_PREFIX, ref_date)
+
+
+def manifest_of(plan, sha256_by_key, rows, tickers, run_id, committed_at):
+    """The manifest of a refined date, core's RefineManifest version 1 (Trigger.manifestOf)."""
+    return {
+        "version": 1,
+        "refDate": plan["refDate"],
+        "inputs": [
+            {"indexCode": i["indexCode"], "key": i["key"], "sha256": sha256_by_key[i["key"]]} for i in plan["inputs"]
+        ],
+        "previous": plan["previous"],
+        "rows": rows,
+        "tickers": sorted(tickers),
+        "runId": run_id,
+        "committedAt": committed_at,
+    }
+
+
+def manifest_matches(manifest, plan, sha256_by_key):
+    """True when a stored manifest records exactly what the plan would read (core's Trigger.staleness)."""
+    if not isinstance(manifest, dict) or manifest.get("version") != 1:
+        return False
+    stored = sorted((i.get("key"), i.get("sha256")) for i in manifest.get("inputs", []))
+    wanted = sorted((i["key"], sha256_by_key.get(i["key"])) for i in plan["inputs"])
+    if stored != wanted:
+        return False
+    stored_prev = manifest.get("previous", {})
+    return all(stored_prev.get(code) == prev for (code, prev) in plan["previous"].items())
+
+
+def sha256_of_head(head):
+    """The SHA-256 (hex) S3ObjectStore stores with each object: x-amz-meta-sha256, else ChecksumSHA256."""
+    meta = (head.get("Metadata") or {}).get("sha256", "")
+    if HEX64.match(meta):
+        return meta
+    checksum = head.get("ChecksumSHA256", "")
+    if checksum and "-" not in checksum:
+        import base64
+
+        hexed = base64.b64decode(checksum).hex()
+        if HEX64.match(hexed):
+            return hexed
+    return None
+
+
+def stale_tickers(existing, tickers):
+    """Ticker folders of the date that the new output does not have (a member left the index)."""
+    keep = set(tickers)
+    return [t for t in existing if t not in keep]
+
+
 def partition_input(table, values, location):
     sd = dict(table["StorageDescriptor"])
     sd["Location"] = location
@@ -175,65 +274,102 @@ def main():
 
     s3 = boto3.client("s3")
     glue = boto3.client("glue")
+    run_id = os.environ.get("JOB_RUN_ID") or args.get("JOB_RUN_ID") or "glue"
 
-    # raw_dates: every raw partition, from the bucket listing (the raw table may use partition projection,
-    # which Glue ETL does not read, so the listing is the source of truth).
-    partitions = raw_partitions(list_keys(s3, bucket, raw_prefix(args)), args)
+    # ONE listing of the raw table: every date refined by this run reads exactly these keys.
+    listing = list_keys(s3, bucket, raw_prefix(args))
+    objects = raw_objects(listing, args)
+    partitions = raw_partitions(listing, args)
     if not any(d == ref_date for (_, d) in partitions):
         raise RuntimeError("no raw partition for ref_date=%s under s3://%s/%s" % (ref_date, bucket, raw_prefix(args)))
     raw_dates_schema = StructType([StructField("index_code", StringType(), False), StructField("ref_date", DateType(), False)])
     raw_dates = spark.createDataFrame(
         [(code, datetime.date.fromisoformat(d)) for (code, d) in partitions], schema=raw_dates_schema
     )
-
-    # raw: the date's partitions; basePath keeps ref_date and index_code (Hive path columns, not in the files).
-    base = "s3://%s/%s" % (bucket, raw_prefix(args))
-    raw = (
-        spark.read.option("basePath", base)
-        .parquet("%sref_date=%s/" % (base, ref_date))
-        .withColumn("ref_date", F.col("ref_date").cast("date"))
-        .withColumn("index_code", F.col("index_code").cast("string"))
-    )
-    raw.createOrReplaceTempView("raw")
     raw_dates.createOrReplaceTempView("raw_dates")
-
     sql_path = find_sql_file(os.path.basename(args["refine_sql"]), os.path.dirname(os.path.abspath(__file__)))
     with open(sql_path, "r", encoding="utf-8") as f:
         sql_text = f.read().strip().rstrip(";")
-    refined = spark.sql(sql_text)
-    refined = refined.select(*output_columns(refined.columns)).filter(F.col("ref_date") == F.lit(ref_date).cast("date"))
-    refined = refined.repartition("ticker").cache()
-    rows = refined.count()
-    tickers = sorted(r["ticker"] for r in refined.select("ticker").distinct().collect())
-
-    # Tickers that left the date (a corrected payload): dynamic overwrite would keep their old folders.
+    base = "s3://%s/%s" % (bucket, raw_prefix(args))
     refined_base = "s3://%s/%s" % (bucket, refined_prefix(args))
-    existing = refined_tickers_in_listing(list_keys(s3, bucket, "%sref_date=%s/" % (refined_prefix(args), ref_date)), args, ref_date)
-    stale = [t for t in existing if t not in tickers]
-    for ticker in stale:
-        keys = list_keys(s3, bucket, "%sref_date=%s/ticker=%s/" % (refined_prefix(args), ref_date, ticker))
-        for batch in chunks(keys, 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-    for batch in chunks([{"Values": [ref_date, t]} for t in stale], DELETE_BATCH):
-        glue.batch_delete_partition(DatabaseName=args["database"], TableName=args["refined_table"], PartitionsToDelete=batch)
-
-    refined.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(refined_base)
-
     table = glue.get_table(DatabaseName=args["database"], Name=args["refined_table"])["Table"]
-    inputs = [
-        partition_input(table, [ref_date, t], "%sref_date=%s/ticker=%s/" % (refined_base, ref_date, t)) for t in tickers
-    ]
-    for batch in chunks(inputs, CREATE_BATCH):
-        response = glue.batch_create_partition(
-            DatabaseName=args["database"], TableName=args["refined_table"], PartitionInputList=batch
+
+    def shas_of(plan):
+        out = {}
+        for i in plan["inputs"]:
+            head = s3.head_object(Bucket=bucket, Key=i["key"], ChecksumMode="ENABLED")
+            out[i["key"]] = sha256_of_head(head) or ""
+        return out
+
+    def stored_manifest(date):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=manifest_key(date))["Body"].read()
+            return json.loads(body.decode("utf-8"))
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    def refine_date(date, plan, shas):
+        # raw: exactly the listed keys of the date; basePath keeps ref_date and index_code (path columns).
+        raw = (
+            spark.read.option("basePath", base)
+            .parquet(*["s3://%s/%s" % (bucket, i["key"]) for i in plan["inputs"]])
+            .withColumn("ref_date", F.col("ref_date").cast("date"))
+            .withColumn("index_code", F.col("index_code").cast("string"))
         )
-        errors = [e for e in response.get("Errors", []) if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"]
-        if errors:
-            raise RuntimeError("BatchCreatePartition failed for %s: %s" % (args["refined_table"], json.dumps(errors)[:2000]))
+        raw.createOrReplaceTempView("raw")
+        refined = spark.sql(sql_text)
+        refined = refined.select(*output_columns(refined.columns)).filter(F.col("ref_date") == F.lit(date).cast("date"))
+        refined = refined.repartition("ticker").cache()
+        rows = refined.count()
+        tickers = sorted(r["ticker"] for r in refined.select("ticker").distinct().collect())
+
+        # Tickers that left the date (a corrected payload): dynamic overwrite would keep their old folders.
+        # Runs are serialized, so every folder seen here was written by a run that has finished.
+        existing = refined_tickers_in_listing(list_keys(s3, bucket, "%sref_date=%s/" % (refined_prefix(args), date)), args, date)
+        stale = stale_tickers(existing, tickers)
+        for ticker in stale:
+            keys = list_keys(s3, bucket, "%sref_date=%s/ticker=%s/" % (refined_prefix(args), date, ticker))
+            for batch in chunks(keys, 1000):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        for batch in chunks([{"Values": [date, t]} for t in stale], DELETE_BATCH):
+            glue.batch_delete_partition(DatabaseName=args["database"], TableName=args["refined_table"], PartitionsToDelete=batch)
+
+        refined.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(refined_base)
+
+        inputs = [
+            partition_input(table, [date, t], "%sref_date=%s/ticker=%s/" % (refined_base, date, t)) for t in tickers
+        ]
+        for batch in chunks(inputs, CREATE_BATCH):
+            response = glue.batch_create_partition(
+                DatabaseName=args["database"], TableName=args["refined_table"], PartitionInputList=batch
+            )
+            errors = [e for e in response.get("Errors", []) if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"]
+            if errors:
+                raise RuntimeError("BatchCreatePartition failed for %s: %s" % (args["refined_table"], json.dumps(errors)[:2000]))
+        refined.unpersist()
+
+        # LAST: the manifest, the commit point of the date.
+        committed_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        manifest = manifest_of(plan, shas, rows, tickers, run_id, committed_at)
+        s3.put_object(
+            Bucket=bucket, Key=manifest_key(date), Body=(json.dumps(manifest, indent=2) + "\n").encode("utf-8"),
+            ContentType="application/json",
+        )
+        return {"ref_date": date, "rows": rows, "tickers": len(tickers), "stale_tickers_removed": stale}
+
+    done = []
+    plan = plan_of(objects, ref_date)
+    done.append(refine_date(ref_date, plan, shas_of(plan)))
+    # A backfilled or replaced date changes each of its indices' next date: refine those that are stale.
+    for date in next_dates(objects, ref_date):
+        next_plan = plan_of(objects, date)
+        shas = shas_of(next_plan)
+        if not manifest_matches(stored_manifest(date), next_plan, shas):
+            done.append(refine_date(date, next_plan, shas))
 
     print(json.dumps({
-        "refined": args["refined_table"], "ref_date": ref_date, "rows": rows, "tickers": len(tickers),
-        "stale_tickers_removed": stale, "index_code": args.get("index_code"), "source_key": args.get("source_key"),
+        "refined": args["refined_table"], "run_id": run_id, "dates": done,
+        "index_code": args.get("index_code"), "source_key": args.get("source_key"),
     }))
     job.commit()
 

@@ -1,6 +1,10 @@
+import type { RefDate } from "@b3-pipeline/core/Domain"
 import * as Tables from "@b3-pipeline/core/Tables"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import { assert, describe, it } from "@effect/vitest"
+import * as Either from "effect/Either"
 import { execFileSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -156,5 +160,82 @@ describe("visual CustomCode bodies", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("refine_job.py: one listing, manifest last, next dates after a backfill", () => {
+  const script = fs.readFileSync(jobScriptPath, "utf8")
+  const keys = [
+    "raw/b3_portfolio_raw/ref_date=2025-04-04/index_code=IBOV/part-00000.parquet",
+    "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=IBOV/part-00000.parquet",
+    "raw/b3_portfolio_raw/ref_date=2025-04-07/index_code=SMLL/part-00000.parquet",
+    "raw/b3_portfolio_raw/ref_date=2025-04-09/index_code=SMLL/part-00000.parquet",
+    "raw/b3_portfolio_raw/ref_date=2025-04-10/index_code=IBOV/part-00000.parquet",
+    "raw/b3_portfolio_payloads/ref_date=2025-04-07/index_code=IBOV/x/page-001.json"
+  ]
+  const sha = (k: string) => createHash("sha256").update(k).digest("hex")
+  const raw = Trigger.rawStateOf(
+    keys.filter((k) => k.includes("b3_portfolio_raw/")).map((key) => ({ key: key as never, sha256: sha(key) }))
+  )
+
+  it("plans, next dates and the manifest are core's (Trigger.planOf / impliedDates / manifestOf)", () => {
+    const out = JSON.parse(python(`
+import json, sys, refine_job as j
+keys = json.loads(sys.argv[1]) if len(sys.argv) > 1 else ${JSON.stringify(keys)}
+objs = j.raw_objects(keys, j.DEFAULTS)
+shas = ${JSON.stringify(Object.fromEntries(keys.map((k) => [k, sha(k)])))}
+plan = j.plan_of(objs, "2025-04-07")
+m = j.manifest_of(plan, shas, 12, ["VALE3", "PETR4"], "jr_1", "2025-04-07T21:00:00.000Z")
+print(json.dumps([plan, j.next_dates(objs, "2025-04-07"), j.next_dates(objs, "2025-04-04"), m,
+  j.manifest_matches(m, plan, shas), j.manifest_matches(dict(m, previous={"IBOV": None, "SMLL": None}), plan, shas),
+  j.manifest_key("2025-04-07")]))
+`))
+    const plan = Trigger.planOf(raw, "2025-04-07" as RefDate)
+    assert.deepStrictEqual(out[0].inputs, plan.inputs.map((i) => ({ indexCode: i.indexCode, key: i.key })))
+    assert.deepStrictEqual(out[0].previous, plan.previous)
+    const implied = (d: string) =>
+      Trigger.coalesce(
+        (raw.byDate.get(d as RefDate) ?? []).map((i) => ({ refDate: d as RefDate, indexCode: i.indexCode })),
+        raw
+      ).filter((x) => x !== d)
+    assert.deepStrictEqual(out[1], implied("2025-04-07"))
+    assert.deepStrictEqual(out[1], ["2025-04-09", "2025-04-10"])
+    assert.deepStrictEqual(out[2], implied("2025-04-04"))
+    const expected = Trigger.manifestOf(
+      plan,
+      { rows: 12, tickers: ["VALE3", "PETR4"], runId: "jr_1" },
+      new Date("2025-04-07T21:00:00.000Z")
+    )
+    assert.deepStrictEqual(out[3], expected)
+    assert.isTrue(Either.isRight(Trigger.decodeManifest(new TextEncoder().encode(JSON.stringify(out[3])))))
+    assert.strictEqual(Trigger.staleness(raw, "2025-04-07" as RefDate, out[3]), undefined)
+    assert.isTrue(out[4])
+    assert.isFalse(out[5]) // a changed previous date is stale (PreviousChanged)
+    assert.strictEqual(out[6], Trigger.manifestKey("2025-04-07" as RefDate))
+  })
+
+  it("lists raw once, reads the listed keys (no folder glob), writes the manifest after data and partitions", () => {
+    const main = script.slice(script.indexOf("def main():"))
+    assert.strictEqual(main.match(/list_keys\(s3, bucket, raw_prefix\(args\)\)/g)?.length, 1)
+    assert.notInclude(main, ".parquet(\"%sref_date=%s/\"")
+    assert.include(main, ".parquet(*[\"s3://%s/%s\" % (bucket, i[\"key\"]) for i in plan[\"inputs\"]])")
+    const write = main.indexOf(".partitionBy(*PARTITION_COLUMNS).parquet(refined_base)")
+    const partitions = main.indexOf("glue.batch_create_partition(")
+    const manifest = main.indexOf("s3.put_object(")
+    assert.include(main.slice(manifest, manifest + 120), "Key=manifest_key(date)")
+    assert.isAbove(partitions, write)
+    assert.isAbove(manifest, partitions)
+  })
+
+  it("the stale-ticker cleanup removes only tickers absent from the new output; SHA-256 from the object's metadata", () => {
+    const out = JSON.parse(python(`
+import json, base64, refine_job as j
+h = "ab" * 32
+print(json.dumps([j.stale_tickers(["PETR4", "VALE3", "ITUB4"], ["PETR4", "ITUB4", "WEGE3"]),
+  j.sha256_of_head({"Metadata": {"sha256": h}}),
+  j.sha256_of_head({"ChecksumSHA256": base64.b64encode(bytes.fromhex(h)).decode()}),
+  j.sha256_of_head({"ChecksumSHA256": "abc-2"})]))
+`))
+    assert.deepStrictEqual(out, [["VALE3"], "ab".repeat(32), "ab".repeat(32), null])
   })
 })

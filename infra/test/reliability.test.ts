@@ -116,6 +116,26 @@ describe("the day is never lost", () => {
   })
 })
 
+describe("scheduled reconcile (the ingest's last step)", () => {
+  it("the ingest knows the script job and may start its runs and read the manifests", () => {
+    const env = props(fnId("scheduledIngest")).Environment.Variables
+    assert.strictEqual(env.B3_GLUE_JOB, "b3-refine-test")
+    const roleId = props(fnId("scheduledIngest")).Role["Fn::GetAtt"][0]
+    const policy = ofType("AWS::IAM::Policy").find(([, r]) => r.Properties.Roles.some((x: any) => x.Ref === roleId))!
+    const bySid = Object.fromEntries(policy[1].Properties.PolicyDocument.Statement.map((s: any) => [s.Sid, s]))
+    assert.sameMembers(bySid.ReconcileRefine.Action, ["glue:StartJobRun", "glue:GetJobRuns", "glue:GetJobRun"])
+    assert.include(JSON.stringify(bySid.ReadManifests.Resource), "_manifests/b3_portfolio_refined/*")
+  })
+
+  it("with the visual job (which writes no manifests) the ingest does not reconcile", () => {
+    const visual = Template.fromStack(makeStack({ triggeredJob: "visual" }, fastContext).stack).toJSON()
+    const fn = Object.values<any>(visual.Resources).find((r) =>
+      r.Properties?.FunctionName === "b3-scheduledIngest-test"
+    )
+    assert.isUndefined(fn.Properties.Environment.Variables.B3_GLUE_JOB)
+  })
+})
+
 describe("Athena sees every raw partition", () => {
   it("projects all 36 codes plus configured and extra ones (a way to add a code)", () => {
     const { stack: s2 } = makeStack({ indices: "IBOV,SMLL", extraIndexCodes: ["NEWX"] }, fastContext)

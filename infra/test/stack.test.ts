@@ -190,7 +190,15 @@ describe("scheduled ingest", () => {
       `<${logicalIdOf("AWS::S3::Bucket", () => true)}.Arn>/quarantine/*`,
       `<${logicalIdOf("AWS::S3::Bucket", () => true)}.Arn>/raw/*`
     ])
-    assert.isFalse(grants.some((s) => asArray(s.statement.Action).some((a) => String(a).startsWith("glue:"))))
+    // glue: only starting and reading runs of the refine job (the reconcile), on that job alone
+    const glue = grants.filter((s) => asArray(s.statement.Action).some((a) => String(a).startsWith("glue:")))
+    assert.strictEqual(glue.length, 1)
+    assert.sameMembers(asArray(glue[0]!.statement.Action) as Array<string>, [
+      "glue:StartJobRun",
+      "glue:GetJobRuns",
+      "glue:GetJobRun"
+    ])
+    assert.strictEqual(glue[0]!.statement.Resource, "arn:aws:glue:sa-east-1:123456789012:job/b3-refine-test")
     assert.isFalse(grants.some((s) => asArray(s.statement.Action).includes("s3:DeleteObject")))
   })
 })
@@ -328,7 +336,8 @@ describe("IAM", () => {
     }
     assert.isTrue(
       resourcesFor("s3:PutObject").every((r) =>
-        /\/(refined\/b3_portfolio_refined|glue-temp\/|glue-scripts\/generated\/)\*$/.test(r)
+        /\/(refined\/b3_portfolio_refined|glue-temp\/|glue-scripts\/generated\/|_manifests\/b3_portfolio_refined\/)\*$/
+          .test(r)
       )
     )
     assert.isTrue(

@@ -8,7 +8,11 @@
  *   archived (a later run finds the day archived and fetches nothing), so a B3 or S3 outage at 07:30
  *   is retried by the next runs instead of losing the day. After the freshness cutoff it reports,
  *   as a CloudWatch metric, how many configured indices still have no archived payload for the day.
- *   (B3 holidays: the schedule runs on weekdays; see the handler for the trading calendar.)
+ *   (B3 holidays: the schedule runs on weekdays; the handler skips B3 holidays with core's B3Calendar.)
+ *   Its last step is the **reconcile**: every raw date whose refine manifest (`_manifests/`) does not
+ *   match the raw table gets a run of the refine job, so a lost S3 event or a failed run heals at the
+ *   next scheduled run. Only with the script job, which writes manifests (the visual job does not:
+ *   every date would look stale to the reconcile).
  *
  * Both handlers' asynchronous invocations (S3 notifications, the scheduler) retry twice and then go
  * to an SQS on-failure queue each, alarmed on in Alarms.ts: a failed event is kept, never discarded.
@@ -17,6 +21,7 @@
  */
 import { QUARANTINE_PREFIX, RAW_PREFIX } from "@b3-pipeline/core/Tables"
 import { DATABASE } from "@b3-pipeline/core/Tables"
+import { MANIFEST_PREFIX } from "@b3-pipeline/core/Trigger"
 import * as cdk from "aws-cdk-lib"
 import * as iam from "aws-cdk-lib/aws-iam"
 import type * as lambda from "aws-cdk-lib/aws-lambda"
@@ -104,6 +109,7 @@ export class Ingest {
     )
 
     // ---- scheduled ingest --------------------------------------------------------------------------
+    const reconciles = refine.triggeredJobName === refine.scriptJobName
     const ingest = handlerFunction(scope, "scheduledIngest", {
       naming,
       code: props.lambdaCode.scheduledIngest,
@@ -114,7 +120,8 @@ export class Ingest {
         [EnvVar.database]: DATABASE,
         [EnvVar.freshnessCutoff]: cutoff,
         [EnvVar.metricsNamespace]: METRICS_NAMESPACE,
-        [EnvVar.environment]: naming.env
+        [EnvVar.environment]: naming.env,
+        ...(reconciles ? { [EnvVar.glueJob]: refine.scriptJobName } : {})
       },
       timeout: cdk.Duration.minutes(5),
       onFailure: this.failed.scheduledIngest,
@@ -136,9 +143,29 @@ export class Ingest {
         sid: "ListRaw",
         actions: ["s3:ListBucket"],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": ["raw/*", `${QUARANTINE_PREFIX}*`] } }
+        conditions: {
+          StringLike: {
+            "s3:prefix": ["raw/*", `${QUARANTINE_PREFIX}*`, ...(reconciles ? [`${MANIFEST_PREFIX}*`] : [])]
+          }
+        }
       })
     )
+    if (reconciles) {
+      ingest.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: "ReadManifests",
+          actions: ["s3:GetObject"],
+          resources: [storage.objects(MANIFEST_PREFIX)]
+        })
+      )
+      ingest.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: "ReconcileRefine",
+          actions: ["glue:StartJobRun", "glue:GetJobRuns", "glue:GetJobRun"],
+          resources: [naming.arn.job(refine.scriptJobName)]
+        })
+      )
+    }
 
     // EventBridge Scheduler (not an EventBridge rule): it takes a time zone, so the schedule is in Sao
     // Paulo wall-clock time whatever the UTC offset. Its own retries cover delivery; the invocation is

@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import { DATABASE, RAW_PREFIX, RAW_TABLE, REFINED_PREFIX, REFINED_TABLE } from "@b3-pipeline/core/Tables"
+import { MANIFEST_PREFIX } from "@b3-pipeline/core/Trigger"
 import { jobScriptPath, refineSqlPath } from "@b3-pipeline/glue/GlueAssets"
 import { loadVisualSources, toJobUpdate, visualJobRequest } from "@b3-pipeline/glue/visualJob"
 import * as cdk from "aws-cdk-lib"
@@ -81,7 +82,9 @@ export class Refine {
         actions: ["s3:ListBucket"],
         resources: [bucket.bucketArn],
         conditions: {
-          StringLike: { "s3:prefix": ["raw/*", "refined/*", `${Prefix.glueTemp}*`, `${Prefix.glueScripts}*`] }
+          StringLike: {
+            "s3:prefix": ["raw/*", "refined/*", `${MANIFEST_PREFIX}*`, `${Prefix.glueTemp}*`, `${Prefix.glueScripts}*`]
+          }
         }
       })
     )
@@ -97,6 +100,14 @@ export class Refine {
         sid: "WriteRefinedAndScratch",
         actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
         resources: [storage.tableObjects(REFINED_PREFIX), storage.objects(Prefix.glueTemp)]
+      })
+    )
+    // The refine manifests (core's Trigger): read to tell a stale next date, written last by each refine.
+    glueRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "RefineManifests",
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [storage.objects(MANIFEST_PREFIX)]
       })
     )
     glueRole.addToPolicy(

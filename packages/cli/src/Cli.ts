@@ -396,9 +396,38 @@ const report = Command.make(
   Command.withDescription(ReportCommand.description)
 )
 
+// ---------------------------------------------------------------------------------------------
+// b3 forget
+// ---------------------------------------------------------------------------------------------
+
+const forget = Command.make(
+  "forget",
+  {
+    ...Globals.options,
+    index: Options.text("index").pipe(
+      Options.withPseudoName("CODE"),
+      Options.withDescription("Index code of the portfolio to take out of the tables, e.g. IBOV")
+    ),
+    date: Options.text("date").pipe(
+      Options.withPseudoName("YYYY-MM-DD"),
+      Options.withDescription("B3 date of that portfolio")
+    )
+  },
+  (o) =>
+    withTarget(
+      o,
+      "read",
+      (env) => load(() => import("./commands/forget.js")).pipe(Effect.flatMap((m) => m.handler(o, env.target)))
+    )
+).pipe(
+  Command.withDescription(
+    "Take one (index, date) out of the raw and refined tables (its payload bytes stay archived), refine again what depended on it, and log it in the run log."
+  )
+)
+
 /** The command tree. @category commands */
 export const command = b3.pipe(
-  Command.withSubcommands([run, ingest, replay, refine, query, status, report])
+  Command.withSubcommands([run, ingest, replay, refine, query, status, report, forget])
 )
 
 /** Parses argv and runs. @category running */

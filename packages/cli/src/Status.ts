@@ -119,6 +119,7 @@ export const report = Effect.gen(function*() {
           `${s.refineError !== undefined ? ", refine FAILED" : `, ${s.refines.length} refine(s)`}`
       )
       for (const f of failed.slice(0, 3)) lines.push(`      failed ${f.label}: ${f.error}`)
+      if (s.command === "forget") { for (const i of s.items) lines.push(`      ${i.label}`) }
     } catch {
       lines.push(`  ${r.key}: unreadable run record`)
     }

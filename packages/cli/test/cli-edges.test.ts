@@ -87,7 +87,7 @@ describe("global options", () => {
   })
 
   it("every subcommand's --help lists the global options, a description for each option, and no escapes", async () => {
-    const commands = ["run", "ingest", "replay", "refine", "query", "status", "report"]
+    const commands = ["run", "ingest", "replay", "refine", "query", "status", "report", "forget"]
     const helps = await Promise.all(commands.map((cmd) => b3([cmd, "--help"])))
     for (const [k, cmd] of commands.entries()) {
       {
@@ -214,18 +214,82 @@ describe("b3 report", () => {
   })
 })
 
-describe("b3 status", () => {
-  it("shows per index the B3 trading days missing between its first and last date", async () => {
-    const dir = join(root, "gaps")
-    // Thu 2025-04-17, then Good Friday, a weekend and Tiradentes (Mon 21) closed B3; Wed 23 is missing
+describe("b3 status and b3 forget", () => {
+  // IBOV on Thu 2025-04-17, Tue 22 and Thu 24: Good Friday, a weekend and Tiradentes (Mon 21) closed
+  // B3 in between, so the only trading day missing is Wed 23
+  const gaps = join(root, "gaps")
+  beforeAll(async () => {
     for (const date of ["2025-04-17", "2025-04-22", "2025-04-24"]) {
-      const r = await b3(["run", "--warehouse", dir, "--index", "IBOV", "--source", "simulated", "--date", date])
+      const r = await b3(["run", "--warehouse", gaps, "--index", "IBOV", "--source", "simulated", "--date", date])
       assert.strictEqual(r.code, 0, r.stderr)
     }
-    const r = await b3(["status", "--warehouse", dir])
+  }, 180_000)
+
+  it("status shows per index the B3 trading days missing between its first and last date", async () => {
+    const r = await b3(["status", "--warehouse", gaps])
     assert.strictEqual(r.code, 0, r.stderr)
     assert.match(r.stdout, /trading days missing between each index's first and last date \(B3 calendar\)/)
     assert.match(r.stdout, /^ {2}IBOV {3}1: 2025-04-23$/m)
+  })
+
+  it("forget removes one (index, date) from raw and refined, keeps its payload, logs it and re-refines the next date", async () => {
+    const sql = "SELECT ref_date, count(*) AS n, max(days_since_previous_snapshot) AS gap FROM b3_portfolio_refined " +
+      "WHERE index_code = 'IBOV' GROUP BY ref_date ORDER BY ref_date"
+    const q = async () => {
+      const r = await b3(["query", "--warehouse", gaps, sql, "--format", "json"])
+      assert.strictEqual(r.code, 0, r.stderr)
+      return JSON.parse(r.stdout) as Array<{ ref_date: string; n: number; gap: number | null }>
+    }
+    const before = await q()
+    assert.deepStrictEqual(before.map((r) => [r.ref_date, r.gap]), [
+      ["2025-04-17", null],
+      ["2025-04-22", 5],
+      ["2025-04-24", 2]
+    ])
+    const archive = join(gaps, "raw/b3_portfolio_payloads/ref_date=2025-04-22/index_code=IBOV")
+    const payloadFiles = () =>
+      readdirSync(archive, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) =>
+        [join(e.parentPath, e.name), readFileSync(join(e.parentPath, e.name)).toString("base64")] as const
+      )
+    const payloadsBefore = payloadFiles()
+    assert.isAbove(payloadsBefore.length, 0)
+
+    const r = await b3(["forget", "--warehouse", gaps, "--index", "ibov", "--date", "2025-04-22"])
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(
+      r.stdout,
+      /forgot IBOV 2025-04-22: removed raw\/b3_portfolio_raw\/ref_date=2025-04-22\/index_code=IBOV\//
+    )
+    assert.match(r.stdout, /1 payload\(s\) kept/)
+    assert.match(r.stdout, /refine: .*2025-04-22.*2025-04-24/)
+
+    // raw and refined no longer hold it; the next date now counts from 2025-04-17 (7 days)
+    assert.isFalse(
+      existsSync(join(gaps, "raw/b3_portfolio_raw/ref_date=2025-04-22/index_code=IBOV/part-00000.parquet"))
+    )
+    assert.deepStrictEqual((await q()).map((x) => [x.ref_date, x.n, x.gap]), [
+      [before[0]!.ref_date, before[0]!.n, null],
+      [before[2]!.ref_date, before[2]!.n, 7]
+    ])
+    const raw = await b3([
+      "query",
+      "--warehouse",
+      gaps,
+      "SELECT count(*) AS n FROM b3_portfolio_raw WHERE ref_date = DATE '2025-04-22'",
+      "--format",
+      "json"
+    ])
+    assert.deepStrictEqual(JSON.parse(raw.stdout), [{ n: 0 }])
+    // the payload bytes are untouched
+    assert.deepStrictEqual(payloadFiles(), payloadsBefore)
+    // the run log has it, and status shows it
+    const status = await b3(["status", "--warehouse", gaps])
+    assert.match(status.stdout, /forget {2}1 ok, 0 failed/)
+    assert.match(status.stdout, /forgot IBOV 2025-04-22/)
+    // forgetting what is not there is a usage error that changes nothing
+    const again = await b3(["forget", "--warehouse", gaps, "--index", "IBOV", "--date", "2025-04-22"])
+    assert.strictEqual(again.code, 2)
+    assert.match(again.stderr, /nothing to forget: the raw table holds no IBOV on 2025-04-22/)
   })
 })
 

@@ -17,15 +17,22 @@
  *   weekday prints the CloudWatch metric `MissingIndices` (Embedded Metric Format, namespace
  *   `B3_METRICS_NAMESPACE`, dimension `Environment` = `B3_ENVIRONMENT`): the configured indices
  *   with no archived payload for the day. An alarm fires on it.
+ * - Reconcile, as the last step (when a Glue job is configured, `B3_GLUE_JOB`): `Trigger.reconcile`
+ *   compares every raw date with its refine manifest (S3) and starts a Glue run for each stale
+ *   date, so an S3 event that was lost (or a run that failed) heals by itself at the next scheduled
+ *   run. A retryable reconcile failure fails the invocation (the ingest part is idempotent).
  * - B3's trading calendar (`B3Calendar`): on a weekday that is a B3 holiday the run fetches nothing
  *   and reports no freshness (the schedule itself only knows weekdays).
  * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
+ * - A payload for an index outside B3's list is quarantined (`UnknownIndex`) unless
+ *   `B3_ALLOW_UNKNOWN_INDEX=true` (the CLI's `--allow-unknown-index`).
  *
  * @since 0.1.0
  */
 import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
 import * as B3Calendar from "@b3-pipeline/core/B3Calendar"
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
+import type * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { IndexCode } from "@b3-pipeline/core/Domain"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
@@ -33,7 +40,10 @@ import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { PortfolioSource } from "@b3-pipeline/core/PortfolioSource"
 import { request } from "@b3-pipeline/core/PortfolioSource"
 import type { RawLayer } from "@b3-pipeline/core/RawLayer"
+import { RefineJob } from "@b3-pipeline/core/RefineJob"
+import type { RefineJobError } from "@b3-pipeline/core/RefineJob"
 import { rawParquetKey } from "@b3-pipeline/core/Tables"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -90,6 +100,12 @@ export interface IngestSummary {
   readonly results: ReadonlyArray<IndexResult>
   /** Set when the event was not a scheduled event: what was wrong with it. */
   readonly malformed?: string
+  /** The reconcile's outcome: the stale dates found and the runs started (absent: no Glue job configured). */
+  readonly reconcile?: {
+    readonly stale: ReadonlyArray<string>
+    readonly started: ReadonlyArray<{ readonly refDate: string; readonly runId: string; readonly started: boolean }>
+    readonly error?: string
+  }
   /** `false` when the day is not a B3 trading day (nothing was fetched). */
   readonly tradingDay?: boolean
   /** Set after the freshness cutoff on a trading day: configured indices without the day's payload. */
@@ -185,6 +201,11 @@ export const indices: Config.Config<ReadonlyArray<IndexCode>> = Config.string(Aw
   })
 )
 
+/** `B3_ALLOW_UNKNOWN_INDEX`: accept index codes outside B3's list (default false). @category config */
+export const allowUnknownIndex: Config.Config<boolean> = Config.boolean("B3_ALLOW_UNKNOWN_INDEX").pipe(
+  Config.withDefault(false)
+)
+
 /**
  * `B3_FRESHNESS_CUTOFF` (HH:MM; absent: no freshness check), `B3_METRICS_NAMESPACE` (default
  * `B3Pipeline`), `B3_ENVIRONMENT` (default `default`).
@@ -212,7 +233,8 @@ export const handle = (
   event: unknown,
   requestId: string,
   codes: ReadonlyArray<IndexCode>,
-  freshness?: FreshnessOptions
+  freshness?: FreshnessOptions,
+  options: B3Wire.IngestOptions = {}
 ): Effect.Effect<IngestSummary, RetryableIngestFailure, PortfolioSource | RawLayer> =>
   Effect.gen(function*() {
     const decoded = decode(event, { onExcessProperty: "ignore" })
@@ -252,7 +274,7 @@ export const handle = (
         })
         continue
       }
-      const result = yield* Effect.either(Pipeline.ingest(request(indexCode)))
+      const result = yield* Effect.either(Pipeline.ingest(request(indexCode), options))
       if (Either.isRight(result)) {
         const w = result.right
         results.push({
@@ -284,21 +306,48 @@ export const handle = (
       // Embedded Metric Format: CloudWatch turns this stdout line into the metric the alarm watches.
       yield* Effect.sync(() => process.stdout.write(`${freshnessMetric(freshness, missing!.length, new Date())}\n`))
     }
+    // Last step: refine every stale date (lost events, failed runs), when a refine job is configured.
+    const job = yield* Effect.serviceOption(RefineJob)
+    let reconcile: IngestSummary["reconcile"]
+    let reconcileRetryable: RefineJobError | undefined
+    if (Option.isSome(job) && Option.isSome(store)) {
+      const outcome = yield* Effect.either(
+        Trigger.reconcile().pipe(
+          Effect.provideService(RefineJob, job.value),
+          Effect.provideService(ObjectStore, store.value)
+        )
+      )
+      if (Either.isRight(outcome)) {
+        reconcile = {
+          stale: outcome.right.found.map((s) => s.refDate),
+          started: outcome.right.runs.map((r) => ({ refDate: r.refDate, runId: r.runId, started: r.started }))
+        }
+      } else {
+        yield* Effect.logError(outcome.left.message).pipe(Effect.annotateLogs({ requestId, step: "reconcile" }))
+        reconcile = { stale: [], started: [], error: outcome.left.message }
+        if (outcome.left.retryable) reconcileRetryable = outcome.left
+      }
+    }
     const summary: IngestSummary = {
       requestId,
       eventId: decoded.right.id,
       scheduledTime: decoded.right.time,
       results,
-      ...(missing !== undefined ? { missing } : {})
+      ...(missing !== undefined ? { missing } : {}),
+      ...(reconcile !== undefined ? { reconcile } : {})
     }
     yield* Effect.logInfo("scheduledIngest").pipe(Effect.annotateLogs({ summary }))
     const retry = results.filter((r) => !r.ok && r.retryable)
-    if (retry.length > 0) {
+    if (retry.length > 0 || reconcileRetryable !== undefined) {
       return yield* Effect.fail(
         new RetryableIngestFailure({
           requestId,
           indices: retry.map((r) => r.indexCode),
-          detail: retry.map((r) => (r.ok ? "" : r.message)).join("; ")
+          detail: [
+            ...retry.map((r) => (r.ok ? "" : r.message)),
+            ...(reconcileRetryable ? [reconcileRetryable.message] : [])
+          ]
+            .join("; ")
         })
       )
     }
@@ -318,8 +367,11 @@ export const makeHandler = <E>(
   return async (event: unknown, context?: LambdaContext): Promise<IngestSummary> => {
     const exit = await runtime.runPromiseExit(
       Effect.flatMap(
-        Config.all([codes, freshnessConfig]),
-        ([list, fresh]) => handle(event, context?.awsRequestId ?? "local", list, Option.getOrUndefined(fresh))
+        Config.all([codes, freshnessConfig, allowUnknownIndex]),
+        ([list, fresh, allow]) =>
+          handle(event, context?.awsRequestId ?? "local", list, Option.getOrUndefined(fresh), {
+            allowUnknownIndex: allow
+          })
       )
     )
     if (exit._tag === "Success") return exit.value
@@ -328,10 +380,23 @@ export const makeHandler = <E>(
   }
 }
 
-/** B3 over HTTP (fetch), raw layer on S3 `B3_BUCKET`. @category layers */
-export const layer = Layer.merge(
+/**
+ * The reconcile's refine job: the Glue job `B3_GLUE_JOB` when set (else none: no reconcile).
+ *
+ * @category layers
+ */
+export const layerReconcileJob: Layer.Layer<never, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(
+    Config.option(Config.nonEmptyString(AwsLive.EnvVar.glueJob)),
+    (job) => Option.isNone(job) ? Layer.empty : (AwsLive.layerRefineJob as Layer.Layer<never, ConfigError.ConfigError>)
+  )
+)
+
+/** B3 over HTTP (fetch), raw layer on S3 `B3_BUCKET`, and the reconcile's Glue job. @category layers */
+export const layer = Layer.mergeAll(
   B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer)),
-  AwsLive.layerRawLayer
+  AwsLive.layerRawLayer,
+  layerReconcileJob
 )
 
 /** The deployed handler. @category handlers */

@@ -1,10 +1,13 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
 import * as S3ObjectStore from "@b3-pipeline/aws-adapter/S3ObjectStore"
+import * as Catalog from "@b3-pipeline/core/Catalog"
 import type { IndexCode } from "@b3-pipeline/core/Domain"
 import * as ObjectStore from "@b3-pipeline/core/ObjectStore"
 import * as PortfolioSource from "@b3-pipeline/core/PortfolioSource"
 import * as RawLayer from "@b3-pipeline/core/RawLayer"
+import * as RefineJob from "@b3-pipeline/core/RefineJob"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import { assert, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
 import * as Chunk from "effect/Chunk"
@@ -25,7 +28,7 @@ const HTML = new TextEncoder().encode("<html><body>Just a moment...</body></html
 
 const ports = Layer.mergeAll(
   RawLayer.layer,
-  PortfolioSource.layerMemory(new Map([["IBOV", [SAMPLE]], ["SMLL", [HTML]]]))
+  PortfolioSource.layerMemory(new Map([["IBOV", [SAMPLE]], ["SMLL", [HTML]], ["NEWX", [SAMPLE]]]))
 ).pipe(Layer.provideMerge(ObjectStore.layerMemory))
 
 const codes = (...c: Array<string>) => c as Array<IndexCode>
@@ -58,6 +61,15 @@ describe("scheduledIngest", () => {
       // the same day again (the next scheduled run): archived already, nothing fetched or rewritten
       const again = yield* handle(scheduled, "req-2", codes("IBOV"))
       assert.strictEqual(again.results[0]!.ok && again.results[0]!.outcome, "archived")
+    }).pipe(Effect.provide(ports)))
+
+  it.effect("an index outside B3's list is quarantined as UnknownIndex unless allowed", () =>
+    Effect.gen(function*() {
+      const refused = yield* handle(scheduled, "req-3", codes("NEWX"))
+      const r = refused.results[0]!
+      assert.isTrue(!r.ok && r.error === "B3ParseError" && r.reason === "UnknownIndex")
+      const accepted = yield* handle(scheduled, "req-4", codes("NEWX"), undefined, { allowUnknownIndex: true })
+      assert.isTrue(accepted.results[0]!.ok)
     }).pipe(Effect.provide(ports)))
 
   it.effect("a retryable fetch failure fails the invocation after the other indices were written", () => {
@@ -216,6 +228,25 @@ describe("scheduledIngest", () => {
       assert.include(error.detail, "Throttled")
       // the put was retried by the adapter's one policy before the invocation gave up
       assert.isAtLeast(s3.commandCalls(PutObjectCommand).length, 3)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("last step: the reconcile starts a refine for every stale date (a lost S3 event heals)", () => {
+    const layer = Layer.mergeAll(
+      RawLayer.layer,
+      RefineJob.layerMemory,
+      PortfolioSource.layerMemory(new Map([["IBOV", [SAMPLE]]]))
+    ).pipe(Layer.provideMerge(Layer.merge(ObjectStore.layerMemory, Catalog.layerMemory)))
+    return Effect.gen(function*() {
+      // no S3 event reaches any trigger here: only the reconcile can refine the new date
+      const summary = yield* handle(scheduled, "req-r", codes("IBOV"))
+      assert.deepStrictEqual(summary.reconcile?.stale, ["2025-04-07"])
+      assert.deepStrictEqual(summary.reconcile?.started.map((r) => r.refDate), ["2025-04-07"])
+      const fresh = yield* Trigger.freshness
+      assert.deepStrictEqual(fresh.stale, [])
+      // the next run: archived, nothing stale, nothing started
+      const again = yield* handle(scheduled, "req-r2", codes("IBOV"))
+      assert.deepStrictEqual(again.reconcile, { stale: [], started: [] })
     }).pipe(Effect.provide(layer))
   })
 })

@@ -3,8 +3,8 @@
  *
  * - `b3_portfolio_raw`: view over `raw/b3_portfolio_raw/ref_date=*&#47;index_code=*&#47;*.parquet` (Hive);
  * - `b3_portfolio_refined`: view over the compacted serving copy
- *   `serving/b3_portfolio_refined/year=*&#47;part-00000.parquet` (one file per year, written by the refine
- *   job beside the `ref_date=/ticker=` layout, which is slow to scan);
+ *   `serving/b3_portfolio_refined/month=*&#47;part-00000.parquet` (one file per month, written by the
+ *   refine job beside the `ref_date=/ticker=` layout, which is slow to scan);
  * - the same two in a `"default"` schema, so `"default".b3_portfolio_refined` works as on Athena;
  * - `approx_percentile` as a macro over `approx_quantile`.
  *
@@ -100,7 +100,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     const lock = yield* Effect.makeSemaphore(1)
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
     const rawGlob = `${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`
-    const servingGlob = `${abs(SERVING_PREFIX)}/year=*/*.parquet`
+    const servingGlob = `${abs(SERVING_PREFIX)}/month=*/*.parquet`
     const rawAll = [...rawColumns, ...rawPartitionKeys]
     const refinedAll = [...refinedColumns, ...refinedPartitionKeys]
 

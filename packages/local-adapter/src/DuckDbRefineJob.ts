@@ -2,8 +2,9 @@
  * The `RefineJob` port on DuckDB: `glue/sql/refine.sql` (the SQL the Glue job runs) over the raw
  * Parquet of one date, written in the Hive layout of `b3_portfolio_refined`
  * (`refined/b3_portfolio_refined/ref_date=D/ticker=T/part-00000.parquet`), plus a compacted serving
- * copy per year (`serving/b3_portfolio_refined/year=YYYY/part-00000.parquet`) that the query engine
- * reads.
+ * copy per month (`serving/b3_portfolio_refined/month=YYYY-MM/part-00000.parquet`) that the query
+ * engine reads. Per month, so that refining a date rewrites a bounded amount (its month, about 21
+ * dates) whatever the history holds, and a year of queries still reads 12 files.
  *
  * Replacing a date, safely:
  * 1. one `COPY ... (FORMAT parquet, PARTITION_BY (ticker))` writes every ticker of the date into a
@@ -11,8 +12,11 @@
  * 2. each staged file is renamed over its partition's file: a rename replaces a file atomically,
  *    so a reader (or a crash) sees every partition entirely old or entirely new, never missing;
  * 3. partitions of tickers that left the date are removed, then the staging folder;
- * 4. the year's serving file is rewritten (old rows minus the date, plus the new rows) to a temp
- *    file and renamed over; if it is missing it is rebuilt from the refined tree;
+ * 4. the month's serving file is rewritten (old rows minus the date, plus the new rows) to a temp
+ *    file and renamed over (a reader sees the old file or the new one, never a mix); if it is
+ *    missing it is rebuilt from the month's part of the refined tree. Serving files of the earlier
+ *    per-year layout (`year=YYYY/`) are removed: their dates are stale (no manifest) and are
+ *    refined again, month by month;
  * 5. the catalog gets the date's partitions (raw and refined).
  * A run that dies half-way leaves some partitions old and some new; the next run of the date
  * rewrites all of them and removes the dead run's staging folder.
@@ -56,8 +60,8 @@ export const SERVING_PREFIX = "serving/b3_portfolio_refined/"
 /** Staging folder of refine runs (same filesystem as the table, so renames are atomic). @category constants */
 export const STAGING_PREFIX = "_staging/"
 
-/** The serving file of a year. @category constants */
-export const servingKey = (year: string): string => `${SERVING_PREFIX}year=${year}/part-00000.parquet`
+/** The serving file of a month (`YYYY-MM`). @category constants */
+export const servingKey = (month: string): string => `${SERVING_PREFIX}month=${month}/part-00000.parquet`
 
 /** @category models */
 export interface DuckDbRefineJobConfig {
@@ -230,7 +234,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           yield* fs.remove(stagingRoot, { recursive: true }).pipe(Effect.ignore)
         }
 
-        // 4. The serving copy of the year.
+        // 4. The serving copy of the month.
         if (config.serving !== false) yield* rebuildServing(db, refDate, runId)
 
         // 5. Catalog.
@@ -310,23 +314,32 @@ export const make = (config: DuckDbRefineJobConfig) =>
         return 0
       })
 
-    /** Rewrites the year's serving file with the date's new rows (`clear`: with none). */
+    /** Rewrites the month's serving file with the date's new rows (`clear`: with none). */
     const rebuildServing = (db: Db, refDate: RefDate, runId: string, options: { readonly clear?: boolean } = {}) =>
       Effect.gen(function*() {
         const onDuck = duckFail(refDate, runId)
         const onFs = (where: string) => fsFail(refDate, runId, where)
-        const year = refDate.slice(0, 4)
-        const target = abs(servingKey(year))
+        const month = refDate.slice(0, 7)
+        const target = abs(servingKey(month))
         const dir = path.dirname(target)
         yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(onFs(dir)))
         for (const name of yield* listDir(dir).pipe(Effect.mapError(onFs(dir)))) {
           if (name.startsWith(".tmp-")) yield* fs.remove(path.join(dir, name)).pipe(Effect.ignore)
         }
+        // the earlier per-year layout: never read any more (the query engine reads month=*)
+        const servingRoot = abs(SERVING_PREFIX)
+        for (const name of yield* listDir(servingRoot).pipe(Effect.mapError(onFs(servingRoot)))) {
+          if (name.startsWith("year=")) {
+            yield* fs.remove(path.join(servingRoot, name), { recursive: true }).pipe(
+              Effect.mapError(onFs(path.join(servingRoot, name)))
+            )
+          }
+        }
         const columns = [...refinedColumns.map((c) => c.name), "ref_date", "ticker"].map(quoteIdent).join(", ")
         const fromTree = Effect.gen(function*() {
-          // Rebuild the year from the refined tree (the serving copy was lost or is unreadable, or
-          // this is the year's first date). Slow for a long year (one file per date and ticker).
-          const glob = `${abs(REFINED_PREFIX)}/ref_date=${year}-*/ticker=*/*.parquet`
+          // Rebuild the month from the refined tree (the serving copy was lost or is unreadable, or
+          // this is the month's first date): one file per date and ticker of the month.
+          const glob = `${abs(REFINED_PREFIX)}/ref_date=${month}-*/ticker=*/*.parquet`
           const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(Effect.mapError(onDuck))
           return Number(found.getRowsJS()[0]![0] as bigint) === 0 ?
             `SELECT ${columns} FROM refined WHERE false` :
@@ -342,12 +355,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
             Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
           )
         if (yield* exists(target).pipe(Effect.mapError(onFs(target)))) {
-          // Merge: the year's file minus this date, plus this date; an unreadable file is rebuilt.
+          // Merge: the month's file minus this date, plus this date; an unreadable file is rebuilt.
           yield* write(
             `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ref_date <> DATE ${literal(refDate)}`
           ).pipe(Effect.catchAll(() => Effect.flatMap(fromTree, write)))
         } else if (options.clear === true) {
-          return // no serving file of the year: nothing to remove the date from
+          return // no serving file of the month: nothing to remove the date from
         } else {
           yield* Effect.flatMap(fromTree, write)
         }

@@ -117,6 +117,33 @@ describe("DuckDbRefineJob", () => {
     })
   })
 
+  it.effect("the serving copy is one file per month: a date rewrites its month only; the per-year layout goes", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      const dates = ["2025-04-29", "2025-04-30", "2025-05-02"]
+      for (const p of generate(["IBOV", "SMLL"], dates)) writeRaw(warehouse, p)
+      // a serving file of the earlier per-year layout
+      const legacy = path.join(warehouse, DuckDbRefineJob.SERVING_PREFIX, "year=2025", "part-00000.parquet")
+      fs.mkdirSync(path.dirname(legacy), { recursive: true })
+      fs.writeFileSync(legacy, "old layout")
+      yield* refineDates(warehouse, dates)
+      const april = path.join(warehouse, DuckDbRefineJob.servingKey("2025-04"))
+      const may = path.join(warehouse, DuckDbRefineJob.servingKey("2025-05"))
+      assert.isTrue(fs.existsSync(april) && fs.existsSync(may))
+      assert.isFalse(fs.existsSync(path.dirname(legacy)))
+      const aprilBytes = fs.readFileSync(april)
+      const aprilStat = fs.statSync(april)
+      // refining a May date again leaves April's file untouched (same inode, same bytes)
+      yield* refineDates(warehouse, ["2025-05-02"])
+      assert.strictEqual(fs.statSync(april).ino, aprilStat.ino)
+      assert.deepStrictEqual(fs.readFileSync(april), aprilBytes)
+      const perMonth = yield* QueryEngine.collect(
+        "SELECT strftime(ref_date, '%Y-%m') AS m, count(DISTINCT ref_date) AS d FROM b3_portfolio_refined GROUP BY 1 ORDER BY 1"
+      ).pipe(Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer))))
+      assert.deepStrictEqual(perMonth, [{ m: "2025-04", d: 2 }, { m: "2025-05", d: 1 }])
+    })
+  })
+
   it.effect("a date whose members change replaces its partitions; tickers that left disappear", () => {
     const warehouse = tempWarehouse()
     return Effect.gen(function*() {
@@ -156,7 +183,7 @@ describe("DuckDbRefineJob", () => {
       assert.notInclude(error.message, "    at ")
       assert.deepStrictEqual(treeHashes(path.join(warehouse, "refined")), before)
       // the query engine reports a corrupt serving file the same way
-      const serving = path.join(warehouse, DuckDbRefineJob.servingKey("2025"))
+      const serving = path.join(warehouse, DuckDbRefineJob.servingKey(d.slice(0, 7)))
       fs.writeFileSync(serving, "garbage")
       const qe = yield* Effect.flip(
         QueryEngine.collect("SELECT * FROM b3_portfolio_refined").pipe(
