@@ -77,6 +77,12 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
   /** Times a run of the date entered RUNNING (it listed raw). */
   const listingsByDate = new Map<string, number>()
 
+  /** Every state change, in order: what a test reads to prove runs never overlapped. */
+  const transitions: Array<{ readonly id: string; readonly to: FakeState }> = []
+  const move = (run: FakeRun, to: FakeState) => {
+    run.state = to
+    transitions.push({ id: run.id, to })
+  }
   const active = () => runs.filter((r) => r.state === "STARTING" || r.state === "RUNNING").length
   const toJobRun = (r: FakeRun): JobRun => ({
     Id: r.id,
@@ -103,6 +109,7 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
       startedOn: new Date()
     }
     runs.push(run)
+    transitions.push({ id, to: run.state })
     const date = run.args["--ref_date"] ?? ""
     startsByDate.set(date, (startsByDate.get(date) ?? 0) + 1)
     maxActive = Math.max(maxActive, active())
@@ -136,7 +143,7 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
         const raw = yield* Effect.orDie(Effect.provideService(Trigger.readRawState, ObjectStore, refine.store))
         starting.plan = Trigger.planOf(raw, refDate)
       }
-      starting.state = "RUNNING"
+      move(starting, "RUNNING")
       listingsByDate.set(refDate, (listingsByDate.get(refDate) ?? 0) + 1)
       maxActive = Math.max(maxActive, active())
       return true
@@ -147,16 +154,16 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
         Either.right(undefined) :
         yield* Effect.either(refine.job.start({ refDate: plan.refDate, plan }))
       if (Either.isLeft(result)) {
-        running.state = "FAILED"
+        move(running, "FAILED")
         running.error = result.left.message
       } else {
-        running.state = "SUCCEEDED"
+        move(running, "SUCCEEDED")
       }
       return true
     }
     const waiting = runs.find((r) => r.state === "WAITING")
     if (waiting !== undefined && active() < max) {
-      waiting.state = "STARTING"
+      move(waiting, "STARTING")
       maxActive = Math.max(maxActive, active())
       return true
     }
@@ -179,7 +186,8 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
     /** The most runs STARTING or RUNNING at once so far. */
     maxActive: () => maxActive,
     startsByDate,
-    listingsByDate
+    listingsByDate,
+    transitions
   }
 }
 
