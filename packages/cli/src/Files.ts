@@ -6,11 +6,12 @@
  * @since 0.1.0
  */
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
-import { ALL_INDEX_CODES, IndexCode, Language, RefDate } from "@b3-pipeline/core/Domain"
+import { IndexCode, Language, RefDate } from "@b3-pipeline/core/Domain"
+import * as Payloads from "@b3-pipeline/core/Payloads"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { Payload, RequestRecord } from "@b3-pipeline/core/PortfolioSource"
-import { request } from "@b3-pipeline/core/PortfolioSource"
 import * as RawLayer from "@b3-pipeline/core/RawLayer"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -40,16 +41,8 @@ export interface FileOptions {
   readonly maxPayloadBytes?: number | undefined
 }
 
-const knownCodes = new Set<string>(ALL_INDEX_CODES)
-
 /** The index code named in a file name (`IBOVDia_03-10-25.csv`, `GetPortfolioDay_IBXX_...json`). @category parsing */
-export const indexFromName = (file: string): IndexCode | undefined => {
-  for (const token of path.basename(file).split(/[^A-Za-z0-9]+|(?<=[A-Z0-9])(?=Dia)/)) {
-    const upper = token.replace(/Dia$/, "")
-    if (knownCodes.has(upper)) return upper as IndexCode
-  }
-  return undefined
-}
+export const indexFromName: (file: string) => IndexCode | undefined = Payloads.indexFromName
 
 const record = (file: string, params: Record<string, unknown>, mtime: Date): RequestRecord => ({
   method: "FILE",
@@ -69,42 +62,22 @@ const record = (file: string, params: Record<string, unknown>, mtime: Date): Req
  * @category constructors
  */
 export const payloadFromFile = (file: string, options: FileOptions = {}): Effect.Effect<Payload, InputError> =>
-  Effect.gen(function*() {
-    const [bytes, stat] = yield* Effect.tryPromise({
-      try: () => Promise.all([fs.readFile(file), fs.stat(file)]),
-      catch: (e) =>
-        new InputError({ path: file, detail: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
-    })
-    const body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const method = B3Wire.detectMethod(body)
-    const head = Buffer.from(body.subarray(0, 400))
-    // the title line, read through a UTF-8 BOM or a UTF-16 (little-endian) BOM
-    const rawText = head[0] === 0xff && head[1] === 0xfe ?
-      head.subarray(2).toString("utf16le") :
-      head.toString("latin1").replace(/^\u00ef\u00bb\u00bf/, "")
-    const titleIndex = /^\s*([A-Z][A-Z0-9]{2,5}) - /.exec(rawText)?.[1]
-    // a CSV's title names its index: it wins over a guess from the file name (only --index overrides it)
-    const indexCode = options.indexCode ??
-      (titleIndex !== undefined && Schema.is(IndexCode)(titleIndex) ? titleIndex : undefined) ?? indexFromName(file)
-    if (indexCode === undefined) {
-      return yield* new InputError({
+  Payloads.fromFile(path.resolve(file), {
+    name: file,
+    indexCode: options.indexCode,
+    language: options.language,
+    refDate: options.refDate
+  }).pipe(
+    Effect.mapError((e) =>
+      new InputError({
         path: file,
-        detail: "cannot tell the index code (JSON bodies carry none): pass --index CODE, e.g. --index IBOV"
+        detail: e.reason === "UnknownIndex" ?
+          "cannot tell the index code (JSON bodies carry none): pass --index CODE, e.g. --index IBOV" :
+          e.detail
       })
-    }
-    const req = request(indexCode, {
-      method,
-      ...(options.language !== undefined ? { language: options.language } : {})
-    })
-    const payload: Payload = {
-      request: req,
-      pages: [{ bytes: body, request: record(file, { index: indexCode, language: req.language }, stat.mtime) }],
-      fetchedAt: stat.mtime.toISOString(),
-      origin: `file:${path.resolve(file)}`,
-      ...(options.refDate !== undefined ? { refDate: options.refDate } : {})
-    }
-    return payload
-  })
+    ),
+    Effect.provide(NodeFileSystem.layer)
+  )
 
 /** The options of `Pipeline.ingestPayload` that the file options carry. */
 const ingestOptions = (options: FileOptions): B3Wire.IngestOptions => ({

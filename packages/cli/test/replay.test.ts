@@ -9,7 +9,16 @@ import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -110,5 +119,25 @@ describe("b3 replay", () => {
       // byte for byte: the archive (pages and request.json) and the raw Parquet files
       assert.deepStrictEqual(tree(join(rebuilt, "raw")), tree(join(original, "raw")), name)
     }
+  })
+
+  it("an archived payload with a bad request.json fails on one line naming the field", async () => {
+    const dir = join(root, "bad-archive/ref_date=2025-10-03/index_code=IBOV/abc")
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, "page-001.json"), "{}")
+    writeFileSync(
+      join(dir, "request.json"),
+      JSON.stringify({
+        request: { indexCode: "IBOV", method: "GetEverything", language: "pt-br", segment: "2" },
+        fetchedAt: "2025-10-03T09:00:00Z"
+      })
+    )
+    const r = await b3(join(root, "bad-archive-wh"), "replay", join(root, "bad-archive"))
+    assert.strictEqual(r.code, 1)
+    const failed = r.stdout.split("\n").filter((l) => l.startsWith("FAILED"))
+    assert.lengthOf(failed, 1)
+    assert.match(failed[0]!, /request\.json: request\.method: /)
+    assert.notInclude(r.stdout, "kept under quarantine/") // nothing was quarantined: the archive is left as it is
+    assert.isBelow(r.stdout.split("\n").length, 6, r.stdout)
   })
 })

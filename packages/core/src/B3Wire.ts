@@ -782,36 +782,58 @@ export const checkSize = (
     )) :
     Either.right(bytes)
 
-/** What the caller states about a payload, and the plausibility settings. @category decoding */
-export interface IngestOptions extends PlausibilityOptions {
+/** What the caller states about a payload (`--language`). @category decoding */
+export interface PayloadOptions {
   /** The language the user states (`--language`): a payload saying otherwise fails with `LanguageMismatch`. */
   readonly language?: Language
 }
 
+/** The options of `decodeForIngest`: what the caller states, and the plausibility settings. @category decoding */
+export interface IngestOptions extends PayloadOptions, PlausibilityOptions {}
+
+const formatOf = (payload: Payload): SourceFormat =>
+  payload.request.method === "GetDownloadPortfolioDay" ? "CSV" : payload.request.method
+
 /**
- * Decodes a fetched payload, taking format, index, language and date from its request, then checks
- * its size and plausibility (`checkSize`, `checkPlausible`).
+ * Decodes a fetched payload, taking format, index, language and date from its request. Pure
+ * decoding: the date may be any real date (see `decodeForIngest` for what ingest checks on top).
  *
  * @category decoding
  */
-export const decodePayload = (payload: Payload, options: IngestOptions = {}): Effect.Effect<Portfolio, B3ParseError> =>
-  Effect.suspend(() => {
-    const format = payload.request.method === "GetDownloadPortfolioDay" ? "CSV" : payload.request.method
-    const size = checkSize(format, payload.pages.reduce((n, p) => n + p.bytes.byteLength, 0), options.maxPayloadBytes)
-    if (Either.isLeft(size)) return Either.left(size.left)
-    return Either.flatMap(
-      decode(payload.pages.map((p) => p.bytes), {
-        format,
-        indexCode: payload.request.indexCode,
-        defaultLanguage: payload.request.language,
-        ...(options.language !== undefined ? { language: options.language } : {}),
-        ...(payload.refDate !== undefined ? { refDate: payload.refDate } : {})
-      }),
-      (p) => checkPlausible(p, options)
-    )
-  }).pipe(Effect.withSpan("B3Wire.decodePayload", {
+export const decodePayload = (
+  payload: Payload,
+  options: PayloadOptions = {}
+): Effect.Effect<Portfolio, B3ParseError> =>
+  Effect.suspend(() =>
+    decode(payload.pages.map((p) => p.bytes), {
+      format: formatOf(payload),
+      indexCode: payload.request.indexCode,
+      defaultLanguage: payload.request.language,
+      ...(options.language !== undefined ? { language: options.language } : {}),
+      ...(payload.refDate !== undefined ? { refDate: payload.refDate } : {})
+    })
+  ).pipe(Effect.withSpan("B3Wire.decodePayload", {
     attributes: { index: payload.request.indexCode, method: payload.request.method, pages: payload.pages.length }
   }))
+
+/**
+ * What the pipeline stores: the payload's size checked first (`checkSize`), then `decodePayload`,
+ * then `checkPlausible`. Every failure is a `B3ParseError` (the pipeline quarantines it).
+ *
+ * @category decoding
+ */
+export const decodeForIngest = (
+  payload: Payload,
+  options: IngestOptions = {}
+): Effect.Effect<Portfolio, B3ParseError> =>
+  Effect.suspend(() => {
+    const size = checkSize(
+      formatOf(payload),
+      payload.pages.reduce((n, p) => n + p.bytes.byteLength, 0),
+      options.maxPayloadBytes
+    )
+    return Either.isLeft(size) ? Effect.fail(size.left) : decodePayload(payload, options)
+  }).pipe(Effect.flatMap((p) => checkPlausible(p, options)))
 
 /** Builds a B3ParseError (for callers that validate around the codecs). @category errors */
 export const makeB3ParseError = parseError

@@ -15,7 +15,7 @@ import { RawLayer, RawLayerError } from "./RawLayer.js"
 import * as Trigger from "./Trigger.js"
 
 /**
- * Decodes a payload, checks it is plausible (`B3Wire.checkPlausible`), and writes it to the raw
+ * Decodes a payload, checks its size and plausibility (`B3Wire.decodeForIngest`), and writes it to the raw
  * layer. A payload that does not parse or is implausible is quarantined (exact bytes +
  * `error.json`) and the `B3ParseError` is the failure; the bytes are never lost. When the quarantine
  * itself cannot be written, the failure is a `RawLayerError` that names the parse error too.
@@ -26,7 +26,7 @@ import * as Trigger from "./Trigger.js"
 export const ingestPayload = Effect.fn("Pipeline.ingestPayload")(
   function*(payload: Payload, options?: B3Wire.IngestOptions) {
     const raw = yield* RawLayer
-    const portfolio = yield* B3Wire.decodePayload(payload, options).pipe(
+    const portfolio = yield* B3Wire.decodeForIngest(payload, options).pipe(
       Effect.tapError((error) =>
         raw.quarantine(payload, error).pipe(
           Effect.mapError((w) =>

@@ -557,6 +557,22 @@ describe("B3Wire plausibility", () => {
     ok(B3Wire.checkPlausible({ ...p, assets: p.assets.map(() => "X".repeat(B3Wire.FIELD_LIMITS.asset)) }, { now }))
   })
 
+  it.effect("decodePayload decodes any real date; decodeForIngest adds the size limit and plausibility", () =>
+    Effect.gen(function*() {
+      const p = at("2099-05-04")
+      const payload: Payload = {
+        request: { indexCode: IBOV, method: "GetPortfolioDay", language: "pt-br", segment: "1" },
+        pages: [{ bytes: B3Wire.encodePortfolioDay(p, { language: "pt-br" })[0]!, request: {} as never }],
+        fetchedAt: "2025-10-01T10:00:00Z",
+        origin: "test"
+      }
+      assert.strictEqual((yield* B3Wire.decodePayload(payload)).refDate, "2099-05-04")
+      const e = yield* Effect.flip(B3Wire.decodeForIngest(payload, { now }))
+      assert.strictEqual(e.reason, "ImplausibleDate")
+      const big = yield* Effect.flip(B3Wire.decodeForIngest(payload, { now, maxPayloadBytes: 10 }))
+      assert.strictEqual(big.reason, "TooLarge")
+    }))
+
   it("the size limit: TooLarge past it, checked on the byte count", () => {
     rejects(B3Wire.checkSize("CSV", 101, 100).pipe(Either.map(() => at("2025-10-01"))), "TooLarge")
     assert.isTrue(Either.isRight(B3Wire.checkSize("CSV", 100, 100)))

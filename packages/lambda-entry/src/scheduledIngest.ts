@@ -24,12 +24,15 @@
  * - B3's trading calendar (`B3Calendar`): on a weekday that is a B3 holiday the run fetches nothing
  *   and reports no freshness (the schedule itself only knows weekdays).
  * - An event that is not a scheduled event is logged as a typed error and nothing is fetched.
+ * - A payload for an index outside B3's list is quarantined (`UnknownIndex`) unless
+ *   `B3_ALLOW_UNKNOWN_INDEX=true` (the CLI's `--allow-unknown-index`).
  *
  * @since 0.1.0
  */
 import * as AwsLive from "@b3-pipeline/aws-adapter/AwsLive"
 import * as B3Calendar from "@b3-pipeline/core/B3Calendar"
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
+import type * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { IndexCode } from "@b3-pipeline/core/Domain"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
@@ -198,6 +201,11 @@ export const indices: Config.Config<ReadonlyArray<IndexCode>> = Config.string(Aw
   })
 )
 
+/** `B3_ALLOW_UNKNOWN_INDEX`: accept index codes outside B3's list (default false). @category config */
+export const allowUnknownIndex: Config.Config<boolean> = Config.boolean("B3_ALLOW_UNKNOWN_INDEX").pipe(
+  Config.withDefault(false)
+)
+
 /**
  * `B3_FRESHNESS_CUTOFF` (HH:MM; absent: no freshness check), `B3_METRICS_NAMESPACE` (default
  * `B3Pipeline`), `B3_ENVIRONMENT` (default `default`).
@@ -225,7 +233,8 @@ export const handle = (
   event: unknown,
   requestId: string,
   codes: ReadonlyArray<IndexCode>,
-  freshness?: FreshnessOptions
+  freshness?: FreshnessOptions,
+  options: B3Wire.IngestOptions = {}
 ): Effect.Effect<IngestSummary, RetryableIngestFailure, PortfolioSource | RawLayer> =>
   Effect.gen(function*() {
     const decoded = decode(event, { onExcessProperty: "ignore" })
@@ -265,7 +274,7 @@ export const handle = (
         })
         continue
       }
-      const result = yield* Effect.either(Pipeline.ingest(request(indexCode)))
+      const result = yield* Effect.either(Pipeline.ingest(request(indexCode), options))
       if (Either.isRight(result)) {
         const w = result.right
         results.push({
@@ -358,8 +367,11 @@ export const makeHandler = <E>(
   return async (event: unknown, context?: LambdaContext): Promise<IngestSummary> => {
     const exit = await runtime.runPromiseExit(
       Effect.flatMap(
-        Config.all([codes, freshnessConfig]),
-        ([list, fresh]) => handle(event, context?.awsRequestId ?? "local", list, Option.getOrUndefined(fresh))
+        Config.all([codes, freshnessConfig, allowUnknownIndex]),
+        ([list, fresh, allow]) =>
+          handle(event, context?.awsRequestId ?? "local", list, Option.getOrUndefined(fresh), {
+            allowUnknownIndex: allow
+          })
       )
     )
     if (exit._tag === "Success") return exit.value

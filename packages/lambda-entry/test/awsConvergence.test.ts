@@ -12,8 +12,8 @@
  * starts: a burst with no run progressing starts one run per date, not one per index.
  */
 import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
-import * as GlueFake from "@b3-pipeline/aws-adapter/GlueFake"
 import * as GlueRefineJob from "@b3-pipeline/aws-adapter/GlueRefineJob"
+import * as GlueFake from "@b3-pipeline/aws-adapter/testing/GlueFake"
 import * as Catalog from "@b3-pipeline/core/Catalog"
 import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"

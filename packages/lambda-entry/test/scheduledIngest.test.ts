@@ -28,7 +28,7 @@ const HTML = new TextEncoder().encode("<html><body>Just a moment...</body></html
 
 const ports = Layer.mergeAll(
   RawLayer.layer,
-  PortfolioSource.layerMemory(new Map([["IBOV", [SAMPLE]], ["SMLL", [HTML]]]))
+  PortfolioSource.layerMemory(new Map([["IBOV", [SAMPLE]], ["SMLL", [HTML]], ["NEWX", [SAMPLE]]]))
 ).pipe(Layer.provideMerge(ObjectStore.layerMemory))
 
 const codes = (...c: Array<string>) => c as Array<IndexCode>
@@ -61,6 +61,15 @@ describe("scheduledIngest", () => {
       // the same day again (the next scheduled run): archived already, nothing fetched or rewritten
       const again = yield* handle(scheduled, "req-2", codes("IBOV"))
       assert.strictEqual(again.results[0]!.ok && again.results[0]!.outcome, "archived")
+    }).pipe(Effect.provide(ports)))
+
+  it.effect("an index outside B3's list is quarantined as UnknownIndex unless allowed", () =>
+    Effect.gen(function*() {
+      const refused = yield* handle(scheduled, "req-3", codes("NEWX"))
+      const r = refused.results[0]!
+      assert.isTrue(!r.ok && r.error === "B3ParseError" && r.reason === "UnknownIndex")
+      const accepted = yield* handle(scheduled, "req-4", codes("NEWX"), undefined, { allowUnknownIndex: true })
+      assert.isTrue(accepted.results[0]!.ok)
     }).pipe(Effect.provide(ports)))
 
   it.effect("a retryable fetch failure fails the invocation after the other indices were written", () => {

@@ -80,7 +80,7 @@ export const toBase64 = (bytes: Uint8Array): string =>
 // ---------------------------------------------------------------------------------------------
 
 /** How much of the start of a payload the sniffers look at. */
-const SNIFF = 4096
+const SNIFF = 1024
 
 /** What `sniffText` saw: text bytes to decode (UTF-8 or latin1, BOM removed), or why they are not. */
 export type Sniffed =
@@ -117,9 +117,14 @@ const utf16Guess = (bytes: Uint8Array): "utf-16le" | "utf-16be" | undefined => {
  * The text inside `bytes`, ready for the JSON and CSV decoders: a UTF-8 BOM is dropped, UTF-16
  * (with a BOM, or ASCII-range text without one) is converted to UTF-8; NUL or many control
  * characters say binary (`NotText`); a first character `<` says an HTML page. Costs one pass over
- * at most the first 4 KiB (plus the conversion, for UTF-16 only).
+ * at most the first 1 KiB (plus the conversion, for UTF-16 only).
  */
 export const sniffText = (bytes: Uint8Array): Sniffed => {
+  // the common case, every page of a B3 JSON answer: `{` then a non-NUL byte is UTF-8 JSON text
+  // (binary that happens to start with `{` fails JSON.parse as NotJson)
+  if (bytes[0] === 0x7b && bytes.length > 1 && bytes[1] !== 0) {
+    return { _tag: "Text", bytes, encoding: "utf8-or-latin1" }
+  }
   let body = bytes
   let encoding: "utf8-or-latin1" | "utf16le" | "utf16be" = "utf8-or-latin1"
   const b0 = bytes[0]

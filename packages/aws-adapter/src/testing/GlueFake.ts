@@ -14,8 +14,8 @@
  * - every transition is recorded, so a test can assert how many runs ran at once and how many runs
  *   a date got.
  *
- * Test support, like `Testing`: `aws-sdk-client-mock` is a devDependency, so use this module from
- * tests only.
+ * Test support (`@b3-pipeline/aws-adapter/testing/GlueFake`), beside the s3rver entry: it needs
+ * `aws-sdk-client-mock` (a devDependency of this package), so use it from tests only.
  *
  * @since 0.1.0
  */
@@ -36,6 +36,10 @@ import { mockClient } from "aws-sdk-client-mock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import type { Server } from "node:http"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 
 export type FakeState = "WAITING" | "STARTING" | "RUNNING" | "SUCCEEDED" | "FAILED"
 
@@ -73,6 +77,12 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
   /** Times a run of the date entered RUNNING (it listed raw). */
   const listingsByDate = new Map<string, number>()
 
+  /** Every state change, in order: what a test reads to prove runs never overlapped. */
+  const transitions: Array<{ readonly id: string; readonly to: FakeState }> = []
+  const move = (run: FakeRun, to: FakeState) => {
+    run.state = to
+    transitions.push({ id: run.id, to })
+  }
   const active = () => runs.filter((r) => r.state === "STARTING" || r.state === "RUNNING").length
   const toJobRun = (r: FakeRun): JobRun => ({
     Id: r.id,
@@ -99,6 +109,7 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
       startedOn: new Date()
     }
     runs.push(run)
+    transitions.push({ id, to: run.state })
     const date = run.args["--ref_date"] ?? ""
     startsByDate.set(date, (startsByDate.get(date) ?? 0) + 1)
     maxActive = Math.max(maxActive, active())
@@ -132,7 +143,7 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
         const raw = yield* Effect.orDie(Effect.provideService(Trigger.readRawState, ObjectStore, refine.store))
         starting.plan = Trigger.planOf(raw, refDate)
       }
-      starting.state = "RUNNING"
+      move(starting, "RUNNING")
       listingsByDate.set(refDate, (listingsByDate.get(refDate) ?? 0) + 1)
       maxActive = Math.max(maxActive, active())
       return true
@@ -143,16 +154,16 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
         Either.right(undefined) :
         yield* Effect.either(refine.job.start({ refDate: plan.refDate, plan }))
       if (Either.isLeft(result)) {
-        running.state = "FAILED"
+        move(running, "FAILED")
         running.error = result.left.message
       } else {
-        running.state = "SUCCEEDED"
+        move(running, "SUCCEEDED")
       }
       return true
     }
     const waiting = runs.find((r) => r.state === "WAITING")
     if (waiting !== undefined && active() < max) {
-      waiting.state = "STARTING"
+      move(waiting, "STARTING")
       maxActive = Math.max(maxActive, active())
       return true
     }
@@ -175,8 +186,59 @@ export const makeGlueFake = (options: GlueFakeOptions = {}) => {
     /** The most runs STARTING or RUNNING at once so far. */
     maxActive: () => maxActive,
     startsByDate,
-    listingsByDate
+    listingsByDate,
+    transitions
   }
 }
 
 export type GlueFake = ReturnType<typeof makeGlueFake>
+
+/**
+ * Serves a fake over HTTP on 127.0.0.1 (Glue's JSON 1.1 protocol, what `B3_GLUE_ENDPOINT` points a
+ * bundled handler at): each request becomes the SDK command, answered by the fake's model; dates
+ * as epoch seconds, errors as `__type`. Closed with the scope.
+ *
+ * @category testing
+ */
+export const serveGlueFake = (fake: GlueFake): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ server: Server; endpoint: string }>((resume) => {
+      const commands: Record<string, (input: any) => any> = {
+        StartJobRun: (input) => new StartJobRunCommand(input),
+        GetJobRuns: (input) => new GetJobRunsCommand(input),
+        GetJobRun: (input) => new GetJobRunCommand(input)
+      }
+      const server = createServer((req, res) => {
+        let body = ""
+        req.on("data", (d) => (body += d))
+        req.on("end", () => {
+          const op = String(req.headers["x-amz-target"] ?? "").replace(/^AWSGlue\./, "")
+          res.setHeader("content-type", "application/x-amz-json-1.1")
+          const make = commands[op]
+          if (make === undefined) {
+            res.statusCode = 400
+            return res.end(JSON.stringify({ __type: "InvalidInputException", message: `not faked: ${op}` }))
+          }
+          fake.client.send(make(JSON.parse(body === "" ? "{}" : body))).then(
+            (out: unknown) =>
+              res.end(JSON.stringify(out, function(this: Record<string, unknown>, key: string, v: unknown) {
+                const raw = this[key]
+                return raw instanceof Date ? raw.getTime() / 1000 : v
+              })),
+            (error: { name?: string; message?: string }) => {
+              res.statusCode = 400
+              res.end(
+                JSON.stringify({ __type: error.name ?? "InternalServiceException", message: error.message ?? "" })
+              )
+            }
+          )
+        })
+      })
+      server.listen(
+        0,
+        "127.0.0.1",
+        () => resume(Effect.succeed({ server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
+      )
+    }),
+    ({ server }) => Effect.sync(() => server.close())
+  ).pipe(Effect.map(({ endpoint }) => endpoint))
