@@ -10,8 +10,8 @@ Refines one B3 date D, and each of D's indices' next raw date when its manifest 
   visual graph embeds), removes the folders of tickers that left the date, replaces only that date's
   partitions of refined/b3_portfolio_refined/ with Spark's dynamic partition overwrite, registers the
   partitions, and LAST writes the date's manifest (`_manifests/b3_portfolio_refined/ref_date=D.json`,
-  core's `Trigger.RefineManifest` v1: what it read, with each object's SHA-256 from its
-  x-amz-meta-sha256). A run cut off before the manifest leaves the date stale; the scheduled
+  core's `Trigger.RefineManifest` v1: what it read, with each object's ETag, the identity core's
+  listings give (`ListedObject.etag`)). A run cut off before the manifest leaves the date stale; the scheduled
   reconcile starts it again.
 - Runs of the job are serialized (MaxConcurrentRuns 1, job run queuing), so the stale-ticker cleanup
   only sees files of runs that have finished: it cannot remove another run's output.
@@ -154,7 +154,6 @@ def list_keys(s3, bucket, prefix):
 
 
 MANIFEST_PREFIX = "_manifests/b3_portfolio_refined/"
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def raw_objects(keys, args):
@@ -194,13 +193,13 @@ def manifest_key(ref_date):
     return "%sref_date=%s.json" % (MANIFEST_PREFIX, ref_date)
 
 
-def manifest_of(plan, sha256_by_key, rows, tickers, run_id, committed_at):
+def manifest_of(plan, etag_by_key, rows, tickers, run_id, committed_at):
     """The manifest of a refined date, core's RefineManifest version 1 (Trigger.manifestOf)."""
     return {
         "version": 1,
         "refDate": plan["refDate"],
         "inputs": [
-            {"indexCode": i["indexCode"], "key": i["key"], "sha256": sha256_by_key[i["key"]]} for i in plan["inputs"]
+            {"indexCode": i["indexCode"], "key": i["key"], "etag": etag_by_key[i["key"]]} for i in plan["inputs"]
         ],
         "previous": plan["previous"],
         "rows": rows,
@@ -210,31 +209,22 @@ def manifest_of(plan, sha256_by_key, rows, tickers, run_id, committed_at):
     }
 
 
-def manifest_matches(manifest, plan, sha256_by_key):
+def manifest_matches(manifest, plan, etag_by_key):
     """True when a stored manifest records exactly what the plan would read (core's Trigger.staleness)."""
     if not isinstance(manifest, dict) or manifest.get("version") != 1:
         return False
-    stored = sorted((i.get("key"), i.get("sha256")) for i in manifest.get("inputs", []))
-    wanted = sorted((i["key"], sha256_by_key.get(i["key"])) for i in plan["inputs"])
+    stored = sorted((i.get("key"), i.get("etag")) for i in manifest.get("inputs", []))
+    wanted = sorted((i["key"], etag_by_key.get(i["key"])) for i in plan["inputs"])
     if stored != wanted:
         return False
     stored_prev = manifest.get("previous", {})
     return all(stored_prev.get(code) == prev for (code, prev) in plan["previous"].items())
 
 
-def sha256_of_head(head):
-    """The SHA-256 (hex) S3ObjectStore stores with each object: x-amz-meta-sha256, else ChecksumSHA256."""
-    meta = (head.get("Metadata") or {}).get("sha256", "")
-    if HEX64.match(meta):
-        return meta
-    checksum = head.get("ChecksumSHA256", "")
-    if checksum and "-" not in checksum:
-        import base64
-
-        hexed = base64.b64decode(checksum).hex()
-        if HEX64.match(hexed):
-            return hexed
-    return None
+def etag_of(obj):
+    """A raw object's version identity as core's manifests record it (ListedObject.etag): S3's ETag without
+    its quotes, from a listing entry or a HeadObject answer alike."""
+    return (obj.get("ETag") or "").strip('"')
 
 
 def stale_tickers(existing, tickers):
@@ -294,11 +284,10 @@ def main():
     refined_base = "s3://%s/%s" % (bucket, refined_prefix(args))
     table = glue.get_table(DatabaseName=args["database"], Name=args["refined_table"])["Table"]
 
-    def shas_of(plan):
+    def etags_of(plan):
         out = {}
         for i in plan["inputs"]:
-            head = s3.head_object(Bucket=bucket, Key=i["key"], ChecksumMode="ENABLED")
-            out[i["key"]] = sha256_of_head(head) or ""
+            out[i["key"]] = etag_of(s3.head_object(Bucket=bucket, Key=i["key"]))
         return out
 
     def stored_manifest(date):
@@ -308,7 +297,7 @@ def main():
         except s3.exceptions.NoSuchKey:
             return None
 
-    def refine_date(date, plan, shas):
+    def refine_date(date, plan, etags):
         # raw: exactly the listed keys of the date; basePath keeps ref_date and index_code (path columns).
         raw = (
             spark.read.option("basePath", base)
@@ -350,7 +339,7 @@ def main():
 
         # LAST: the manifest, the commit point of the date.
         committed_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        manifest = manifest_of(plan, shas, rows, tickers, run_id, committed_at)
+        manifest = manifest_of(plan, etags, rows, tickers, run_id, committed_at)
         s3.put_object(
             Bucket=bucket, Key=manifest_key(date), Body=(json.dumps(manifest, indent=2) + "\n").encode("utf-8"),
             ContentType="application/json",
@@ -359,13 +348,13 @@ def main():
 
     done = []
     plan = plan_of(objects, ref_date)
-    done.append(refine_date(ref_date, plan, shas_of(plan)))
+    done.append(refine_date(ref_date, plan, etags_of(plan)))
     # A backfilled or replaced date changes each of its indices' next date: refine those that are stale.
     for date in next_dates(objects, ref_date):
         next_plan = plan_of(objects, date)
-        shas = shas_of(next_plan)
-        if not manifest_matches(stored_manifest(date), next_plan, shas):
-            done.append(refine_date(date, next_plan, shas))
+        etags = etags_of(next_plan)
+        if not manifest_matches(stored_manifest(date), next_plan, etags):
+            done.append(refine_date(date, next_plan, etags))
 
     print(json.dumps({
         "refined": args["refined_table"], "run_id": run_id, "dates": done,

@@ -175,7 +175,7 @@ describe("refine_job.py: one listing, manifest last, next dates after a backfill
   ]
   const sha = (k: string) => createHash("sha256").update(k).digest("hex")
   const raw = Trigger.rawStateOf(
-    keys.filter((k) => k.includes("b3_portfolio_raw/")).map((key) => ({ key: key as never, sha256: sha(key) }))
+    keys.filter((k) => k.includes("b3_portfolio_raw/")).map((key) => ({ key: key as never, etag: sha(key) }))
   )
 
   it("plans, next dates and the manifest are core's (Trigger.planOf / impliedDates / manifestOf)", () => {
@@ -227,15 +227,12 @@ print(json.dumps([plan, j.next_dates(objs, "2025-04-07"), j.next_dates(objs, "20
     assert.isAbove(manifest, partitions)
   })
 
-  it("the stale-ticker cleanup removes only tickers absent from the new output; SHA-256 from the object's metadata", () => {
+  it("the stale-ticker cleanup removes only tickers absent from the new output; the etag is S3's, unquoted", () => {
     const out = JSON.parse(python(`
-import json, base64, refine_job as j
-h = "ab" * 32
+import json, refine_job as j
 print(json.dumps([j.stale_tickers(["PETR4", "VALE3", "ITUB4"], ["PETR4", "ITUB4", "WEGE3"]),
-  j.sha256_of_head({"Metadata": {"sha256": h}}),
-  j.sha256_of_head({"ChecksumSHA256": base64.b64encode(bytes.fromhex(h)).decode()}),
-  j.sha256_of_head({"ChecksumSHA256": "abc-2"})]))
+  j.etag_of({"ETag": '"9b2cf535f27731c974343645a3985328"'}), j.etag_of({"Key": "k"})]))
 `))
-    assert.deepStrictEqual(out, [["VALE3"], "ab".repeat(32), "ab".repeat(32), null])
+    assert.deepStrictEqual(out, [["VALE3"], "9b2cf535f27731c974343645a3985328", ""])
   })
 })

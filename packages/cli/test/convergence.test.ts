@@ -73,7 +73,13 @@ const observe = (warehouse: string) => {
   const manifestDir = join(warehouse, "_manifests/b3_portfolio_refined")
   const manifests = walk(manifestDir).filter((f) => f.endsWith(".json")).sort().map((f) => {
     const m = JSON.parse(readFileSync(f, "utf8"))
-    return JSON.stringify([m.refDate, m.inputs, m.previous, m.rows, m.tickers])
+    // an input's etag is this warehouse's version identity of the raw file (stat-based): every input
+    // has one, and the rest must equal a clean run's
+    const inputs = (m.inputs as Array<{ indexCode: string; key: string; etag?: unknown }>).map((i) => {
+      if (typeof i.etag !== "string" || i.etag === "") throw new Error(`${f}: input ${i.key} without an etag`)
+      return { indexCode: i.indexCode, key: i.key }
+    })
+    return JSON.stringify([m.refDate, inputs, m.previous, m.rows, m.tickers])
   })
   return { rows: rows.stdout, files, manifests }
 }

@@ -15,7 +15,6 @@ import * as Stream from "effect/Stream"
 import type { Partition } from "./Catalog.js"
 import { Catalog, CatalogError } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
-import { sha256Hex } from "./internal/hash.js"
 import type { ObjectKey } from "./ObjectStore.js"
 import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
 import { decodeRawParquet } from "./RawParquet.js"
@@ -201,7 +200,7 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
         for (const input of plan.inputs) {
           const bytes = yield* store.get(unsafeKey(input.key)).pipe(Effect.mapError(fail))
           if (Option.isNone(bytes)) continue // deleted since the listing: the manifest says so (stale)
-          inputs.push({ ...input, sha256: sha256Hex(bytes.value) })
+          inputs.push(input)
           const rows = yield* Effect.try({ try: () => decodeRawParquet(bytes.value), catch: codecFailure(input.key) })
           for (const r of rows) raw.push({ ...r, ref_date: refDate, index_code: input.indexCode })
         }

@@ -26,7 +26,7 @@ const stale = (xs: ReadonlyArray<Trigger.StaleDate>) =>
   xs.map((x) => ({ refDate: x.refDate as string, reason: x.reason }))
 
 const stateOf = (pairs: ReadonlyArray<readonly [string, string, string?]>) =>
-  Trigger.rawStateOf(pairs.map(([date, code, sha]) => ({ key: rawParquetKey(d(date), i(code)), sha256: sha ?? "aa" })))
+  Trigger.rawStateOf(pairs.map(([date, code, sha]) => ({ key: rawParquetKey(d(date), i(code)), etag: sha ?? "aa" })))
 
 describe("Trigger rule", () => {
   const raw = stateOf([["2025-01-02", "IBOV"], ["2025-01-03", "IBOV"], ["2025-01-06", "IBOV"], [
