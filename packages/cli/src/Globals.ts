@@ -54,7 +54,18 @@ export const resolve = (root: Values, sub: Values): { readonly warehouse?: strin
 }
 
 /** Entries of a folder that only a warehouse has (any one is enough). @category warehouse */
-export const WAREHOUSE_ENTRIES: ReadonlyArray<string> = ["raw", "refined", "serving", "_catalog", "runs", "quarantine"]
+export const WAREHOUSE_ENTRIES: ReadonlyArray<string> = [
+  "raw",
+  "refined",
+  "serving",
+  "_catalog",
+  "_manifests",
+  "runs",
+  "quarantine",
+  // a writer's lock: another b3 process is creating or writing this warehouse right now
+  ".b3-writer.lock",
+  ".b3-writer.json"
+]
 
 /**
  * `read`: the command only makes sense on an existing warehouse; `write`: it may start a new one.
@@ -91,7 +102,9 @@ export const ensureWarehouse = (dir: string, access: Access): Effect.Effect<void
         new UsageError({
           detail: found === undefined ?
             `${abs}: no such warehouse folder ${hint}` :
-            `${abs} is not a warehouse: it holds none of ${WAREHOUSE_ENTRIES.join("/, ")}/ ${hint}`
+            `${abs} is not a warehouse: it holds none of ${
+              WAREHOUSE_ENTRIES.filter((e) => !e.startsWith(".")).join("/, ")
+            }/ ${hint}`
         })
       )
     }
@@ -104,7 +117,8 @@ export const ensureWarehouse = (dir: string, access: Access): Effect.Effect<void
     }
     return Effect.try({
       try: () => {
-        fs.mkdirSync(abs, { recursive: true })
+        // `runs/` at once: a second writer racing this one sees a warehouse, not a foreign folder
+        fs.mkdirSync(path.join(abs, "runs"), { recursive: true })
         process.stderr.write(`b3: new warehouse at ${abs}\n`)
       },
       catch: (e) => new UsageError({ detail: `${abs}: cannot create the warehouse folder (${String(e)})` })

@@ -8,7 +8,7 @@
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -53,15 +53,17 @@ const b3 = async (warehouse: string, ...args: Array<string>): Promise<Ran> => {
 }
 
 /** The same, as a child process running the real `bin/b3.js`. */
-const b3Process = (warehouse: string, ...args: Array<string>): Ran => {
-  const r = spawnSync(process.execPath, [bin, "--warehouse", warehouse, ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 120_000,
-    env: { ...process.env, NO_COLOR: "1" }
+const b3Process = (warehouse: string, ...args: Array<string>): Promise<Ran> =>
+  new Promise((resolve) => {
+    // asynchronous, so that vitest's worker stays responsive while the child runs
+    execFile(
+      process.execPath,
+      [bin, "--warehouse", warehouse, ...args],
+      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
+    )
   })
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
-}
 
 const filesUnder = (dir: string): Array<string> =>
   existsSync(dir) ?
@@ -675,11 +677,11 @@ describe("b3 ingest, bad input (table-driven)", () => {
     })
   }
 
-  it("the child process agrees with the in-process runs (exit code and summary)", () => {
+  it("the child process agrees with the in-process runs (exit code and summary)", async () => {
     for (const name of ["CSV dated 2099", "a JSON body whose index nothing names", "--index that breaks the grammar"]) {
       const c = cases.find((x) => x.name === name)!
       const file = join(root, "in", c.file)
-      const r = b3Process(wh, "ingest", "--file", file, ...(c.args ?? []))
+      const r = await b3Process(wh, "ingest", "--file", file, ...(c.args ?? []))
       assert.strictEqual(r.code, c.exit, r.stdout + r.stderr)
       if (c.reason !== undefined) assert.include(r.stdout, c.reason)
     }

@@ -3,7 +3,7 @@
  * code, stdout, stderr and the files it leaves. No network: the simulated source is on 127.0.0.1.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,15 +18,24 @@ const sampleJson = fileURLToPath(
 const root = mkdtempSync(join(tmpdir(), "b3-cli-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-const b3 = (warehouse: string, ...args: Array<string>) => {
-  const r = spawnSync(process.execPath, [bin, "--warehouse", warehouse, ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 120_000,
-    env: { ...process.env, NO_COLOR: "1" }
+/** Asynchronous, so that vitest's worker stays responsive while the child runs. */
+const b3 = (
+  warehouse: string,
+  ...args: Array<string>
+): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, "--warehouse", warehouse, ...args],
+      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+          stdout,
+          stderr
+        })
+    )
   })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
 
 const files = (dir: string): Array<string> =>
   existsSync(dir) ?
@@ -38,18 +47,18 @@ const files = (dir: string): Array<string> =>
 describe("b3 CLI", () => {
   const wh = join(root, "warehouse")
 
-  it("ingests B3's CSV download and answers SQL over the refined table (82 members)", () => {
-    const ingest = b3(wh, "ingest", "--file", sample)
+  it("ingests B3's CSV download and answers SQL over the refined table (82 members)", async () => {
+    const ingest = await b3(wh, "ingest", "--file", sample)
     assert.strictEqual(ingest.code, 0, ingest.stderr)
     assert.match(ingest.stdout, /1 new/)
     assert.match(ingest.stdout, /IBOV\s+2025-10-03\s+82\s+created/)
-    const count = b3(wh, "query", "SELECT count(*) AS n FROM b3_portfolio_refined", "--format", "json")
+    const count = await b3(wh, "query", "SELECT count(*) AS n FROM b3_portfolio_refined", "--format", "json")
     assert.strictEqual(count.code, 0, count.stderr)
     assert.deepStrictEqual(JSON.parse(count.stdout), [{ n: 82 }])
     const partitions = readdirSync(join(wh, "refined/b3_portfolio_refined/ref_date=2025-10-03"))
     assert.strictEqual(partitions.filter((p) => p.startsWith("ticker=")).length, 82)
     // exact decimals survive the whole path: the sample's ALOS3 weight is 0,544
-    const alos = b3(
+    const alos = await b3(
       wh,
       "query",
       "SELECT weight_pct, theoretical_qty FROM b3_portfolio_refined WHERE ticker = 'ALOS3'",
@@ -59,20 +68,20 @@ describe("b3 CLI", () => {
     assert.strictEqual(alos.stdout, "weight_pct,theoretical_qty\r\n0.544,466632333\r\n")
   })
 
-  it("re-ingesting the same file is a no-op", () => {
+  it("re-ingesting the same file is a no-op", async () => {
     const before = files(join(wh, "raw")).map((f) => [f, readFileSync(f).toString("base64")] as const)
-    const again = b3(wh, "ingest", "--file", sample)
+    const again = await b3(wh, "ingest", "--file", sample)
     assert.strictEqual(again.code, 0, again.stderr)
     assert.match(again.stdout, /1 already present/)
     const after = files(join(wh, "raw")).map((f) => [f, readFileSync(f).toString("base64")] as const)
     assert.deepStrictEqual(after, before)
   })
 
-  it("a payload that does not parse exits 1, names the file and the reason, and is quarantined byte for byte", () => {
+  it("a payload that does not parse exits 1, names the file and the reason, and is quarantined byte for byte", async () => {
     const bad = join(root, "IBOVDia_06-10-25.csv")
     const text = readFileSync(sample, "utf8").replace("0,544;", "0,5x4;")
     writeFileSync(bad, text)
-    const r = b3(wh, "ingest", "--file", bad, "--file", sampleJson)
+    const r = await b3(wh, "ingest", "--file", bad, "--file", sampleJson)
     assert.strictEqual(r.code, 1)
     assert.match(r.stdout, /FAILED .*IBOVDia_06-10-25\.csv: CSV: BadNumber/)
     assert.match(r.stdout, /1 new/) // the good JSON sample still went in
@@ -82,36 +91,42 @@ describe("b3 CLI", () => {
     assert.strictEqual(readFileSync(page!).toString("utf8"), text)
     const error = JSON.parse(readFileSync(quarantined.find((f) => f.endsWith("error.json"))!, "utf8"))
     assert.include(JSON.stringify(error), "BadNumber")
-    const status = b3(wh, "status")
+    const status = await b3(wh, "status")
     assert.strictEqual(status.code, 0, status.stderr)
     assert.match(status.stdout, /quarantine: 1 payload/)
     assert.match(status.stdout, /IBOV\s+2\s+2025-04-07\s+2025-10-03/)
   })
 
-  it("usage errors exit 2 with a message, not a stack trace", () => {
-    const r = b3(wh, "run", "--index", "IB/../OV")
+  it("usage errors exit 2 with a message, not a stack trace", async () => {
+    const r = await b3(wh, "run", "--index", "IB/../OV")
     assert.strictEqual(r.code, 2)
     assert.match(r.stderr, /invalid index code/)
     assert.notMatch(r.stderr, /at .*\.ts:\d+/)
-    const q = b3(wh, "query")
+    const q = await b3(wh, "query")
     assert.strictEqual(q.code, 2)
     assert.match(q.stderr, /give the SQL/)
   })
 
-  it("SQL errors are typed, one line of context, exit 1", () => {
-    const r = b3(wh, "query", "SELECT * FROM no_such_table")
+  it("SQL errors are typed, one line of context, exit 1", async () => {
+    const r = await b3(wh, "query", "SELECT * FROM no_such_table")
     assert.strictEqual(r.code, 1)
     assert.match(r.stderr, /query failed \(NoSuchTable\)/)
   })
 
-  it("run --source simulated fills a fresh warehouse with every index through the real HTTP code", () => {
+  it("run --source simulated fills a fresh warehouse with every index through the real HTTP code", async () => {
     const fresh = join(root, "sim")
-    const r = b3(fresh, "run", "--all", "--source", "simulated")
+    const r = await b3(fresh, "run", "--all", "--source", "simulated")
     assert.strictEqual(r.code, 0, r.stderr)
     assert.match(r.stdout, /36 input\(s\).*36 new.*0 failed/)
-    const q = b3(fresh, "query", "SELECT count(DISTINCT index_code) AS n FROM b3_portfolio_refined", "--format", "json")
+    const q = await b3(
+      fresh,
+      "query",
+      "SELECT count(DISTINCT index_code) AS n FROM b3_portfolio_refined",
+      "--format",
+      "json"
+    )
     assert.deepStrictEqual(JSON.parse(q.stdout), [{ n: 36 }])
-    const report = b3(fresh, "report", "--out", join(root, "report.html"))
+    const report = await b3(fresh, "report", "--out", join(root, "report.html"))
     assert.strictEqual(report.code, 0, report.stderr)
     const html = readFileSync(join(root, "report.html"), "utf8")
     assert.match(html, /data-chart="top-weights"/)

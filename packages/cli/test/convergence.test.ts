@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import type { ChildProcess } from "node:child_process"
-import { spawn, spawnSync } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -30,15 +30,20 @@ const DAYS = ["2025-04-25", "2025-04-28", "2025-04-29", "2025-04-30", "2025-05-0
 const corpus = join(root, "corpus")
 
 const env = { ...process.env, NO_COLOR: "1" }
-const b3 = (warehouse: string, ...args: Array<string>) => {
-  const r = spawnSync(process.execPath, [bin, "--warehouse", warehouse, ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 120_000,
-    env
+/** Asynchronous, so that vitest's worker stays responsive while the child runs. */
+const b3 = (
+  warehouse: string,
+  ...args: Array<string>
+): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, "--warehouse", warehouse, ...args],
+      { cwd: root, encoding: "utf8", timeout: 120_000, env },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+    )
   })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
 const b3Async = (warehouse: string, ...args: Array<string>) => {
   const child = spawn(process.execPath, [bin, "--warehouse", warehouse, ...args], { cwd: root, env })
   let stdout = ""
@@ -57,8 +62,8 @@ const walk = (dir: string): Array<string> =>
     []
 
 /** What a user can observe of the refined table: served rows, refined files, manifests' inputs. */
-const observe = (warehouse: string) => {
-  const rows = b3(
+const observe = async (warehouse: string) => {
+  const rows = await b3(
     warehouse,
     "query",
     "SELECT * FROM b3_portfolio_refined ORDER BY ref_date, ticker, index_code",
@@ -88,10 +93,10 @@ const observe = (warehouse: string) => {
 const leftovers = (warehouse: string) =>
   walk(warehouse).filter((f) => /(^|\/)(\.tmp-[^/]*|_staging|\.b3-writer\.[a-z]+)$/.test(f))
 
-let clean: ReturnType<typeof observe>
+let clean: Awaited<ReturnType<typeof observe>>
 let cleanMillis = 0
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(corpus, { recursive: true })
   for (const day of DAYS) {
     for (const code of CODES) {
@@ -102,10 +107,10 @@ beforeAll(() => {
   }
   const wh = join(root, "clean")
   const started = Date.now()
-  const r = b3(wh, "replay", corpus)
+  const r = await b3(wh, "replay", corpus)
   cleanMillis = Date.now() - started
   assert.strictEqual(r.code, 0, r.stderr + r.stdout)
-  clean = observe(wh)
+  clean = await observe(wh)
   assert.strictEqual(clean.manifests.length, DAYS.length)
   assert.deepStrictEqual(leftovers(wh), [])
 }, 120_000)
@@ -152,14 +157,14 @@ describe("b3 converges after kills and concurrent writers", () => {
     for (let k = 0; k < 4 && !swap.hit; k++) {
       swap = await killWhen(wh, () => count(serving, (n) => n.startsWith(".tmp-")) > 0, cleanMillis * 3)
     }
-    const status = b3(wh, "status")
+    const status = await b3(wh, "status")
     assert.strictEqual(status.code, 0)
     if (refine.killed && refine.hit) assert.match(status.stdout, /STALE date|up to date/)
-    const rerun = b3(wh, "replay", corpus)
+    const rerun = await b3(wh, "replay", corpus)
     assert.strictEqual(rerun.code, 0, rerun.stderr + rerun.stdout)
-    assert.deepStrictEqual(observe(wh), clean)
+    assert.deepStrictEqual(await observe(wh), clean)
     assert.deepStrictEqual(leftovers(wh), [])
-    assert.match(b3(wh, "status").stdout, /up to date with the raw table/)
+    assert.match((await b3(wh, "status")).stdout, /up to date with the raw table/)
     // what was hit is printed for the record (timing decides the narrow serving window)
     process.stdout.write(
       `kills: ingest ${ingest.hit}, refine ${refine.killed && refine.hit}, serving swap ${swap.killed && swap.hit}\n`
@@ -174,17 +179,17 @@ describe("b3 converges after kills and concurrent writers", () => {
     assert.strictEqual(ra.code, 0, ra.stderr)
     assert.strictEqual(rb.code, 0, rb.stderr)
     assert.match(ra.stderr + rb.stderr, /waiting for the writer lock of .* held by pid \d+/)
-    assert.deepStrictEqual(observe(wh), clean)
+    assert.deepStrictEqual(await observe(wh), clean)
     assert.deepStrictEqual(leftovers(wh), [])
   }, 180_000)
 
   it("a second writer waits for the lock with one line; --no-wait fails with exit 1 naming the holder", async () => {
     const wh = join(root, "held")
-    assert.strictEqual(b3(wh, "ingest", "--file", join(corpus, "SMLLDia_25-04-25.csv")).code, 0)
+    assert.strictEqual((await b3(wh, "ingest", "--file", join(corpus, "SMLLDia_25-04-25.csv"))).code, 0)
     const scope = Effect.runSync(Scope.make())
     await Effect.runPromise(WriterLock.acquire(wh, { command: "test holder" }).pipe(Scope.extend(scope)))
     const file = join(corpus, "IBOVDia_25-04-25.csv")
-    const refused = b3(wh, "ingest", "--file", file, "--no-wait")
+    const refused = await b3(wh, "ingest", "--file", file, "--no-wait")
     assert.strictEqual(refused.code, 1, refused.stdout)
     assert.match(refused.stderr, new RegExp(`is being written by pid ${process.pid} on .*test holder`))
     const waiting = b3Async(wh, "ingest", "--file", file)
@@ -204,15 +209,15 @@ describe("b3 converges after kills and concurrent writers", () => {
 
   it("a query during a refine sees the whole table, before or after", async () => {
     const wh = join(root, "busy")
-    assert.strictEqual(b3(wh, "replay", corpus).code, 0)
+    assert.strictEqual((await b3(wh, "replay", corpus)).code, 0)
     const sql = "SELECT count(*) AS n, count(DISTINCT ref_date) AS d, sum(weight_pct) AS w FROM b3_portfolio_refined"
-    const total = b3(wh, "query", sql)
+    const total = await b3(wh, "query", sql)
     assert.strictEqual(total.code, 0, total.stderr)
     const refine = b3Async(wh, "refine", "--all")
     const answers: Array<string> = []
     while (refine.child.exitCode === null && answers.length < 30) {
       await new Promise((r) => setTimeout(r, 1)) // lets the child's exit be seen
-      const q = b3(wh, "query", sql)
+      const q = await b3(wh, "query", sql)
       assert.strictEqual(q.code, 0, q.stderr)
       answers.push(q.stdout)
     }
@@ -220,7 +225,7 @@ describe("b3 converges after kills and concurrent writers", () => {
     assert.strictEqual(r.code, 0, r.stderr)
     assert.isAbove(answers.length, 0)
     for (const a of answers) assert.strictEqual(a, total.stdout)
-    assert.deepStrictEqual(observe(wh), clean)
+    assert.deepStrictEqual(await observe(wh), clean)
     assert.deepStrictEqual(leftovers(wh), [])
   }, 180_000)
 })
