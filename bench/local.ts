@@ -31,10 +31,13 @@ import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { Payload } from "@b3-pipeline/core/PortfolioSource"
 import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
+import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
+import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
@@ -285,6 +288,65 @@ const warmQueries = (warehouse: string) =>
     return out
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
 
+/**
+ * What convergence costs (manifests, staleness, writer lock) on the backfilled warehouse: a no-op
+ * reconcile in a fresh layer (as a new `b3` process: raw listing + a hash per raw object + every
+ * manifest) and warm (as in a flush), one manifest commit, one lock taken and released.
+ */
+const convergenceCost = (warehouse: string, msPerDay: number) =>
+  Effect.gen(function*() {
+    const trigger = yield* LocalTrigger
+    const timed = <A, E, R>(e: Effect.Effect<A, E, R>) =>
+      Effect.gen(function*() {
+        const t0 = performance.now()
+        const a = yield* e
+        return [performance.now() - t0, a] as const
+      })
+    const [coldMs, cold] = yield* timed(trigger.reconcile())
+    if (cold.runs.length !== 0) throw new Error(`a converged warehouse refined ${cold.runs.length} date(s)`)
+    const warm: Array<number> = []
+    const commit: Array<number> = []
+    const lock: Array<number> = []
+    const manifest = Option.getOrThrow(yield* Trigger.readManifest(lastDate(warehouse)))
+    for (let i = 0; i < (SMOKE ? 2 : 10); i++) {
+      warm.push((yield* timed(trigger.reconcile()))[0])
+      commit.push((yield* timed(Trigger.commitManifest({ ...manifest, committedAt: new Date().toISOString() })))[0])
+      lock.push((yield* timed(Effect.scoped(WriterLock.acquire(warehouse, { command: "bench" }))))[0])
+    }
+    const perFlush = 2 * median(warm) + median(commit)
+    return [
+      {
+        name: "local.convergence.reconcile_noop_cold",
+        value: round(coldMs),
+        unit: "ms",
+        note: "staleness check of every date in a fresh layer (what each b3 writing command adds)"
+      },
+      {
+        name: "local.convergence.reconcile_noop_warm",
+        value: round(median(warm), 2),
+        unit: "ms",
+        note: "median, warm hash cache"
+      },
+      { name: "local.convergence.manifest_commit", value: round(median(commit), 2), unit: "ms", note: "median" },
+      {
+        name: "local.convergence.writer_lock",
+        value: round(median(lock), 2),
+        unit: "ms",
+        note: "median; take + release, no contention"
+      },
+      {
+        name: "local.convergence.share_of_day",
+        value: round((100 * perFlush) / msPerDay, 1),
+        unit: "%",
+        note: `per flush: 2 staleness checks + 1 manifest = ${round(perFlush, 1)} ms of a ${round(msPerDay)} ms day`
+      }
+    ] satisfies Array<BenchRow>
+  }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
+
+/** The last refined date of a warehouse (from its manifests). */
+const lastDate = (warehouse: string): RefDate =>
+  fs.readdirSync(path.join(warehouse, Trigger.MANIFEST_PREFIX)).sort().at(-1)!.slice(9, 19) as RefDate
+
 const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
 
 export async function run(): Promise<Array<BenchRow>> {
@@ -393,6 +455,9 @@ export async function run(): Promise<Array<BenchRow>> {
         note: "median; read_json -> raw -> refine -> refined + serving"
       }
     )
+
+    progress("convergence cost (manifests, staleness, lock)")
+    rows.push(...await convergenceCost(warehouse, median(pipelineDays)))
 
     progress("queries")
     rows.push(...await warmQueries(warehouse))

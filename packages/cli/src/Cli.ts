@@ -304,6 +304,7 @@ const refine = Command.make("refine", {
       let progress: ReturnType<typeof Output.makeProgress> | undefined
       const result = yield* refresher.reconcile({
         all: o.all,
+        deep: true,
         ...(one !== undefined ? { force: [one] } : {}),
         onDate: (done, total, refDate) => {
           if (total > 10) (progress ??= Output.makeProgress("refine", total)).update(done, refDate)
@@ -414,8 +415,9 @@ const forget = Command.make(
     )
   },
   (o) =>
-    withTarget(
-      o,
+    withWriter(
+      "forget",
+      { ...o, noWait: false },
       "read",
       (env) => load(() => import("./commands/forget.js")).pipe(Effect.flatMap((m) => m.handler(o, env.target)))
     )

@@ -393,17 +393,29 @@ export interface Freshness {
 }
 
 /**
- * Reads the raw listing, the manifests and (when a `Catalog` is in context) the refined partitions,
- * and runs the staleness test over every date. Takes no lock: readers may call it.
+ * Reads the raw listing and the manifests and runs the staleness test over every date. With
+ * `catalog: true` (and a `Catalog` in context) it also reads the refined partitions, to find dates
+ * refined without raw data or a manifest (left by an old version, or a refine cut off between its
+ * catalog update and its manifest on a date whose raw data was then removed): slower on a long
+ * history, so `b3 status`, `b3 refine` and `reconcile({ all })` use it, a flush does not.
+ * Takes no lock: readers may call it.
  *
  * @category staleness
  */
-export const freshness: Effect.Effect<Freshness, ObjectStoreError, ObjectStore> = Effect.gen(function*() {
-  const raw = yield* readRawState
-  const manifests = yield* readManifests
-  const catalogDates = (yield* catalogRefinedDates).filter((d) => !raw.byDate.has(d) && !manifests.has(d))
-  return { raw, manifests, stale: staleDates(raw, manifests, catalogDates) }
-})
+export const freshnessWith = (
+  options: { readonly catalog?: boolean } = {}
+): Effect.Effect<Freshness, ObjectStoreError, ObjectStore> =>
+  Effect.gen(function*() {
+    const raw = yield* readRawState
+    const manifests = yield* readManifests
+    const catalogDates = options.catalog === true ?
+      (yield* catalogRefinedDates).filter((d) => !raw.byDate.has(d) && !manifests.has(d)) :
+      []
+    return { raw, manifests, stale: staleDates(raw, manifests, catalogDates) }
+  })
+
+/** `freshnessWith({ catalog: true })`. @category staleness */
+export const freshness: Effect.Effect<Freshness, ObjectStoreError, ObjectStore> = freshnessWith({ catalog: true })
 
 // ---------------------------------------------------------------------------------------------
 // Refining: events and reconcile
@@ -492,6 +504,8 @@ export const onRawObject = (
 export interface ReconcileOptions {
   /** Refine every date with raw data (and clear every orphan), stale or not. */
   readonly all?: boolean
+  /** Also look for refined catalog partitions without raw data or manifest (`freshnessWith`); implied by `all`. */
+  readonly deep?: boolean
   /** Refine these dates too, stale or not. */
   readonly force?: Iterable<RefDate>
   /** Called after each date (progress output). */
@@ -522,7 +536,9 @@ export const reconcile = (
   options: ReconcileOptions = {}
 ): Effect.Effect<ReconcileResult, RefineJobError, ObjectStore | RefineJob> =>
   Effect.gen(function*() {
-    const fresh = freshness.pipe(Effect.mapError(readFailure("reconcile")))
+    const fresh = freshnessWith({ catalog: options.all === true || options.deep === true }).pipe(
+      Effect.mapError(readFailure("reconcile"))
+    )
     const before = yield* fresh
     const dates = new Set<RefDate>(before.stale.map((s) => s.refDate))
     if (options.all === true) { for (const d of before.raw.byDate.keys()) dates.add(d) }
