@@ -43,7 +43,8 @@ import { sha256Hex } from "./internal/hash.js"
 /**
  * A file's etag, from its stat alone: size, modification time and inode. Every write is an atomic
  * rename of a new file (a new inode and mtime) and identical bytes are never rewritten, so the etag
- * changes exactly when the object's bytes may have.
+ * changes exactly when the object's bytes may have. (Only three rewrites of equal size within one
+ * clock tick that also reuse the first file's inode could repeat an etag.)
  */
 const etagOf = (stat: FileSystem.File.Info): string => {
   const mtime = Option.match(stat.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
