@@ -30,7 +30,8 @@ const run = (cmd, args, cwd, options = {}) => {
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, NODE_OPTIONS: "", npm_config_audit: "false", npm_config_fund: "false" },
+    // NO_COLOR: with CI set, vitest and friends colour their output even into a pipe
+    env: { ...process.env, NODE_OPTIONS: "", NO_COLOR: "1", npm_config_audit: "false", npm_config_fund: "false" },
     maxBuffer: 64 * 1024 * 1024,
     ...options
   })
@@ -136,7 +137,7 @@ try {
   // 5. vitest against the exported test kit
   t = performance.now()
   const vitest = join(service, "node_modules", "vitest", "vitest.mjs")
-  const tests = run(process.execPath, [vitest, "run", "--reporter=dot"], service)
+  const tests = run(process.execPath, [vitest, "run", "--reporter=dot"], service).replace(/\x1b\[[0-9;]*m/g, "")
   const count = /Tests\s+(\d+) passed/.exec(tests)?.[1]
   if (count === undefined || /failed/.test(tests)) throw new Error(`consumer vitest:\n${tests}`)
   console.log(`    consumer vitest: ${count} tests passed`)

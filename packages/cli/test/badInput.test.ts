@@ -8,7 +8,6 @@
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,12 +15,12 @@ import { join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { main } from "../src/Main.js"
+import { runB3 } from "./support/runB3.js"
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../fixtures/b3/${name}`, import.meta.url)))
 const CSV = fixture("IBOVDia_03-10-25.csv").toString("utf8") // IBOV 03/10/25, 82 rows, pt-br, UTF-8 LF
 const DAY = fixture("GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json").toString("utf8") // en-us, by sector
 const THEO = fixture("GetTheoricalPortfolio_IBOV_pt-br_2022-05.json").toString("utf8") // pt-br, no date
-const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
 
 const root = mkdtempSync(join(tmpdir(), "b3-bad-input-"))
 const wh = join(root, "warehouse")
@@ -53,17 +52,7 @@ const b3 = async (warehouse: string, ...args: Array<string>): Promise<Ran> => {
 }
 
 /** The same, as a child process running the real `bin/b3.js`. */
-const b3Process = (warehouse: string, ...args: Array<string>): Promise<Ran> =>
-  new Promise((resolve) => {
-    // asynchronous, so that vitest's worker stays responsive while the child runs
-    execFile(
-      process.execPath,
-      [bin, "--warehouse", warehouse, ...args],
-      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr })
-    )
-  })
+const b3Process = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args])
 
 const filesUnder = (dir: string): Array<string> =>
   existsSync(dir) ?

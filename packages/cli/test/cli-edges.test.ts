@@ -6,15 +6,13 @@
 import { startServer } from "@b3-pipeline/b3-simulator/Simulator"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { cleanHelp, useColour } from "../src/Help.js"
+import { bin, runB3 } from "./support/runB3.js"
 
-const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
 const root = mkdtempSync(join(tmpdir(), "b3-edges-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
@@ -34,15 +32,7 @@ const baseEnv = (): NodeJS.ProcessEnv => {
 
 /** Asynchronous, so that a server living in this process (and vitest's worker) keep running. */
 const b3 = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Result> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...baseEnv(), ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    )
-  })
+  runB3(root, args, { ...baseEnv(), ...env })
 
 const wh = join(root, "wh")
 const count = "SELECT count(*) AS n FROM b3_portfolio_raw"

@@ -3,14 +3,13 @@
  * code, stdout, stderr and the files it leaves. No network: the simulated source is on 127.0.0.1.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
+import { runB3 } from "./support/runB3.js"
 
-const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
 const sample = fileURLToPath(new URL("../../../fixtures/b3/IBOVDia_03-10-25.csv", import.meta.url))
 const sampleJson = fileURLToPath(
   new URL("../../../fixtures/b3/GetPortfolioDay_IBOV_en-us_segment2_2025-04-07.json", import.meta.url)
@@ -18,24 +17,7 @@ const sampleJson = fileURLToPath(
 const root = mkdtempSync(join(tmpdir(), "b3-cli-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-/** Asynchronous, so that vitest's worker stays responsive while the child runs. */
-const b3 = (
-  warehouse: string,
-  ...args: Array<string>
-): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, "--warehouse", warehouse, ...args],
-      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
-          stdout,
-          stderr
-        })
-    )
-  })
+const b3 = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args])
 
 const files = (dir: string): Array<string> =>
   existsSync(dir) ?

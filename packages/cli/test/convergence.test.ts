@@ -13,15 +13,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import type { ChildProcess } from "node:child_process"
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
+import { bin, runB3 } from "./support/runB3.js"
 
-const bin = fileURLToPath(new URL("../bin/b3.js", import.meta.url))
 const root = mkdtempSync(join(tmpdir(), "b3-converge-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
@@ -30,20 +29,7 @@ const DAYS = ["2025-04-25", "2025-04-28", "2025-04-29", "2025-04-30", "2025-05-0
 const corpus = join(root, "corpus")
 
 const env = { ...process.env, NO_COLOR: "1" }
-/** Asynchronous, so that vitest's worker stays responsive while the child runs. */
-const b3 = (
-  warehouse: string,
-  ...args: Array<string>
-): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, "--warehouse", warehouse, ...args],
-      { cwd: root, encoding: "utf8", timeout: 120_000, env },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    )
-  })
+const b3 = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args], env)
 const b3Async = (warehouse: string, ...args: Array<string>) => {
   const child = spawn(process.execPath, [bin, "--warehouse", warehouse, ...args], { cwd: root, env })
   let stdout = ""
