@@ -160,17 +160,22 @@ export class Refine {
       "--raw_table": RAW_TABLE,
       "--refined_table": REFINED_TABLE
     }
-    this.scriptJob = new glue.CfnJob(scope, "RefineJob", {
-      name: this.scriptJobName,
-      description: "b3-pipeline refine (script): raw date -> refined/ with dynamic partition overwrite",
-      role: glueRole.roleArn,
+    // Both jobs: the same size, and one run at a time with later runs queued (never refused), so runs
+    // of one job can never overwrite each other's partitions.
+    const jobRuntime = {
       glueVersion: "5.0",
       workerType: "G.1X",
       numberOfWorkers: 2,
       timeout: 30,
       maxRetries: 0,
       executionProperty: { maxConcurrentRuns: MAX_CONCURRENT_RUNS },
-      jobRunQueuingEnabled: true,
+      jobRunQueuingEnabled: true
+    } satisfies Partial<glue.CfnJobProps>
+    this.scriptJob = new glue.CfnJob(scope, "RefineJob", {
+      name: this.scriptJobName,
+      description: "b3-pipeline refine (script): raw date -> refined/ with dynamic partition overwrite",
+      role: glueRole.roleArn,
+      ...jobRuntime,
       command: { name: "glueetl", pythonVersion: "3", scriptLocation: scriptAsset.s3ObjectUrl },
       defaultArguments: {
         ...commonArgs,
@@ -190,13 +195,7 @@ export class Refine {
       description: "b3-pipeline refine (Glue Studio visual graph, applied by the ApplyVisualGraph custom resource)",
       role: glueRole.roleArn,
       jobMode: "VISUAL",
-      glueVersion: "5.0",
-      workerType: "G.1X",
-      numberOfWorkers: 2,
-      timeout: 30,
-      maxRetries: 0,
-      executionProperty: { maxConcurrentRuns: MAX_CONCURRENT_RUNS },
-      jobRunQueuingEnabled: true,
+      ...jobRuntime,
       command: { name: "glueetl", pythonVersion: "3", scriptLocation: visualScriptLocation },
       defaultArguments: { ...commonArgs, "--job-language": "python" }
     })
