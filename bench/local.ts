@@ -1,7 +1,7 @@
 /**
  * Local adapter benchmark (files + Parquet + DuckDB), end to end.
  *
- * Replays generated history: all 37 index codes x BENCH_DAYS trading days (default 20), encoded
+ * Replays generated history: all 36 index codes x BENCH_DAYS trading days (default 20), encoded
  * as B3 GetPortfolioDay pages (pt-br, by sector for even positions, by ticker otherwise) and saved
  * as payload files. Then, timed:
  * - `local.pipeline`: the CLI's code path: each file -> `Pipeline.ingestPayload` (decode, raw

@@ -835,9 +835,6 @@ export const decodeForIngest = (
     return Either.isLeft(size) ? Effect.fail(size.left) : decodePayload(payload, options)
   }).pipe(Effect.flatMap((p) => checkPlausible(p, options)))
 
-/** Builds a B3ParseError (for callers that validate around the codecs). @category errors */
-export const makeB3ParseError = parseError
-
 // ---------------------------------------------------------------------------------------------
 // Encoding
 // ---------------------------------------------------------------------------------------------

@@ -190,22 +190,6 @@ export interface Portfolio {
 }
 
 /**
- * One member of a portfolio as a plain object, for code that prefers rows to columns.
- *
- * @category models
- */
-export interface PortfolioRow {
-  readonly ticker: Ticker
-  readonly asset: string
-  readonly type: string
-  readonly shareClass: string
-  readonly sector: string | null
-  /** Thousandths of a percent. */
-  readonly weight: number
-  readonly quantity: bigint
-}
-
-/**
  * The share class of a B3 `type`: its first word (`"PNA ATZ N1"` -> `"PNA"`, `"CI  ER"` -> `"CI"`).
  *
  * @category models
@@ -214,21 +198,4 @@ export const shareClassOf = (type: string): string => {
   const t = type.trimStart()
   const sp = t.indexOf(" ")
   return sp === -1 ? t : t.slice(0, sp)
-}
-
-/** The portfolio as row objects. @category models */
-export const rowsOf = (p: Portfolio): Array<PortfolioRow> => {
-  const out: Array<PortfolioRow> = new Array(p.size)
-  for (let i = 0; i < p.size; i++) {
-    out[i] = {
-      ticker: p.tickers[i]!,
-      asset: p.assets[i]!,
-      type: p.types[i]!,
-      shareClass: shareClassOf(p.types[i]!),
-      sector: p.sectors[i] ?? null,
-      weight: p.weights[i]!,
-      quantity: p.quantities[i]!
-    }
-  }
-  return out
 }

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import type { IndexCode, Language, Portfolio, RefDate, Segment, SourceFormat, Ticker } from "./Domain.js"
-import { epochDay, fromEpochDay, shareClassOf } from "./Domain.js"
+import { epochDay, fromEpochDay } from "./Domain.js"
 
 /** @category generators */
 export interface GenerateOptions {
@@ -389,6 +389,3 @@ export const tradingDays = (from: RefDate, to: RefDate): Array<RefDate> => {
  */
 export const generateHistory = (options: HistoryOptions): Array<Portfolio> =>
   tradingDays(options.from, options.to).map((refDate) => generatePortfolio({ ...options, refDate }))
-
-/** The share classes present, for quick summaries. @category generators */
-export const shareClasses = (p: Portfolio): Array<string> => [...new Set(p.types.map(shareClassOf))].sort()

@@ -169,7 +169,7 @@ export const impliedDates = (change: RawChange, raw?: RawState): ReadonlyArray<R
 export const changeOfRecord = (record: S3EventRecord): RawChange | undefined => parseRawParquetKey(recordKey(record))
 
 /**
- * Coalesces many changes into one refine per date, ascending (37 indices of one day: one refine).
+ * Coalesces many changes into one refine per date, ascending (36 indices of one day: one refine).
  *
  * @category rule
  */
