@@ -132,10 +132,28 @@ export const payloadFolder = (refDate: RefDate, indexCode: IndexCode, sha256: st
   `${PAYLOAD_PREFIX}ref_date=${refDate}/index_code=${indexCode}/${sha256}/`
 
 /** Folder of a quarantined payload. @category keys */
-export const quarantineFolder = (payload: Payload, sha256: string): string => {
-  const day = /^\d{4}-\d{2}-\d{2}/.test(payload.fetchedAt) ? payload.fetchedAt.slice(0, 10) : "undated"
-  return `${QUARANTINE_PREFIX}${day}/${payload.request.indexCode}/${sha256}/`
+export const quarantineFolder = (payload: Payload, sha256: string): string =>
+  folderOf(payload.fetchedAt, payload.request.indexCode, sha256)
+
+/** The quarantine folder of a fetch time, an index code (one that could not name a folder: `unknown-index`) and a hash. */
+const folderOf = (fetchedAt: string, indexCode: string, sha256: string): string => {
+  const day = /^\d{4}-\d{2}-\d{2}/.test(fetchedAt) ? fetchedAt.slice(0, 10) : "undated"
+  const index = /^[A-Za-z0-9_=-]{1,128}$/.test(indexCode) ? indexCode : "unknown-index"
+  return `${QUARANTINE_PREFIX}${day}/${index}/${sha256}/`
 }
+
+/** The `error` object of a quarantine folder's `error.json`. */
+const errorDocument = (error: B3ParseError) => ({
+  _tag: error._tag,
+  reason: error.reason,
+  format: error.format,
+  ...(error.page !== undefined ? { page: error.page } : {}),
+  ...(error.row !== undefined ? { row: error.row } : {}),
+  ...(error.field !== undefined ? { field: error.field } : {}),
+  ...(error.value !== undefined ? { value: error.value } : {}),
+  detail: error.detail,
+  message: error.message
+})
 
 const encoder = new TextEncoder()
 const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value, null, 2) + "\n")
@@ -248,17 +266,7 @@ export const make: Effect.Effect<Context.Tag.Service<RawLayer>, never, ObjectSto
     const pageKeys = yield* putPages("quarantine", payload, folder)
     const errorKey = unsafeKey(`${folder}error.json`)
     const doc = {
-      error: {
-        _tag: error._tag,
-        reason: error.reason,
-        format: error.format,
-        ...(error.page !== undefined ? { page: error.page } : {}),
-        ...(error.row !== undefined ? { row: error.row } : {}),
-        ...(error.field !== undefined ? { field: error.field } : {}),
-        ...(error.value !== undefined ? { value: error.value } : {}),
-        detail: error.detail,
-        message: error.message
-      },
+      error: errorDocument(error),
       ...requestDocument(payload, sha256, pageKeys)
     }
     yield* store.put(errorKey, json(doc), { contentType: "application/json" }).pipe(
@@ -296,9 +304,7 @@ export const quarantineStream = <E>(
 ): Effect.Effect<ObjectKey, RawLayerError | E, ObjectStore> =>
   Effect.gen(function*() {
     const store = yield* ObjectStore
-    const day = /^\d{4}-\d{2}-\d{2}/.test(payload.fetchedAt) ? payload.fetchedAt.slice(0, 10) : "undated"
-    const index = /^[A-Za-z0-9_=-]{1,128}$/.test(payload.indexCode) ? payload.indexCode : "unknown-index"
-    const folder = `${QUARANTINE_PREFIX}${day}/${index}/${payload.sha256}/`
+    const folder = folderOf(payload.fetchedAt, payload.indexCode, payload.sha256)
     const parts: Array<ObjectKey> = []
     yield* Stream.runForEach(chunks, (chunk) => {
       const key = unsafeKey(`${folder}page-001.${payload.extension}.part-${String(parts.length + 1).padStart(5, "0")}`)
@@ -307,13 +313,7 @@ export const quarantineStream = <E>(
     })
     const errorKey = unsafeKey(`${folder}error.json`)
     const doc = {
-      error: {
-        _tag: error._tag,
-        reason: error.reason,
-        format: error.format,
-        detail: error.detail,
-        message: error.message
-      },
+      error: errorDocument(error),
       payloadSha256: payload.sha256,
       fetchedAt: payload.fetchedAt,
       origin: payload.origin,

@@ -29,6 +29,7 @@
 import type { IndexCode, RefDate } from "./Domain.js"
 import { epochDay, fromEpochDay, refDateFromParts, shareClassOf } from "./Domain.js"
 import * as P from "./internal/parquet.js"
+import { lastBelow } from "./internal/sorted.js"
 import type { RawFileRow } from "./RawParquet.js"
 
 /** A raw row with its partition values. @category models */
@@ -80,18 +81,6 @@ export const periodStart = (d: RefDate): RefDate => {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
-/** Largest element of the sorted `days` below `day`, or undefined. */
-const previousBelow = (days: ReadonlyArray<number>, day: number): number | undefined => {
-  let lo = 0
-  let hi = days.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (days[mid]! < day) lo = mid + 1
-    else hi = mid
-  }
-  return lo === 0 ? undefined : days[lo - 1]
-}
-
 /**
  * The reference refine. Pure and exact; see the module comment for the contract.
  *
@@ -122,7 +111,7 @@ export const refine = (
   const out: Array<RefinedRow> = raw.map((r) => {
     const day = epochDay(r.ref_date)
     const start = periodStart(r.ref_date)
-    const previous = previousBelow(snapshots.get(r.index_code) ?? [], day)
+    const previous = lastBelow(snapshots.get(r.index_code) ?? [], day)
     const dayKey = `${r.ref_date}|${r.index_code}`
     return {
       ref_date: r.ref_date,

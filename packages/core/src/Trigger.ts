@@ -29,6 +29,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Catalog } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
+import { lastBelow } from "./internal/sorted.js"
 import type { ListedObject, ObjectKey, ObjectStoreError, S3EventRecord } from "./ObjectStore.js"
 import { ObjectStore, recordKey, unsafeKey } from "./ObjectStore.js"
 import type { RefineRun } from "./RefineJob.js"
@@ -96,18 +97,6 @@ export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
-/** Largest date of the ascending `dates` strictly before `d`. */
-const before = (dates: ReadonlyArray<RefDate>, d: RefDate): RefDate | null => {
-  let lo = 0
-  let hi = dates.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (dates[mid]! < d) lo = mid + 1
-    else hi = mid
-  }
-  return lo === 0 ? null : dates[lo - 1]!
-}
-
 /** Smallest date of the ascending `dates` strictly after `d`. */
 const after = (dates: ReadonlyArray<RefDate>, d: RefDate): RefDate | null => {
   let lo = 0
@@ -138,7 +127,9 @@ export interface RefinePlan {
 export const planOf = (raw: RawState, refDate: RefDate): RefinePlan => {
   const inputs = raw.byDate.get(refDate) ?? []
   const previous: Record<string, RefDate | null> = {}
-  for (const input of inputs) previous[input.indexCode] = before(raw.byIndex.get(input.indexCode) ?? [], refDate)
+  for (const input of inputs) {
+    previous[input.indexCode] = lastBelow(raw.byIndex.get(input.indexCode) ?? [], refDate) ?? null
+  }
   return { refDate, inputs, previous }
 }
 

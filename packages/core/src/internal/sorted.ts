@@ -1,0 +1,11 @@
+/** The largest element of the ascending `sorted` strictly below `x` (binary search), or undefined. */
+export const lastBelow = <T extends string | number>(sorted: ReadonlyArray<T>, x: T): T | undefined => {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (sorted[mid]! < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo === 0 ? undefined : sorted[lo - 1]
+}
