@@ -12,25 +12,18 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AwsClientsConfig } from "./ClientConfig.js"
-import { common, config } from "./ClientConfig.js"
+import { common, config, scopedClient } from "./ClientConfig.js"
 
 /** @category tags */
 export class Athena extends Context.Tag("@b3-pipeline/aws-adapter/Athena")<Athena, AthenaClient>() {}
 
 /** @category layers */
 export const layer = (config: AwsClientsConfig): Layer.Layer<Athena> =>
-  Layer.scoped(
-    Athena,
-    Effect.acquireRelease(
-      Effect.sync(() =>
-        new AthenaClient({
-          ...common(config),
-          ...(config.athenaEndpoint !== undefined ? { endpoint: config.athenaEndpoint } : {})
-        })
-      ),
-      (c) => Effect.sync(() => c.destroy())
-    )
-  )
+  scopedClient(Athena, () =>
+    new AthenaClient({
+      ...common(config),
+      ...(config.athenaEndpoint !== undefined ? { endpoint: config.athenaEndpoint } : {})
+    }))
 
 /** @category layers */
 export const layerConfig = (

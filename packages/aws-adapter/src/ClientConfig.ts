@@ -6,6 +6,9 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 
 /** @category models */
@@ -51,3 +54,14 @@ export const config: Config.Config<AwsClientsConfig> = /* @__PURE__ */ Config.al
   glueEndpoint: Option.getOrUndefined(glueEndpoint),
   athenaEndpoint: Option.getOrUndefined(athenaEndpoint)
 })))
+
+/**
+ * A client as a scoped service: built once per layer, destroyed (sockets closed) when the layer's scope
+ * closes. Each client module passes its own Tag and constructor, so this module imports no SDK client.
+ *
+ * @category constructors
+ */
+export const scopedClient = <I, C extends { readonly destroy: () => void }>(
+  tag: Context.Tag<I, C>,
+  make: () => C
+): Layer.Layer<I> => Layer.scoped(tag, Effect.acquireRelease(Effect.sync(make), (c) => Effect.sync(() => c.destroy())))

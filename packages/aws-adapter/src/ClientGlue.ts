@@ -12,25 +12,18 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AwsClientsConfig } from "./ClientConfig.js"
-import { common, config } from "./ClientConfig.js"
+import { common, config, scopedClient } from "./ClientConfig.js"
 
 /** @category tags */
 export class Glue extends Context.Tag("@b3-pipeline/aws-adapter/Glue")<Glue, GlueClient>() {}
 
 /** @category layers */
 export const layer = (config: AwsClientsConfig): Layer.Layer<Glue> =>
-  Layer.scoped(
-    Glue,
-    Effect.acquireRelease(
-      Effect.sync(() =>
-        new GlueClient({
-          ...common(config),
-          ...(config.glueEndpoint !== undefined ? { endpoint: config.glueEndpoint } : {})
-        })
-      ),
-      (c) => Effect.sync(() => c.destroy())
-    )
-  )
+  scopedClient(Glue, () =>
+    new GlueClient({
+      ...common(config),
+      ...(config.glueEndpoint !== undefined ? { endpoint: config.glueEndpoint } : {})
+    }))
 
 /** @category layers */
 export const layerConfig = (

@@ -12,7 +12,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { AwsClientsConfig } from "./ClientConfig.js"
-import { common, config } from "./ClientConfig.js"
+import { common, config, scopedClient } from "./ClientConfig.js"
 
 /** @category tags */
 export class S3 extends Context.Tag("@b3-pipeline/aws-adapter/S3")<S3, S3Client>() {}
@@ -35,13 +35,7 @@ export const s3Options = (config: AwsClientsConfig) => ({
 
 /** @category layers */
 export const layer = (config: AwsClientsConfig): Layer.Layer<S3> =>
-  Layer.scoped(
-    S3,
-    Effect.acquireRelease(
-      Effect.sync(() => new S3Client(s3Options(config))),
-      (c) => Effect.sync(() => c.destroy())
-    )
-  )
+  scopedClient(S3, () => new S3Client(s3Options(config)))
 
 /** @category layers */
 export const layerConfig = (
