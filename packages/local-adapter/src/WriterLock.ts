@@ -53,6 +53,8 @@ export interface Holder {
   readonly hostname: string
   readonly command: string
   readonly since: string
+  /** Identity of the lock folder this holder took (inode and birth time), see `lockIdentity`. */
+  readonly lock?: string
 }
 
 /** @category models */
@@ -81,8 +83,28 @@ const readHolder = (file: string): Holder | undefined => {
   try {
     const h = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Holder>
     return typeof h.pid === "number" && typeof h.hostname === "string" ?
-      { pid: h.pid, hostname: h.hostname, command: String(h.command ?? "?"), since: String(h.since ?? "?") } :
+      {
+        pid: h.pid,
+        hostname: h.hostname,
+        command: String(h.command ?? "?"),
+        since: String(h.since ?? "?"),
+        ...(typeof h.lock === "string" ? { lock: h.lock } : {})
+      } :
       undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The identity of the lock folder now on disk (inode and birth time), or undefined when there is none.
+ * A holder file names the folder it took, so a holder file left by a dead writer is never mistaken
+ * for the holder of a lock another process has just taken (and not yet described).
+ */
+const lockIdentity = (lockPath: string): string | undefined => {
+  try {
+    const st = fs.statSync(lockPath)
+    return `${st.ino}:${st.birthtimeMs}`
   } catch {
     return undefined
   }
@@ -140,10 +162,14 @@ export const acquire = (
       catch: failed(`creating ${warehouse}`)
     })
     let told = false
+    let busySince: number | undefined
     for (;;) {
       const attempt = yield* tryLock
       if (attempt._tag === "Locked") return attempt
-      const holder = readHolder(holderPath)
+      const held = readHolder(holderPath)
+      // a holder file that names another lock folder is a dead writer's, not this lock's holder's (the
+      // new holder has taken the folder and is about to describe itself)
+      const holder = held !== undefined && held.lock === lockIdentity(lockPath) ? held : undefined
       if (
         holder !== undefined && holder.hostname === os.hostname() && holder.pid !== process.pid && !isAlive(holder.pid)
       ) {
@@ -154,7 +180,9 @@ export const acquire = (
       if (options.wait === false) {
         return yield* new WriterLockError({ reason: "Held", warehouse, holder: describeHolder(holder) })
       }
-      if (!told) {
+      // the one waiting line names the holder: give it a moment to describe itself
+      busySince ??= Date.now()
+      if (!told && (holder !== undefined || Date.now() - busySince > 2_000)) {
         told = true
         options.onWait?.(describeHolder(holder))
       }
@@ -165,12 +193,14 @@ export const acquire = (
   return Effect.acquireRelease(
     Effect.gen(function*() {
       const { release } = yield* take
+      const lock = lockIdentity(lockPath)
       const recovered = fs.existsSync(holderPath)
       const me: Holder = {
         pid: process.pid,
         hostname: os.hostname(),
         command: options.command,
-        since: new Date().toISOString()
+        since: new Date().toISOString(),
+        ...(lock !== undefined ? { lock } : {})
       }
       yield* Effect.try({
         try: () => fs.writeFileSync(holderPath, JSON.stringify(me) + "\n"),
