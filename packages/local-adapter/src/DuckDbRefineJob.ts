@@ -53,6 +53,7 @@ import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
+import * as RefinedWriter from "./RefinedWriter.js"
 import * as RefineSql from "./RefineSql.js"
 
 /** Prefix of the compacted serving copy of the refined table. @category constants */
@@ -210,16 +211,14 @@ export const make = (config: DuckDbRefineJobConfig) =>
           SELECT * FROM (VALUES ${[...dateRows].join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDuck))
         yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDuck))
 
+        // 1. Stage every (date, ticker) file, encoded from the refine's rows (RefinedWriter).
+        const files = yield* RefinedWriter.encodePartitions(db).pipe(Effect.mapError(onDuck))
         const rows = new Map<RefDate, number>()
-        const counts = yield* db.all(`SELECT CAST(ref_date AS VARCHAR), count(*) FROM refined GROUP BY ALL`).pipe(
-          Effect.mapError(onDuck)
-        )
-        for (const [d, n] of counts.getRowsJS()) rows.set(String(d) as RefDate, Number(n))
-        const tickerRows = yield* db.all(
-          `SELECT DISTINCT CAST(ref_date AS VARCHAR) AS d, ticker FROM refined ORDER BY d, ticker`
-        ).pipe(Effect.mapError(onDuck))
         const tickersOf = new Map<RefDate, Array<string>>(dates.map((d) => [d, []]))
-        for (const [d, t] of tickerRows.getRowsJS()) tickersOf.get(String(d) as RefDate)?.push(String(t))
+        for (const f of files) {
+          rows.set(f.refDate, (rows.get(f.refDate) ?? 0) + f.rows)
+          tickersOf.get(f.refDate)?.push(f.ticker)
+        }
         for (const [d, tickers] of tickersOf) {
           const badTicker = tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
           if (badTicker !== undefined) {
@@ -234,15 +233,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
             )
           }
         }
-
-        // 1. Stage every (date, ticker) with one COPY. The files are tiny (one row per index
-        //    holding the ticker): compression buys nothing there and zstd costs ~5 ms per file.
-        const columns = refinedColumns.map((c) => quoteIdent(c.name)).join(", ")
         const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
-        yield* fs.makeDirectory(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
-        yield* db.run(`COPY (SELECT ${columns}, ref_date, ticker FROM refined ORDER BY ref_date, ticker, index_code)
-          TO ${literal(staging)} (FORMAT parquet, PARTITION_BY (ref_date, ticker), FILENAME_PATTERN 'part-0000{i}',
-          OVERWRITE_OR_IGNORE, COMPRESSION uncompressed)`).pipe(Effect.mapError(onDuck))
+        yield* RefinedWriter.writePartitions(staging, files).pipe(
+          Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.provideService(Path.Path, path),
+          Effect.mapError(onFs(staging))
+        )
 
         // 2. and 3. Each date's partitions swapped in, tickers that left removed.
         const removed = new Map<RefDate, ReadonlyArray<string>>()
@@ -319,8 +315,14 @@ export const make = (config: DuckDbRefineJobConfig) =>
     ) =>
       Effect.gen(function*() {
         const dateDir = abs(`${REFINED_PREFIX}ref_date=${refDate}`)
+        // A date not refined yet (a backfill) gets its whole staged folder: one rename.
+        if (!(yield* exists(dateDir).pipe(Effect.mapError(onFs(dateDir))))) {
+          if (tickers.length === 0) return []
+          yield* fs.makeDirectory(path.dirname(dateDir), { recursive: true }).pipe(Effect.mapError(onFs(dateDir)))
+          yield* fs.rename(staged, dateDir).pipe(Effect.mapError(onFs(staged)))
+          return []
+        }
         // A partition that does not exist yet gets its whole staged folder (one rename).
-        yield* fs.makeDirectory(dateDir, { recursive: true }).pipe(Effect.mapError(onFs(dateDir)))
         const present = new Set(yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir))))
         for (const ticker of tickers) {
           const name = `ticker=${ticker}`
