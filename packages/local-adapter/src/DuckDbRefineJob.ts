@@ -245,7 +245,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
         for (const w of group) {
           removed.set(
             w.refDate,
-            yield* swapDate(path.join(staging, `ref_date=${w.refDate}`), w.refDate, tickersOf.get(w.refDate) ?? [], onFs)
+            yield* swapDate(
+              path.join(staging, `ref_date=${w.refDate}`),
+              w.refDate,
+              tickersOf.get(w.refDate) ?? [],
+              onFs
+            )
           )
         }
         yield* fs.remove(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
@@ -473,7 +478,13 @@ export const make = (config: DuckDbRefineJobConfig) =>
         const db = dbOrError.right
         if (!/^\d{4}-\d{2}-\d{2}$/.test(refDate)) {
           return yield* Effect.fail(
-            new RefineJobError({ reason: "Failed", method: "start", refDate, runId, detail: "the date is not YYYY-MM-DD" })
+            new RefineJobError({
+              reason: "Failed",
+              method: "start",
+              refDate,
+              runId,
+              detail: "the date is not YYYY-MM-DD"
+            })
           )
         }
         if (!compatLoaded) {
