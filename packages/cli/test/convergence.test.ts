@@ -4,7 +4,7 @@
  * result is compared with a clean run's (the served rows, the refined files byte for byte, the
  * manifests' inputs), and no `.tmp-*`, `_staging/` or lock file may be left.
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
@@ -88,7 +88,7 @@ beforeAll(async () => {
     for (const code of CODES) {
       const p = generatePortfolio({ indexCode: code as IndexCode, refDate: day as RefDate, size: 12 })
       const [y, m, d] = day.split("-")
-      writeFileSync(join(corpus, `${code}Dia_${d}-${m}-${y!.slice(2)}.csv`), B3Wire.encodeCsv(p))
+      writeFileSync(join(corpus, `${code}Dia_${d}-${m}-${y!.slice(2)}.csv`), B3Encode.encodeCsv(p))
     }
   }
   const wh = join(root, "clean")
