@@ -35,6 +35,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { Athena } from "./ClientAthena.js"
@@ -55,6 +56,13 @@ export interface AthenaQueryEngineConfig {
   /** Rows per GetQueryResults page (max 1000). */
   readonly pageSize?: number | undefined
   readonly retry?: Retry.RetryPolicy | undefined
+}
+
+/** One poll's answer. */
+interface Polled {
+  readonly state: string
+  readonly statementType: string
+  readonly status: QueryExecutionStatus | undefined
 }
 
 const reasonOf = (cause: unknown): QueryError["reason"] => {
@@ -165,32 +173,34 @@ const make = (config: AthenaQueryEngineConfig) =>
         )
       )
 
-    /** Polls until the query leaves QUEUED/RUNNING; the delay grows by 1.5x up to the cap. */
-    const await_ = (sql: string, queryId: string) => {
-      const loop = (
-        delay: Duration.Duration
-      ): Effect.Effect<
-        { state: string; statementType: string; status: QueryExecutionStatus | undefined },
-        QueryError
-      > =>
-        Effect.sleep(delay).pipe(
-          Effect.zipRight(
-            call(
-              sql,
-              queryId,
-              (abortSignal) => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
-            )
-          ),
-          Effect.flatMap((out) => {
-            const status = out.QueryExecution?.Status
-            const state = status?.State ?? "QUEUED"
-            if (state === "QUEUED" || state === "RUNNING") {
-              return loop(Duration.min(Duration.times(delay, 1.5), cap))
-            }
-            return Effect.succeed({ state, statementType: out.QueryExecution?.StatementType ?? "DML", status })
-          })
+    /**
+     * Between polls: 1.5x the previous delay (the first poll waits `pollInterval`, the next 1.5x that),
+     * never more than `maxPollInterval`, while the query is QUEUED or RUNNING. The schedule passes the
+     * last status through, so the repeat ends with the first state that is not.
+     */
+    const polling = Schedule.exponential(Duration.times(first, 1.5), 1.5).pipe(
+      Schedule.union(Schedule.spaced(cap)),
+      Schedule.whileInput((polled: Polled) => polled.state === "QUEUED" || polled.state === "RUNNING"),
+      Schedule.passthrough
+    )
+
+    /** Polls until the query leaves QUEUED/RUNNING, under the deadline (then stops it: `Timeout`). */
+    const await_ = (sql: string, queryId: string): Effect.Effect<Polled, QueryError> =>
+      Effect.zipRight(
+        Effect.sleep(first),
+        call(
+          sql,
+          queryId,
+          (abortSignal) => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
+        ).pipe(
+          Effect.map((out): Polled => ({
+            state: out.QueryExecution?.Status?.State ?? "QUEUED",
+            statementType: out.QueryExecution?.StatementType ?? "DML",
+            status: out.QueryExecution?.Status
+          })),
+          Effect.repeat(polling)
         )
-      return loop(first).pipe(
+      ).pipe(
         Effect.timeoutFail({
           duration: deadline,
           onTimeout: () =>
@@ -203,7 +213,6 @@ const make = (config: AthenaQueryEngineConfig) =>
         }),
         Effect.tapErrorTag("QueryError", (e) => e.reason === "Timeout" ? stop(sql, queryId) : Effect.void)
       )
-    }
 
     const rowsOf = (
       sql: string,

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { QueryError } from "@b3-pipeline/core/QueryEngine"
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
 import type { RefineSqlError } from "@b3-pipeline/local-adapter/RefineSql"
@@ -47,5 +48,5 @@ const refresher = (warehouse: string) =>
   )
 
 /** @category layers */
-export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError> =>
+export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError | QueryError> =>
   refresher(warehouse).pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))

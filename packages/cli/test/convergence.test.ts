@@ -6,7 +6,7 @@
  * killed, that race for the lock or that run during a query are child processes of the real
  * `bin/b3.js`; the commands that only look (query, status) and the re-runs run in-process.
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
@@ -92,7 +92,7 @@ beforeAll(async () => {
     for (const code of CODES) {
       const p = generatePortfolio({ indexCode: code as IndexCode, refDate: day as RefDate, size: 12 })
       const [y, m, d] = day.split("-")
-      writeFileSync(join(corpus, `${code}Dia_${d}-${m}-${y!.slice(2)}.csv`), B3Wire.encodeCsv(p))
+      writeFileSync(join(corpus, `${code}Dia_${d}-${m}-${y!.slice(2)}.csv`), B3Encode.encodeCsv(p))
     }
   }
   const wh = join(root, "clean")

@@ -3,7 +3,7 @@
  * payload fetched last wins, whatever the order of the archive's SHA-256 folder names. Runs the
  * CLI in-process (`Main.main`, what `bin.ts` runs).
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import { assert, describe, it } from "@effect/vitest"
@@ -68,10 +68,10 @@ describe("b3 replay", () => {
         segment: "2",
         seed
       })
-      const bytes = B3Wire.encodePortfolioDay(p, { language: "pt-br" })[0]!
+      const bytes = B3Encode.encodePortfolioDay(p, { language: "pt-br" })[0]!
       if (sha256(bytes) < sha256(older)) newer = bytes
     }
-    const smll = B3Wire.encodeCsv(
+    const smll = B3Encode.encodeCsv(
       generatePortfolio({ indexCode: "SMLL" as IndexCode, refDate: "2025-10-02" as RefDate, size: 30, seed: 5 })
     )
     const files = [

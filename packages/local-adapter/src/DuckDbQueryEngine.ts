@@ -96,7 +96,12 @@ const rowsOf = (reader: DuckDBResultReader): Array<Row> => {
 export const make = (config: DuckDbQueryEngineConfig) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
-    const dbOrError = yield* Effect.either(open(config.threads !== undefined ? { threads: config.threads } : {}))
+    // DuckDB opens when the layer is built: a failure to open fails the layer, not each query.
+    const db = yield* open(config.threads !== undefined ? { threads: config.threads } : {}).pipe(
+      Effect.mapError((e) =>
+        new QueryError({ reason: "Unavailable", detail: `DuckDB did not open: ${e.message}`, cause: e.cause })
+      )
+    )
     const lock = yield* Effect.makeSemaphore(1)
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
     const rawGlob = `${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`
@@ -155,12 +160,6 @@ export const make = (config: DuckDbQueryEngineConfig) =>
 
     const query: Context.Tag.Service<typeof QueryEngine>["query"] = (sql) =>
       lock.withPermits(1)(Effect.gen(function*() {
-        if (dbOrError._tag === "Left") {
-          return yield* Effect.fail(
-            new QueryError({ reason: "Unavailable", sql, detail: `DuckDB did not open: ${dbOrError.left.message}` })
-          )
-        }
-        const db = dbOrError.right
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
         const reader = yield* Effect.zipRight(onlySelect(db, sql), db.all(sql)).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
@@ -183,9 +182,10 @@ export const make = (config: DuckDbQueryEngineConfig) =>
   })
 
 /**
- * The query engine on a warehouse folder.
+ * The query engine on a warehouse folder. DuckDB opens when the layer is built; if it cannot, the
+ * layer fails with `QueryError` `Unavailable`.
  *
  * @category layers
  */
-export const layer = (config: DuckDbQueryEngineConfig): Layer.Layer<QueryEngine, never, Path.Path> =>
+export const layer = (config: DuckDbQueryEngineConfig): Layer.Layer<QueryEngine, QueryError, Path.Path> =>
   Layer.scoped(QueryEngine, make(config))
