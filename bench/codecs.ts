@@ -9,6 +9,7 @@
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/codecs.ts`.
  */
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
@@ -98,7 +99,7 @@ export async function run(): Promise<Array<BenchRow>> {
   const rowsPerSec = (rows: number, ms: number) => Math.round(rows / (ms / 1000))
 
   // GetPortfolioDay, one page per payload
-  const json = corpus((p) => B3Wire.encodePortfolioDay(p, { language: "pt-br" }))
+  const json = corpus((p) => B3Encode.encodePortfolioDay(p, { language: "pt-br" }))
   const [parseOnly, full] = timeTogether([() => {
     let n = 0
     for (const pages of json.payloads) {
@@ -131,7 +132,7 @@ export async function run(): Promise<Array<BenchRow>> {
   out.push({ name: "codecs.json.decode_ns_per_row", value: Math.round((full.ms * 1e6) / json.rows), unit: "ns/row" })
 
   // GetPortfolioDay in pages of 20 (more envelopes to validate and cross-check)
-  const paged = corpus((p) => B3Wire.encodePortfolioDay(p, { language: "pt-br", pageSize: 20 }))
+  const paged = corpus((p) => B3Encode.encodePortfolioDay(p, { language: "pt-br", pageSize: 20 }))
   const [pagedFull] = timeTogether([() => {
     let n = 0
     for (let i = 0; i < paged.payloads.length; i++) {
@@ -149,7 +150,7 @@ export async function run(): Promise<Array<BenchRow>> {
   })
 
   // CSV download (latin1, CRLF)
-  const csv = corpus((p) => [B3Wire.encodeCsv(p)])
+  const csv = corpus((p) => [B3Encode.encodeCsv(p)])
   const [csvFull] = timeTogether([() => {
     let n = 0
     for (const pages of csv.payloads) {

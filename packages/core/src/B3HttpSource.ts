@@ -30,7 +30,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { IndexCode } from "./Domain.js"
 import * as httpRetry from "./internal/httpRetry.js"
-import type { AttemptFailure, Envelope, Where } from "./internal/httpWire.js"
+import type { AttemptFailure, JsonPage, Where } from "./internal/httpWire.js"
 import * as wire from "./internal/httpWire.js"
 import type { FetchMethod, FetchRequest, Payload, PayloadPage, RequestRecord } from "./PortfolioSource.js"
 import { FetchError, PortfolioSource, request as makeRequest } from "./PortfolioSource.js"
@@ -126,7 +126,8 @@ export const resolveOptions = (input?: B3HttpSourceInput): B3HttpSourceOptions =
 
 interface PageOk {
   readonly page: PayloadPage
-  readonly text: string
+  /** JSON methods: the page's envelope (its one `JSON.parse`, whose value `page.json` carries on). */
+  readonly envelope: JsonPage | undefined
 }
 
 /** Per-fetch progress, so a `Deadline` can say where it struck and what went wrong last. */
@@ -246,15 +247,24 @@ export const make = (
           })
         )
         const got = yield* Effect.tapError(exchange, (f) => Effect.sync(() => report(f.error)))
-        const bad = where.method === "GetDownloadPortfolioDay"
+        const classified = where.method === "GetDownloadPortfolioDay"
           ? wire.classifyDownload(where, got.headers, got.text)
           : wire.classifyJsonPage(where, got.headers, got.text)
-        if (wire.isFailure(bad)) {
-          report(bad.error)
-          return yield* Effect.fail(bad)
+        if (wire.isFailure(classified)) {
+          report(classified.error)
+          return yield* Effect.fail(classified)
         }
         report(undefined)
-        return { page: { bytes: got.bytes, request: record() }, text: got.text }
+        // `got.text` is the bytes read as the decoder reads a page (lenient UTF-8, BOM dropped), and
+        // any text that parses as JSON passes the decoder's sniff unchanged (no NUL, no control
+        // bytes, no HTML): so the value parsed here is the value the decoder would parse, and it
+        // goes along with the exact bytes instead of being parsed again.
+        return {
+          page: classified === undefined ?
+            { bytes: got.bytes, request: record() } :
+            { bytes: got.bytes, request: record(), json: classified.json },
+          envelope: classified
+        }
       })
     }
 
@@ -284,13 +294,14 @@ export const make = (
     const fetchJson = (req: FetchRequest, progress: Progress): Effect.Effect<Array<PayloadPage>, FetchError> =>
       Effect.gen(function*() {
         const pages: Array<PayloadPage> = []
-        let first: Envelope | undefined
+        let first: JsonPage["page"] | undefined
         let rows = 0
         for (let n = 1;; n++) {
           if (n > 1 && Duration.toMillis(politeDelay) > 0) yield* Effect.sleep(politeDelay)
           const where: Where = { indexCode: req.indexCode, method: req.method, page: n }
           const got = yield* fetchOne(progress, where, wire.paramsFor(req, n, cfg.pageSize))
-          const env = wire.classifyJsonPage(where, {}, got.text) as Envelope
+          if (got.envelope === undefined) return yield* pageError(where, "NotJson", "no JSON page envelope")
+          const env = got.envelope.page
           if (env.pageNumber !== n) {
             return yield* pageError(where, "PageCountChanged", `asked for page ${n}, got page ${env.pageNumber}`)
           }
@@ -305,17 +316,18 @@ export const make = (
             )
           }
           pages.push(got.page)
-          rows += env.rows
-          if (n >= first.totalPages) break
+          rows += got.envelope.rows
+          if (n >= first.totalPages) {
+            if (rows !== first.totalRecords) {
+              return yield* pageError(
+                where,
+                "Truncated",
+                `${pages.length} page(s) hold ${rows} rows, totalRecords says ${first.totalRecords}`
+              )
+            }
+            return pages
+          }
         }
-        if (rows !== first!.totalRecords) {
-          return yield* pageError(
-            { indexCode: req.indexCode, method: req.method, page: pages.length },
-            "Truncated",
-            `${pages.length} page(s) hold ${rows} rows, totalRecords says ${first!.totalRecords}`
-          )
-        }
-        return pages
       })
 
     const fetchDownload = (req: FetchRequest, progress: Progress): Effect.Effect<Array<PayloadPage>, FetchError> =>
