@@ -211,34 +211,33 @@ export const make = (config: DuckDbRefineJobConfig) =>
           SELECT * FROM (VALUES ${[...dateRows].join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDuck))
         yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDuck))
 
-        // 1. Stage every (date, ticker) file, encoded from the refine's rows (RefinedWriter).
-        const files = yield* RefinedWriter.encodePartitions(db).pipe(Effect.mapError(onDuck))
+        // 1. Stage every (date, ticker) file, encoded from the refine's rows, a date at a time
+        //    (RefinedWriter).
+        const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
         const rows = new Map<RefDate, number>()
-        const tickersOf = new Map<RefDate, Array<string>>(dates.map((d) => [d, []]))
-        for (const f of files) {
-          rows.set(f.refDate, (rows.get(f.refDate) ?? 0) + f.rows)
-          tickersOf.get(f.refDate)?.push(f.ticker)
-        }
-        for (const [d, tickers] of tickersOf) {
-          const badTicker = tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
+        const tickersOf = new Map<RefDate, ReadonlyArray<string>>()
+        for (const w of group) {
+          const staged = yield* RefinedWriter.readDate(db, w.refDate).pipe(Effect.mapError(onDuck))
+          const badTicker = staged.tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
           if (badTicker !== undefined) {
             return yield* Effect.fail(
               new RefineJobError({
                 reason: "Failed",
                 method: "start",
-                refDate: d,
-                runId,
+                refDate: w.refDate,
+                runId: w.runId,
                 detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
               })
             )
           }
+          yield* staged.write(staging).pipe(
+            Effect.provideService(FileSystem.FileSystem, fs),
+            Effect.provideService(Path.Path, path),
+            Effect.mapError(onFs(staging))
+          )
+          rows.set(w.refDate, staged.rows)
+          tickersOf.set(w.refDate, staged.tickers)
         }
-        const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
-        yield* RefinedWriter.writePartitions(staging, files).pipe(
-          Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.provideService(Path.Path, path),
-          Effect.mapError(onFs(staging))
-        )
 
         // 2. and 3. Each date's partitions swapped in, tickers that left removed.
         const removed = new Map<RefDate, ReadonlyArray<string>>()
