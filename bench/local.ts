@@ -24,7 +24,7 @@
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/local.ts` (BENCH_DAYS=250 for a year).
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
@@ -74,7 +74,7 @@ const writeCorpus = (root: string, days: ReadonlyArray<RefDate>): Corpus => {
       const segment = i % 2 === 0 ? "2" : "1"
       const p = generatePortfolio({ indexCode: code, refDate: day, segment })
       rows += p.size
-      const [page] = B3Wire.encodePortfolioDay(p, { language: "pt-br" })
+      const [page] = B3Encode.encodePortfolioDay(p, { language: "pt-br" })
       const file = path.join(dir, day, `${code}.json`)
       fs.writeFileSync(file, page!)
       files.push({ day, code, file, segment })

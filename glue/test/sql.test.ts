@@ -10,7 +10,8 @@ const trino = new TrinoSQL()
 const renamesIn = (sql: string): ReadonlyArray<readonly [string, string]> =>
   sql.split("\n").flatMap((line) => {
     const m = /^\s*(?:CAST\(\s*)?(?:\w+\.)?(\w+)\b.*\bAS\s+(\w+)\s*,?\s*$/i.exec(line)
-    return m === null ? [] : [[m[1], m[2]] as const]
+    const [, source, alias] = m ?? []
+    return source === undefined || alias === undefined ? [] : [[source, alias] as const]
   })
 
 describe("refine.sql", () => {

@@ -24,10 +24,19 @@ const request = visualJobRequest({
 })
 const graph = request.CodeGenConfigurationNodes!
 const nodes = Object.values(graph)
-const kindOf = (node: CodeGenConfigurationNode): string => {
-  const kinds = Object.entries(node).filter(([, v]) => v !== undefined).map(([k]) => k)
-  assert.strictEqual(kinds.length, 1, JSON.stringify(kinds))
-  return kinds[0]
+/** The one kind a node has, with its body (`["SparkSQL", {...}]`). */
+const kindOf = (node: CodeGenConfigurationNode): readonly [string, { Inputs?: Array<string> }] => {
+  const kinds = Object.entries(node).filter(([, v]) => v !== undefined)
+  assert.strictEqual(kinds.length, 1, JSON.stringify(kinds.map(([k]) => k)))
+  const [kind] = kinds
+  assert.isDefined(kind)
+  return kind
+}
+/** The node with this id (failing the test when the graph has none). */
+const nodeOf = (id: string, of: Record<string, CodeGenConfigurationNode> = graph): CodeGenConfigurationNode => {
+  const node = of[id]
+  assert.isDefined(node, `node ${id}`)
+  return node
 }
 
 describe("visual job definition", () => {
@@ -60,16 +69,16 @@ describe("visual job definition", () => {
   it("every node has exactly one kind, and every input names a node of the graph", () => {
     const ids = new Set(Object.keys(graph))
     for (const node of nodes) {
-      const kind = kindOf(node)
-      const inputs = (node as Record<string, { Inputs?: Array<string> }>)[kind].Inputs ?? []
+      const [kind, body] = kindOf(node)
+      const inputs = body.Inputs ?? []
       for (const input of inputs) assert.isTrue(ids.has(input), `${kind} input ${input}`)
     }
   })
 
   it("reads the raw Parquet from raw/b3_portfolio_raw/ and maps every raw column", () => {
-    const source = graph[nodeIds.rawSource].S3ParquetSource!
+    const source = nodeOf(nodeIds.rawSource).S3ParquetSource!
     assert.deepStrictEqual(source.Paths, [`s3://data-bucket/${Tables.RAW_PREFIX}`])
-    const mapping = graph[nodeIds.mapRaw].ApplyMapping!.Mapping!
+    const mapping = nodeOf(nodeIds.mapRaw).ApplyMapping!.Mapping!
     assert.deepStrictEqual(
       mapping.map((m) => m.ToKey),
       [...Tables.rawColumns, ...Tables.rawPartitionKeys].map((c) => c.name)
@@ -80,7 +89,8 @@ describe("visual job definition", () => {
   it("the SparkSQL node embeds refine.sql verbatim with aliases raw and raw_dates", () => {
     const sqlNodes = nodes.filter((n) => n.SparkSQL !== undefined)
     assert.strictEqual(sqlNodes.length, 1)
-    const sql = sqlNodes[0].SparkSQL!
+    const sql = sqlNodes[0]?.SparkSQL
+    assert.isDefined(sql)
     assert.strictEqual(sql.SqlQuery, readRefineSql())
     assert.deepStrictEqual(sql.SqlAliases?.map((a) => a.Alias).sort(), ["raw", "raw_dates"])
     for (const alias of sql.SqlAliases!) assert.include(sql.Inputs!, alias.From!)
@@ -89,22 +99,25 @@ describe("visual job definition", () => {
     assert.match(sql.SqlQuery!, /\bmake_date\s*\(|\bunix_date\s*\(|\bdate_add\s*\(/i)
     // output schema: refined columns then partition columns
     assert.deepStrictEqual(
-      sql.OutputSchemas![0].Columns!.map((c) => c.Name),
+      sql.OutputSchemas?.[0]?.Columns?.map((c) => c.Name),
       [...Tables.refinedColumns, ...Tables.refinedPartitionKeys].map((c) => c.name)
     )
   })
 
   it("(B) the graph renames at least two columns (SparkSQL aliases of raw columns)", () => {
     const raw = new Set(Tables.rawColumns.map((c) => c.name))
-    const sql = graph[nodeIds.refineSql].SparkSQL!.SqlQuery!
-    const renamed = [...sql.matchAll(/\b(\w+)\s+AS\s+(\w+)\b/gi)].filter((m) => raw.has(m[1]) && m[1] !== m[2])
+    const sql = nodeOf(nodeIds.refineSql).SparkSQL!.SqlQuery!
+    const renamed = [...sql.matchAll(/\b(\w+)\s+AS\s+(\w+)\b/gi)].filter((m) =>
+      m[1] !== undefined && raw.has(m[1]) && m[1] !== m[2]
+    )
     assert.isAtLeast(renamed.length, 2)
   })
 
   it("writes refined/ partitioned by [[ref_date],[ticker]] and updates default.b3_portfolio_refined", () => {
     const targets = nodes.filter((n) => n.S3GlueParquetTarget !== undefined).map((n) => n.S3GlueParquetTarget!)
     assert.strictEqual(targets.length, 1)
-    const target = targets[0]
+    const [target] = targets
+    assert.isDefined(target)
     assert.deepStrictEqual(target.PartitionKeys, [["ref_date"], ["ticker"]])
     assert.strictEqual(target.Path, "s3://data-bucket/refined/b3_portfolio_refined/")
     assert.strictEqual(target.SchemaChangePolicy?.EnableUpdateCatalog, true)
@@ -114,7 +127,7 @@ describe("visual job definition", () => {
   })
 
   it("the purge CustomCode sits between the SQL and the sink, and can be left out", () => {
-    const purge = graph[nodeIds.purge].CustomCode!
+    const purge = nodeOf(nodeIds.purge).CustomCode!
     assert.deepStrictEqual(purge.Inputs, [nodeIds.refineSql])
     assert.strictEqual(purge.ClassName, "PurgeRefinedDate")
     assert.include(purge.Code!, "\"retentionPeriod\": 0")
@@ -122,15 +135,15 @@ describe("visual job definition", () => {
     assert.include(purge.Code!, `DATABASE = "${Tables.DATABASE}"`)
     const without = visualGraph({ ...sources, bucket: "b", purge: false })
     assert.isUndefined(without[nodeIds.purge])
-    assert.deepStrictEqual(without[nodeIds.refinedTarget].S3GlueParquetTarget!.Inputs, [nodeIds.refineSql])
+    assert.deepStrictEqual(nodeOf(nodeIds.refinedTarget, without).S3GlueParquetTarget!.Inputs, [nodeIds.refineSql])
   })
 
   it("the select CustomCode uses the raw prefix of Tables.ts and feeds both collection picks", () => {
-    const select = graph[nodeIds.selectRawDate].CustomCode!
+    const select = nodeOf(nodeIds.selectRawDate).CustomCode!
     assert.strictEqual(select.ClassName, "SelectRawDate")
     assert.include(select.Code!, `RAW_PREFIX = "${Tables.RAW_PREFIX}"`)
-    assert.strictEqual(graph[nodeIds.pickRaw].SelectFromCollection!.Index, 0)
-    assert.strictEqual(graph[nodeIds.pickRawDates].SelectFromCollection!.Index, 1)
+    assert.strictEqual(nodeOf(nodeIds.pickRaw).SelectFromCollection!.Index, 0)
+    assert.strictEqual(nodeOf(nodeIds.pickRawDates).SelectFromCollection!.Index, 1)
   })
 
   it("every CustomCode is a function body only: Glue Studio writes the `def` from ClassName", () => {
@@ -159,7 +172,7 @@ describe("visual job definition", () => {
   })
 
   it("the select node reads exactly the keys of its one listing (no second listing of the date)", () => {
-    const code = graph[nodeIds.selectRawDate].CustomCode!.Code!
+    const code = nodeOf(nodeIds.selectRawDate).CustomCode!.Code!
     assert.strictEqual(code.match(/list_objects_v2/g)?.length, 1)
     assert.include(code, "for key in sorted(date_keys)")
     assert.notInclude(code, "ref_date=%s/\" % (base")

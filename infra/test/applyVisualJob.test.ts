@@ -31,7 +31,9 @@ describe("ApplyVisualGraph custom resource handler", () => {
     assert.strictEqual(out.PhysicalResourceId, "b3-refine-visual-test")
     const calls = glue.commandCalls(UpdateJobCommand)
     assert.strictEqual(calls.length, 1)
-    const sent = calls[0].args[0].input
+    const [call] = calls
+    assert.isDefined(call)
+    const sent = call.args[0].input
     assert.strictEqual(sent.JobName, "b3-refine-visual-test")
     assert.deepStrictEqual(sent.JobUpdate, update)
     assert.strictEqual(sent.JobUpdate?.NumberOfWorkers, 2)

@@ -18,9 +18,15 @@ const ofType = (type: string) => resources.filter(([, r]) => r.Type === type)
 const idOf = (type: string, pred: (p: any) => boolean) => {
   const found = ofType(type).filter(([, r]) => pred(r.Properties ?? {}))
   assert.strictEqual(found.length, 1, `${type}: ${found.map(([id]) => id).join(", ")}`)
-  return found[0][0]
+  const [hit] = found
+  assert.isDefined(hit, type)
+  return hit[0]
 }
-const props = (id: string) => json.Resources[id].Properties
+const props = (id: string) => {
+  const resource = json.Resources[id]
+  assert.isDefined(resource, id)
+  return resource.Properties
+}
 const fnId = (name: string) => idOf("AWS::Lambda::Function", (p) => p.FunctionName === `b3-${name}-test`)
 const queueId = (name: string) => idOf("AWS::SQS::Queue", (p) => p.QueueName === `b3-${name}-failed-test`)
 const alarmNamed = (name: string) => props(idOf("AWS::CloudWatch::Alarm", (p) => p.AlarmName === `b3-${name}-test`))

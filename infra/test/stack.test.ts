@@ -17,11 +17,16 @@ const ofType = (type: string) => resources.filter(([, r]) => r.Type === type)
 const one = (type: string, pred: (p: any) => boolean = () => true) => {
   const found = ofType(type).filter(([, r]) => pred(r.Properties ?? {}))
   assert.strictEqual(found.length, 1, `${type}: ${found.map(([id]) => id).join(", ")}`)
-  return found[0][1].Properties
+  const [hit] = found
+  assert.isDefined(hit, type)
+  return hit[1].Properties
 }
 const fnNamed = (name: string) => one("AWS::Lambda::Function", (p) => p.FunctionName === `b3-${name}-test`)
-const logicalIdOf = (type: string, pred: (p: any) => boolean) =>
-  ofType(type).filter(([, r]) => pred(r.Properties ?? {}))[0][0]
+const logicalIdOf = (type: string, pred: (p: any) => boolean) => {
+  const hit = ofType(type).find(([, r]) => pred(r.Properties ?? {}))
+  assert.isDefined(hit, type)
+  return hit[0]
+}
 
 /** Turns an intrinsic into text with `<Ref>` placeholders (enough to read a Fn::Join'ed JSON string). */
 const flatten = (v: any): string =>
@@ -126,12 +131,14 @@ describe("raw object trigger", () => {
     const grants = statements.filter((s) => s.statement.Effect === "Allow" && s.where.indexOf("AssumeRole") < 0)
     const glue = grants.filter((s) => asArray(s.statement.Action).some((a) => String(a).startsWith("glue:")))
     assert.strictEqual(glue.length, 1)
-    assert.sameMembers(asArray(glue[0].statement.Action) as Array<string>, [
+    const [grant] = glue
+    assert.isDefined(grant)
+    assert.sameMembers(asArray(grant.statement.Action) as Array<string>, [
       "glue:StartJobRun",
       "glue:GetJobRuns",
       "glue:GetJobRun"
     ])
-    assert.strictEqual(glue[0].statement.Resource, "arn:aws:glue:sa-east-1:123456789012:job/b3-refine-test")
+    assert.strictEqual(grant.statement.Resource, "arn:aws:glue:sa-east-1:123456789012:job/b3-refine-test")
     const others = grants.filter((s) => !asArray(s.statement.Action).some((a) => String(a).startsWith("glue:")))
     const actions = others.flatMap((s) => asArray(s.statement.Action) as Array<string>)
     assert.sameMembers(actions.filter((a) => a.startsWith("logs:")), ["logs:CreateLogStream", "logs:PutLogEvents"])
@@ -185,7 +192,9 @@ describe("scheduled ingest", () => {
     )
     const writes = grants.filter((s) => asArray(s.statement.Action).includes("s3:PutObject"))
     assert.strictEqual(writes.length, 1)
-    const resources = asArray(writes[0].statement.Resource).map(flatten).sort()
+    const [write] = writes
+    assert.isDefined(write)
+    const resources = asArray(write.statement.Resource).map(flatten).sort()
     assert.deepStrictEqual(resources, [
       `<${logicalIdOf("AWS::S3::Bucket", () => true)}.Arn>/quarantine/*`,
       `<${logicalIdOf("AWS::S3::Bucket", () => true)}.Arn>/raw/*`

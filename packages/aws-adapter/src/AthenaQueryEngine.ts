@@ -10,9 +10,11 @@
  * `StartQueryExecution` carries a `ClientRequestToken` made once per query, so a retried start is
  * idempotent; a query interrupted while it runs is stopped (`StopQueryExecution`, best effort).
  *
- * Values (Athena sends text): decimal -> its exact text, bigint -> number (bigint past 2^53),
+ * Values (Athena sends text) map to `SqlValue` through core's one mapping
+ * (`QueryEngine.decodeRows`): decimal -> its exact text, bigint -> number (bigint past 2^53),
  * integer/double -> number, boolean -> boolean, date -> `YYYY-MM-DD`, timestamp -> ISO text
- * (`T` separator), NULL -> null; other types as their text.
+ * (`T` separator), NULL -> null; other types as their text. A missing column is `Syntax`, as on
+ * every engine.
  *
  * @since 0.1.0
  */
@@ -28,13 +30,14 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand
 } from "@aws-sdk/client-athena"
-import { QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
-import type { Row, SqlValue } from "@b3-pipeline/core/QueryEngine"
+import { decodeRows, QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
+import type { Row } from "@b3-pipeline/core/QueryEngine"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { Athena } from "./ClientAthena.js"
@@ -57,6 +60,13 @@ export interface AthenaQueryEngineConfig {
   readonly retry?: Retry.RetryPolicy | undefined
 }
 
+/** One poll's answer. */
+interface Polled {
+  readonly state: string
+  readonly statementType: string
+  readonly status: QueryExecutionStatus | undefined
+}
+
 const reasonOf = (cause: unknown): QueryError["reason"] => {
   switch (classify(cause)) {
     case "Throttled":
@@ -76,6 +86,7 @@ const reasonOf = (cause: unknown): QueryError["reason"] => {
 /** The port's reason for a FAILED query, from Athena's reason text. @category mapping */
 export const failedReason = (status: QueryExecutionStatus | undefined): QueryError["reason"] => {
   const text = `${status?.StateChangeReason ?? ""} ${status?.AthenaError?.ErrorMessage ?? ""}`
+  if (/COLUMN_NOT_FOUND|Column .* cannot be resolved/i.test(text)) return "Syntax"
   if (/TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|Table .* does not exist|does not exist/i.test(text)) return "NoSuchTable"
   if (/SYNTAX_ERROR|mismatched input|extraneous input|no viable alternative|Queries of this type/i.test(text)) {
     return "Syntax"
@@ -86,56 +97,6 @@ export const failedReason = (status: QueryExecutionStatus | undefined): QueryErr
 
 const typeText = (c: ColumnInfo): string =>
   c.Type === "decimal" && c.Precision !== undefined ? `decimal(${c.Precision},${c.Scale ?? 0})` : (c.Type ?? "unknown")
-
-const INTEGER = /^-?\d+$/
-const DECIMAL = /^-?\d+(\.\d+)?$/
-const MAX = BigInt(Number.MAX_SAFE_INTEGER)
-const MIN = BigInt(Number.MIN_SAFE_INTEGER)
-
-/**
- * One Athena text value as a `SqlValue`; `undefined` input is NULL. Throws a message on a value
- * that does not fit its type.
- *
- * @category mapping
- */
-export const decodeValue = (type: string, text: string | undefined): SqlValue => {
-  if (text === undefined) return null
-  const base = type.toLowerCase().replace(/\(.*$/, "").trim()
-  switch (base) {
-    case "bigint": {
-      if (!INTEGER.test(text)) throw `not a bigint: ${JSON.stringify(text)}`
-      const n = BigInt(text)
-      return n <= MAX && n >= MIN ? Number(n) : n
-    }
-    case "integer":
-    case "int":
-    case "smallint":
-    case "tinyint": {
-      if (!INTEGER.test(text)) throw `not an integer: ${JSON.stringify(text)}`
-      return Number(text)
-    }
-    case "double":
-    case "float":
-    case "real": {
-      const n = Number(text)
-      if (text.trim() === "" || (Number.isNaN(n) && text !== "NaN")) throw `not a number: ${JSON.stringify(text)}`
-      return n
-    }
-    case "decimal":
-      if (!DECIMAL.test(text)) throw `not a decimal: ${JSON.stringify(text)}`
-      return text
-    case "boolean":
-      if (text !== "true" && text !== "false") throw `not a boolean: ${JSON.stringify(text)}`
-      return text === "true"
-    case "date":
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) throw `not a date: ${JSON.stringify(text)}`
-      return text
-    case "timestamp":
-      return text.replace(" ", "T")
-    default:
-      return text
-  }
-}
 
 const make = (config: AthenaQueryEngineConfig) =>
   Effect.gen(function*() {
@@ -165,32 +126,34 @@ const make = (config: AthenaQueryEngineConfig) =>
         )
       )
 
-    /** Polls until the query leaves QUEUED/RUNNING; the delay grows by 1.5x up to the cap. */
-    const await_ = (sql: string, queryId: string) => {
-      const loop = (
-        delay: Duration.Duration
-      ): Effect.Effect<
-        { state: string; statementType: string; status: QueryExecutionStatus | undefined },
-        QueryError
-      > =>
-        Effect.sleep(delay).pipe(
-          Effect.zipRight(
-            call(
-              sql,
-              queryId,
-              (abortSignal) => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
-            )
-          ),
-          Effect.flatMap((out) => {
-            const status = out.QueryExecution?.Status
-            const state = status?.State ?? "QUEUED"
-            if (state === "QUEUED" || state === "RUNNING") {
-              return loop(Duration.min(Duration.times(delay, 1.5), cap))
-            }
-            return Effect.succeed({ state, statementType: out.QueryExecution?.StatementType ?? "DML", status })
-          })
+    /**
+     * Between polls: 1.5x the previous delay (the first poll waits `pollInterval`, the next 1.5x that),
+     * never more than `maxPollInterval`, while the query is QUEUED or RUNNING. The schedule passes the
+     * last status through, so the repeat ends with the first state that is not.
+     */
+    const polling = Schedule.exponential(Duration.times(first, 1.5), 1.5).pipe(
+      Schedule.union(Schedule.spaced(cap)),
+      Schedule.whileInput((polled: Polled) => polled.state === "QUEUED" || polled.state === "RUNNING"),
+      Schedule.passthrough
+    )
+
+    /** Polls until the query leaves QUEUED/RUNNING, under the deadline (then stops it: `Timeout`). */
+    const await_ = (sql: string, queryId: string): Effect.Effect<Polled, QueryError> =>
+      Effect.zipRight(
+        Effect.sleep(first),
+        call(
+          sql,
+          queryId,
+          (abortSignal) => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }), { abortSignal })
+        ).pipe(
+          Effect.map((out): Polled => ({
+            state: out.QueryExecution?.Status?.State ?? "QUEUED",
+            statementType: out.QueryExecution?.StatementType ?? "DML",
+            status: out.QueryExecution?.Status
+          })),
+          Effect.repeat(polling)
         )
-      return loop(first).pipe(
+      ).pipe(
         Effect.timeoutFail({
           duration: deadline,
           onTimeout: () =>
@@ -203,26 +166,15 @@ const make = (config: AthenaQueryEngineConfig) =>
         }),
         Effect.tapErrorTag("QueryError", (e) => e.reason === "Timeout" ? stop(sql, queryId) : Effect.void)
       )
-    }
 
+    /** One page of Athena rows (every value is text) as `Row`s, by the port's one mapping. */
     const rowsOf = (
       sql: string,
       queryId: string,
       columns: ReadonlyArray<{ name: string; type: string }>,
       rows: ReadonlyArray<AthenaRow>
     ): Effect.Effect<Array<Row>, QueryError> =>
-      Effect.try({
-        try: () =>
-          rows.map((r) => {
-            const data = r.Data ?? []
-            const out: Record<string, SqlValue> = {}
-            columns.forEach((c, i) => {
-              out[c.name] = decodeValue(c.type, data[i]?.VarCharValue)
-            })
-            return out
-          }),
-        catch: (detail) => new QueryError({ reason: "BadRow", sql, queryId, detail: String(detail) })
-      })
+      decodeRows(columns, rows, (r, i) => r.Data?.[i]?.VarCharValue, { sql, queryId })
 
     return QueryEngine.of({
       query: (sql) =>

@@ -28,16 +28,15 @@ import {
   ListObjectsV2Command,
   PutObjectCommand
 } from "@aws-sdk/client-s3"
-import { checkKey, checkPrefix, makeCreatedRecord, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
-import type { ListedObject, ObjectInfo, ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
+import * as ObjectStorePort from "@b3-pipeline/core/ObjectStore"
+import { ObjectStore, ObjectStoreError, sha256Hex } from "@b3-pipeline/core/ObjectStore"
+import type { ListedObject, ObjectInfo, ObjectKey } from "@b3-pipeline/core/ObjectStore"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
-import { createHash } from "node:crypto"
 import { S3 } from "./ClientS3.js"
 import { classify, describe } from "./internal/awsError.js"
 import type { AwsFailure } from "./internal/awsError.js"
@@ -81,7 +80,6 @@ const toError = (method: string, key: string | undefined, cause: unknown) =>
     cause
   })
 
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes)
 const HEX = /^[0-9a-f]{64}$/
 
 /** A full-object ChecksumSHA256 (base64, no `-N` part suffix) as hex. */
@@ -98,7 +96,6 @@ const make = (config: S3ObjectStoreConfig) =>
   Effect.gen(function*() {
     const s3 = yield* S3
     const bucket = config.bucket
-    const pubsub = yield* PubSub.unbounded<S3EventRecord>()
 
     const call = <A>(method: string, key: string | undefined, f: (signal: AbortSignal) => Promise<A>) =>
       Retry.call(f, { onError: (cause) => toError(method, key, cause), policy: config.retry })
@@ -146,7 +143,7 @@ const make = (config: S3ObjectStoreConfig) =>
       if (known !== undefined) return Effect.succeed(Option.some<ObjectInfo>({ key, size, sha256: known, etag }))
       return readBody(method, key).pipe(
         Effect.map(
-          Option.map((body): ObjectInfo => ({ key, size: body.byteLength, sha256: sha256(body).digest("hex"), etag }))
+          Option.map((body): ObjectInfo => ({ key, size: body.byteLength, sha256: sha256Hex(body), etag }))
         )
       )
     }
@@ -159,98 +156,71 @@ const make = (config: S3ObjectStoreConfig) =>
         }))
       )
 
-    const store = ObjectStore.of({
+    return yield* ObjectStorePort.make({
       bucket,
-      put: (key, body, options) =>
-        Effect.gen(function*() {
-          yield* checkKey("put", key)
-          const digest = sha256(body)
-          const hex = digest.copy().digest("hex")
-          // Computed once, outside the retried call: a digest can be read only once.
-          const checksum = digest.digest("base64")
-          const existing = yield* head("put", key)
-          if (Option.isSome(existing) && existing.value.sha256 === hex) {
-            return { ...existing.value, written: false }
-          }
-          const written = yield* call("put", key, (abortSignal) =>
+      get: (key) => readBody("get", key),
+      head: (key) => head("head", key),
+      write: (key, body, { contentType, sha256 }) =>
+        call("put", key, (abortSignal) =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: body,
+              ContentLength: body.byteLength,
+              ContentType: contentType ?? "application/octet-stream",
+              Metadata: { sha256 },
+              // S3 verifies the bytes on arrival against this full-object checksum (base64).
+              ChecksumSHA256: Buffer.from(sha256, "hex").toString("base64")
+            }),
+            { abortSignal }
+          )).pipe(Effect.map((written) => etagOf(written.ETag))),
+      list: (prefix) =>
+        Retry.pages(
+          (token, abortSignal) =>
             s3.send(
-              new PutObjectCommand({
+              new ListObjectsV2Command({
                 Bucket: bucket,
-                Key: key,
-                Body: body,
-                ContentLength: body.byteLength,
-                ContentType: options?.contentType ?? "application/octet-stream",
-                Metadata: { sha256: hex },
-                ChecksumSHA256: checksum
+                MaxKeys: config.pageSize ?? 1000,
+                ...(prefix !== "" ? { Prefix: prefix } : {}),
+                ...(token !== undefined ? { ContinuationToken: token } : {})
               }),
               { abortSignal }
-            ))
-          const info: ObjectInfo = { key, size: body.byteLength, sha256: hex, etag: etagOf(written.ETag) }
-          if (config.events === "local") {
-            yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date(), config.region ?? "local"))
-          }
-          return { ...info, written: true }
-        }).pipe(Effect.withSpan("S3ObjectStore.put", { attributes: { key } })),
-      get: (key) =>
-        checkKey("get", key).pipe(
-          Effect.zipRight(readBody("get", key)),
-          Effect.withSpan("S3ObjectStore.get", { attributes: { key } })
-        ),
-      head: (key) => checkKey("head", key).pipe(Effect.zipRight(head("head", key))),
-      list: (prefix) =>
-        Stream.unwrap(Effect.map(checkPrefix("list", prefix), () =>
-          Retry.pages(
-            (token, abortSignal) =>
-              s3.send(
-                new ListObjectsV2Command({
-                  Bucket: bucket,
-                  MaxKeys: config.pageSize ?? 1000,
-                  ...(prefix !== "" ? { Prefix: prefix } : {}),
-                  ...(token !== undefined ? { ContinuationToken: token } : {})
-                }),
-                { abortSignal }
-              ),
-            (page) => (page.IsTruncated === true ? page.NextContinuationToken : undefined),
-            { onError: (cause) => toError("list", prefix, cause), policy: config.retry }
-          ))).pipe(
-            // S3 sends each page in key order; S3-compatible stores may not (s3rver walks its folder tree),
-            // so each page is sorted (a no-op on S3). Order ACROSS pages is the server's to keep.
-            Stream.mapConcat((page) =>
-              (page.Contents ?? []).slice().sort((
-                a,
-                b
-              ) => ((a.Key ?? "") < (b.Key ?? "") ? -1 : a.Key === b.Key ? 0 : 1))
             ),
-            Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
-            Stream.map((o): ListedObject => ({
-              key: o.Key as ObjectKey,
-              size: Number(o.Size ?? 0),
-              etag: etagOf(o.ETag)
-            }))
+          (page) => (page.IsTruncated === true ? page.NextContinuationToken : undefined),
+          { onError: (cause) => toError("list", prefix, cause), policy: config.retry }
+        ).pipe(
+          // S3 sends each page in key order; S3-compatible stores may not (s3rver walks its folder tree),
+          // so each page is sorted (a no-op on S3). Order ACROSS pages is the server's to keep.
+          Stream.mapConcat((page) =>
+            (page.Contents ?? []).slice().sort((
+              a,
+              b
+            ) => ((a.Key ?? "") < (b.Key ?? "") ? -1 : a.Key === b.Key ? 0 : 1))
           ),
+          Stream.filter((o): o is _Object & { Key: string } => o.Key !== undefined),
+          Stream.map((o): ListedObject => ({
+            key: o.Key as ObjectKey,
+            size: Number(o.Size ?? 0),
+            etag: etagOf(o.ETag)
+          }))
+        ),
       delete: (key) =>
-        checkKey("delete", key).pipe(
-          Effect.zipRight(
-            call(
-              "delete",
-              key,
-              (abortSignal) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
-            )
-          ),
+        call(
+          "delete",
+          key,
+          (abortSignal) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+        ).pipe(
           Effect.asVoid,
           Effect.catchIf((e) => e.reason === "Unknown" && classify(e.cause) === "NotFound", () => Effect.void)
-        ),
-      events: config.events === "local" ?
-        Stream.fromPubSub(pubsub) :
-        Stream.fail(
-          new ObjectStoreError({
-            reason: "Unavailable",
-            method: "events",
-            detail: "S3 delivers object-created events through the bucket notification (Lambda), not to this process"
-          })
         )
+    }, {
+      name: "S3ObjectStore",
+      region: config.region ?? "local",
+      events: config.events === "local" ?
+        true :
+        "S3 delivers object-created events through the bucket notification (Lambda), not to this process"
     })
-    return store
   })
 
 /** @category layers */

@@ -1,7 +1,7 @@
 /**
  * A local B3: an HTTP server on 127.0.0.1 that speaks B3's index protocol exactly
  * (`GET /indexProxy/indexCall/<Method>/<base64(JSON params)>`), serving deterministic, realistic
- * portfolios from core's `Generate.generatePortfolio` encoded by core's `B3Wire`, with
+ * portfolios from core's `Generate.generatePortfolio` encoded by core's `B3Encode`, with
  * programmable fault injection (see `Faults.ts`) and request statistics for tests.
  *
  * The simulated "today" is a constant by default (2025-10-03, a Friday), so that tests, benchmarks
@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, Language, Portfolio, RefDate, Segment } from "@b3-pipeline/core/Domain"
 import { ALL_INDEX_CODES } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
@@ -178,10 +178,10 @@ export const startServer = (options: SimulatorOptions = {}): Promise<Simulator> 
     let pages = answers.get(key)
     if (pages === undefined) {
       pages = method === "GetPortfolioDay"
-        ? B3Wire.encodePortfolioDay(portfolio(indexCode, segment), { language, pageSize })
+        ? B3Encode.encodePortfolioDay(portfolio(indexCode, segment), { language, pageSize })
         : method === "GetDownloadPortfolioDay"
-        ? [B3Wire.encodeDownload(portfolio(indexCode, "1"), { quoted })]
-        : B3Wire.encodeTheoricalPortfolio(portfolio(indexCode, "1"), { language, pageSize })
+        ? [B3Encode.encodeDownload(portfolio(indexCode, "1"), { quoted })]
+        : B3Encode.encodeTheoricalPortfolio(portfolio(indexCode, "1"), { language, pageSize })
       answers.set(key, pages)
     }
     return pages

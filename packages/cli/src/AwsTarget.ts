@@ -10,7 +10,7 @@ import type { RefineJob } from "@b3-pipeline/core/RefineJob"
 import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Refresher } from "./Env.js"
+import { Refresher } from "./Refresher.js"
 
 /** @category layers */
 export const layer = Layer.merge(

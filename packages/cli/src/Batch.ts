@@ -9,11 +9,12 @@ import { B3ParseError } from "@b3-pipeline/core/B3ParseError"
 import { ObjectStore, unsafeKey } from "@b3-pipeline/core/ObjectStore"
 import type { RawWrite } from "@b3-pipeline/core/RawLayer"
 import type { RefineRun } from "@b3-pipeline/core/RefineJob"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { Refresher } from "./Env.js"
-import { makeProgress } from "./Output.js"
+import { progressMaker } from "./Output.js"
+import { Refresher } from "./Refresher.js"
 
 /** One input of a batch: a label for messages and the effect that ingests it. @category models */
 export interface Item<E, R> {
@@ -84,6 +85,9 @@ const messageOf = (e: unknown): string =>
     e.message :
     String(e)
 
+/** The clock's time as ISO text (a run's `startedAt`, `finishedAt`). @category running */
+export const isoNow: Effect.Effect<string> = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
 /**
  * Runs the items (bounded concurrency), then the refresh, then records the run under `runs/`.
  *
@@ -95,8 +99,10 @@ export const runBatch = <E, R>(
   options: { readonly concurrency?: number; readonly progress?: boolean } = {}
 ) =>
   Effect.gen(function*() {
-    const startedAt = new Date().toISOString()
-    const progress = options.progress === true && items.length > 1 ? makeProgress(command, items.length) : undefined
+    const startedAt = yield* isoNow
+    const progress = options.progress === true && items.length > 1 ?
+      (yield* progressMaker())(command, items.length) :
+      undefined
     let done = 0
     const chained = yield* chainGroups(items)
     const results = yield* Effect.forEach(chained, (item) =>
@@ -112,7 +118,7 @@ export const runBatch = <E, R>(
     const summary: BatchSummary = {
       command,
       startedAt,
-      finishedAt: new Date().toISOString(),
+      finishedAt: yield* isoNow,
       items: results,
       refines: Either.isRight(refined) ? refined.right : [],
       ...(Either.isLeft(refined) ? { refineError: messageOf(refined.left) } : {})
@@ -142,10 +148,10 @@ export const succeeded = (summary: BatchSummary): boolean =>
 /** The one-screen summary. @category rendering */
 export const formatSummary = (summary: BatchSummary, refresherDescription: string): string => {
   const lines: Array<string> = []
-  const ok = summary.items.filter((i) => i.write !== undefined)
+  const ok = summary.items.flatMap((i) => i.write !== undefined ? [{ label: i.label, write: i.write }] : [])
   const failed = summary.items.filter((i) => i.error !== undefined)
-  const count = (o: string) => ok.filter((i) => i.write!.outcome === o).length
-  const rows = ok.reduce((n, i) => n + i.write!.rows, 0)
+  const count = (o: string) => ok.filter((i) => i.write.outcome === o).length
+  const rows = ok.reduce((n, i) => n + i.write.rows, 0)
   const seconds = (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000
   lines.push(
     `${summary.command}: ${summary.items.length} input(s) in ${seconds.toFixed(1)} s: ${count("created")} new, ` +
@@ -157,7 +163,7 @@ export const formatSummary = (summary: BatchSummary, refresherDescription: strin
     const w = Math.max(...ok.map((i) => i.label.length), 5)
     lines.push(`  ${"input".padEnd(w)}  index  ref_date    rows  outcome`)
     for (const i of ok) {
-      const r = i.write!
+      const r = i.write
       lines.push(
         `  ${i.label.padEnd(w)}  ${r.indexCode.padEnd(5)}  ${r.refDate}  ${String(r.rows).padStart(4)}  ${r.outcome}`
       )

@@ -10,6 +10,7 @@ import type { FetchMethod } from "@b3-pipeline/core/PortfolioSource"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -20,12 +21,14 @@ import type { FileOptions } from "./Files.js"
 import * as Globals from "./Globals.js"
 import * as Help from "./Help.js"
 import type * as Output from "./Output.js"
+import * as Stdio from "./Stdio.js"
 import { decodeOptional, decodeWith, UsageError } from "./Usage.js"
 
 export { UsageError } from "./Usage.js"
 
 // Each command loads what it runs on first use (a dynamic import per handler), so that `b3 --help`,
 // `b3 --version` and usage errors never load DuckDB, the AWS SDK, the HTTP client or the report.
+// A module of the command itself that fails to load is a broken installation: a defect.
 const load = <A>(f: () => Promise<A>): Effect.Effect<A> => Effect.promise(f)
 
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +76,8 @@ const b3 = Command.make("b3", Globals.options).pipe(
 
 /**
  * Runs a command's handler on its target. `access` says whether the command only reads the local
- * warehouse (it must exist) or may create it (`Globals.ensureWarehouse`).
+ * warehouse (it must exist) or may create it (`Globals.ensureWarehouse`). The handler prints
+ * through the plain console (`Stdio`), not the help-cleaning one.
  */
 const withTarget = <A, E, R>(
   sub: Globals.Values,
@@ -83,10 +87,10 @@ const withTarget = <A, E, R>(
   Effect.flatMap(b3, (root) => {
     const given = Globals.resolve(root, sub)
     const env = { target: given.target, warehouse: Env.resolveWarehouse(given.warehouse) }
-    return Effect.zipRight(
+    return Stdio.withPlainConsole(Effect.zipRight(
       env.target === "local" ? Globals.ensureWarehouse(env.warehouse, access) : Effect.void,
       f(env).pipe(Effect.provide(Env.layer(env.target, env.warehouse)))
-    )
+    ))
   })
 
 const noWait = Options.boolean("no-wait").pipe(
@@ -114,10 +118,10 @@ const withWriter = <A, E, R>(
 
 const finish = (summary: BatchSummary) =>
   Effect.flatMap(Effect.zip(Env.Refresher, load(() => import("./Batch.js"))), ([r, Batch]) =>
-    Effect.sync(() => {
-      process.stdout.write(Batch.formatSummary(summary, r.description))
-      if (!Batch.succeeded(summary)) process.exitCode = 1
-    }))
+    Effect.zipRight(
+      Stdio.out(Batch.formatSummary(summary, r.description)),
+      Batch.succeeded(summary) ? Effect.void : Stdio.exitWith(1)
+    ))
 
 // ---------------------------------------------------------------------------------------------
 // b3 run
@@ -184,9 +188,9 @@ const run = Command.make("run", {
           B3HttpSource.layer({ baseUrl: sim.url, origin: "simulated", politeDelay: "0 millis" }) :
           B3HttpSource.layerConfig(B3HttpSource.config)).pipe(Layer.provide(NodeHttpClient.layerUndici))
       )
-      if (sim !== undefined) process.stderr.write(`B3 simulator serving ${sim.today} at ${sim.url}\n`)
+      if (sim !== undefined) yield* Stdio.err(`B3 simulator serving ${sim.today} at ${sim.url}\n`)
       else if ((process.env["B3_BASE_URL"] ?? "") !== "") {
-        process.stderr.write(`B3 API at ${process.env["B3_BASE_URL"]} (B3_BASE_URL)\n`)
+        yield* Stdio.err(`B3 API at ${process.env["B3_BASE_URL"]} (B3_BASE_URL)\n`)
       }
       const items = codes.map((code) => ({
         label: code,
@@ -301,35 +305,36 @@ const refine = Command.make("refine", {
       const one = yield* optionalDate(o.date)
       const Output = yield* load(() => import("./Output.js"))
       const refresher = yield* Env.Refresher
-      let progress: ReturnType<typeof Output.makeProgress> | undefined
+      const newProgress = yield* Output.progressMaker()
+      let progress: Output.Progress | undefined
       const result = yield* refresher.reconcile({
         all: o.all,
         deep: true,
         ...(one !== undefined ? { force: [one] } : {}),
         onDate: (done, total, refDate) => {
-          if (total > 10) (progress ??= Output.makeProgress("refine", total)).update(done, refDate)
+          if (total > 10) (progress ??= newProgress("refine", total)).update(done, refDate)
         }
       })
       progress?.done()
       if (result.runs.length === 0) {
-        process.stdout.write("nothing to refine: the refined table matches the raw table\n")
+        yield* Stdio.out("nothing to refine: the refined table matches the raw table\n")
       } else if (result.runs.length <= 10) {
         for (const r of result.runs) {
-          process.stdout.write(
+          yield* Stdio.out(
             `${r.refDate}: ${r.state}${r.rows !== undefined ? `, ${r.rows} rows` : ""} (run ${r.runId})\n`
           )
         }
       } else {
-        process.stdout.write(`refined ${result.runs.length} date(s)\n`)
+        yield* Stdio.out(`refined ${result.runs.length} date(s)\n`)
       }
       if (result.stillStale.length > 0) {
         if (refresher.inProcess) {
-          process.stdout.write(
+          yield* Stdio.out(
             `still stale: ${result.stillStale.map((s) => `${s.refDate} (${s.reason})`).join(", ")}\n`
           )
-          process.exitCode = 1
+          yield* Stdio.exitWith(1)
         } else {
-          process.stdout.write(`${result.runs.length} refine(s) started; they commit when the runs finish\n`)
+          yield* Stdio.out(`${result.runs.length} refine(s) started; they commit when the runs finish\n`)
         }
       }
     }), { clean: true })).pipe(
@@ -337,6 +342,20 @@ const refine = Command.make("refine", {
       "Refine the stale dates (raw changed since their refine, or never refined); --date D adds D, --all every date."
     )
   )
+
+/** `b3 query --file F` could not read F (exit 1). @category errors */
+export class SqlFileError extends Data.TaggedError("SqlFileError")<{ readonly path: string; readonly cause: unknown }> {
+  override get message() {
+    const code = (this.cause as NodeJS.ErrnoException | undefined)?.code
+    return `${this.path}: cannot read the SQL file (${code ?? String(this.cause)})`
+  }
+}
+
+/** `b3 query --file F`: the SQL text. */
+const readSqlFile = (readFile: (path: string) => Promise<string>, file: Option.Option<string>) => {
+  const path = Option.getOrElse(file, () => "")
+  return Effect.tryPromise({ try: () => readFile(path), catch: (cause) => new SqlFileError({ path, cause }) })
+}
 
 const query = Command.make("query", {
   ...Globals.options,
@@ -368,12 +387,10 @@ const query = Command.make("query", {
           import("effect/Chunk")
         ])
       )
-      const sql = Option.isSome(o.sql)
-        ? o.sql.value
-        : yield* Effect.promise(() => fs.readFile(Option.getOrThrow(o.file), "utf8"))
+      const sql = Option.isSome(o.sql) ? o.sql.value : yield* readSqlFile((p) => fs.readFile(p, "utf8"), o.file)
       const result = yield* Pipeline.query(sql)
       const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(result.rows))
-      process.stdout.write(Output.render(o.format, result.columns, rows))
+      yield* Stdio.out(Output.render(o.format, result.columns, rows))
     }))).pipe(Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables."))
 
 const status = Command.make(
@@ -383,7 +400,7 @@ const status = Command.make(
     withTarget(o, "read", () =>
       load(() => import("./Status.js")).pipe(
         Effect.flatMap((Status) => Status.report),
-        Effect.flatMap((text) => Effect.sync(() => process.stdout.write(text)))
+        Effect.flatMap(Stdio.out)
       ))
 ).pipe(
   Command.withDescription("Which indices and dates the warehouse holds, the last runs and failures.")

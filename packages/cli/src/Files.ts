@@ -7,6 +7,7 @@
  */
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { IndexCode, Language, RefDate } from "@b3-pipeline/core/Domain"
+import { sha256HexOfStream } from "@b3-pipeline/core/ObjectStore"
 import * as Payloads from "@b3-pipeline/core/Payloads"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import type { Payload, RequestRecord } from "@b3-pipeline/core/PortfolioSource"
@@ -18,7 +19,6 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -101,15 +101,14 @@ const fileChunks = (file: string) =>
 const quarantineOversized = (file: string, size: number, mtime: Date, options: FileOptions) =>
   Effect.gen(function*() {
     const error = Either.getOrThrow(Either.flip(B3Wire.checkSize("file", size, options.maxPayloadBytes)))
-    const hash = createHash("sha256")
-    yield* Stream.runForEach(fileChunks(file), (chunk) => Effect.sync(() => hash.update(chunk)))
+    const sha256 = yield* sha256HexOfStream(fileChunks(file))
     const ext = (/\.(csv|json|txt)$/i.exec(file)?.[1] ?? "txt").toLowerCase()
     yield* RawLayer.quarantineStream(
       {
         indexCode: options.indexCode ?? indexFromName(file) ?? "unknown-index",
         fetchedAt: mtime.toISOString(),
         origin: `file:${path.resolve(file)}`,
-        sha256: hash.digest("hex"),
+        sha256,
         size,
         extension: ext
       },

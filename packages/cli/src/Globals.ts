@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Stdio from "./Stdio.js"
 import { UsageError } from "./Usage.js"
 
 /** @category models */
@@ -116,11 +117,8 @@ export const ensureWarehouse = (dir: string, access: Access): Effect.Effect<void
       )
     }
     return Effect.try({
-      try: () => {
-        // `runs/` at once: a second writer racing this one sees a warehouse, not a foreign folder
-        fs.mkdirSync(path.join(abs, "runs"), { recursive: true })
-        process.stderr.write(`b3: new warehouse at ${abs}\n`)
-      },
+      // `runs/` at once: a second writer racing this one sees a warehouse, not a foreign folder
+      try: () => fs.mkdirSync(path.join(abs, "runs"), { recursive: true }),
       catch: (e) => new UsageError({ detail: `${abs}: cannot create the warehouse folder (${String(e)})` })
-    })
+    }).pipe(Effect.zipRight(Stdio.err(`b3: new warehouse at ${abs}\n`)))
   })

@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import { stripVTControlCharacters } from "node:util"
+import { PlainConsole } from "./Stdio.js"
 
 /**
  * Whether a stream may carry terminal escapes (colour, bold): only a terminal, and only when
@@ -32,11 +33,12 @@ export const cleanHelp = (text: string, colour: boolean): string => {
   const lines = text.split("\n")
   const out: Array<string> = []
   for (let i = 0; i < lines.length; i++) {
-    if (genericLine.test(stripVTControlCharacters(lines[i]!))) {
+    const line = lines[i] ?? ""
+    if (genericLine.test(stripVTControlCharacters(line))) {
       if ((lines[i + 1] ?? "x").trim() === "") i++ // and the blank line after it
       continue
     }
-    out.push(lines[i]!)
+    out.push(line)
   }
   const joined = out.join("\n")
   return colour ? joined : stripVTControlCharacters(joined)
@@ -47,13 +49,16 @@ const cleanArgs = (args: ReadonlyArray<unknown>, colour: boolean): Array<unknown
 
 /**
  * Runs an effect with a console whose `log` (stdout) and `error` (stderr) pass text through
- * `cleanHelp`: this is where @effect/cli prints help, versions and parse errors.
+ * `cleanHelp`: this is where @effect/cli prints help, versions and parse errors. The console it
+ * replaces is `PlainConsole` inside, for the commands' own output (`Stdio.withPlainConsole`).
  *
  * @category terminal
  */
-export const withCleanConsole = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const withCleanConsole = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, Exclude<R, PlainConsole>> =>
   Effect.consoleWith((console) =>
-    Effect.withConsole(self, {
+    Effect.withConsole(Effect.provideService(self, PlainConsole, console), {
       ...console,
       log: (...args: ReadonlyArray<unknown>) => console.log(...cleanArgs(args, useColour(process.stdout))),
       error: (...args: ReadonlyArray<unknown>) => console.error(...cleanArgs(args, useColour(process.stderr)))

@@ -4,14 +4,17 @@
  *
  * @since 0.1.0
  */
+import type { QueryError } from "@b3-pipeline/core/QueryEngine"
 import * as LocalLive from "@b3-pipeline/local-adapter/LocalLive"
 import { LocalTrigger } from "@b3-pipeline/local-adapter/LocalTrigger"
 import type { RefineSqlError } from "@b3-pipeline/local-adapter/RefineSql"
 import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Services } from "./Env.js"
-import { Refresher } from "./Env.js"
+import * as Runtime from "effect/Runtime"
+import type { Services } from "./Refresher.js"
+import { Refresher } from "./Refresher.js"
+import * as Stdio from "./Stdio.js"
 
 const refresher = (warehouse: string) =>
   Layer.effect(
@@ -23,16 +26,19 @@ const refresher = (warehouse: string) =>
       inProcess: true,
       exclusive: (command: string, options: { readonly wait: boolean; readonly clean?: boolean }) =>
         Effect.gen(function*() {
+          const runtime = yield* Effect.runtime<never>()
           const lock = yield* WriterLock.acquire(warehouse, {
             command,
             wait: options.wait,
             onWait: (holder) =>
-              process.stderr.write(`b3: waiting for the writer lock of ${warehouse}, held by ${holder}\n`)
+              Runtime.runSync(runtime)(
+                Stdio.err(`b3: waiting for the writer lock of ${warehouse}, held by ${holder}\n`)
+              )
           })
           if (lock.recovered || options.clean === true) {
             const removed = yield* WriterLock.cleanLeftovers(warehouse)
             if (lock.recovered) {
-              process.stderr.write(
+              yield* Stdio.err(
                 `b3: the previous writer did not finish; removed ${removed.length} leftover(s), stale dates are refined below\n`
               )
             }
@@ -42,5 +48,5 @@ const refresher = (warehouse: string) =>
   )
 
 /** @category layers */
-export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError> =>
+export const layer = (warehouse: string): Layer.Layer<Services, RefineSqlError | QueryError> =>
   refresher(warehouse).pipe(Layer.provideMerge(LocalLive.layer({ warehouse })))

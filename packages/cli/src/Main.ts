@@ -8,7 +8,10 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import { cli, UsageError } from "./Cli.js"
+import * as Stdio from "./Stdio.js"
+import { ExitCode } from "./Stdio.js"
 
 const messageOf = (e: unknown): string =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message !== "" ?
@@ -18,29 +21,30 @@ const messageOf = (e: unknown): string =>
     : String(e)
 
 /**
- * Runs the command line `argv` (`[node, script, ...args]`) and succeeds with its exit code; every
- * failure is printed on stderr as one `b3: ...` line. A command that sets `process.exitCode`
- * (a batch with failed inputs) exits with it.
+ * Runs the command line `argv` (`[node, script, ...args]`) and succeeds with its exit code: the code
+ * a command asked for (`Stdio.exitWith`: a batch with failed inputs), else the failure's. Every
+ * failure is printed on stderr (through `Console`) as one `b3: ...` line.
  *
  * @category running
  */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
-  cli(argv).pipe(
-    Effect.as(0),
-    Effect.catchAll((e) => {
-      if (ValidationError.isValidationError(e)) return Effect.succeed(2) // @effect/cli already printed it
-      if (e instanceof UsageError) return Effect.sync(() => (process.stderr.write(`b3: ${e.message}\n`), 2))
-      if (ConfigError.isConfigError(e)) {
-        return Effect.sync(() => (process.stderr.write(
-          `b3: configuration: ${messageOf(e)}\n` +
-            "    (--target aws reads B3_BUCKET, B3_GLUE_JOB, B3_ATHENA_WORKGROUP, AWS_REGION...: see the README, \"On AWS\")\n"
-        ),
-          2)
-        )
-      }
-      return Effect.sync(() => (process.stderr.write(`b3: ${messageOf(e)}\n`), 1))
-    }),
-    Effect.catchAllDefect((d) => Effect.sync(() => (process.stderr.write(`b3: internal error: ${messageOf(d)}\n`), 1))),
-    Effect.map((code) => code === 0 ? Number(process.exitCode ?? 0) : code),
-    Effect.provide(NodeContext.layer)
-  )
+  Effect.flatMap(Ref.make(0), (exitCode) =>
+    cli(argv).pipe(
+      Effect.provideService(ExitCode, exitCode),
+      Effect.zipRight(Ref.get(exitCode)),
+      Effect.catchAll((e) => {
+        if (ValidationError.isValidationError(e)) return Effect.succeed(2) // @effect/cli already printed it
+        if (e instanceof UsageError) return Effect.as(Stdio.err(`b3: ${e.message}`), 2)
+        if (ConfigError.isConfigError(e)) {
+          return Effect.as(
+            Stdio.err(
+              `b3: configuration: ${messageOf(e)}\n` +
+                "    (--target aws reads B3_BUCKET, B3_GLUE_JOB, B3_ATHENA_WORKGROUP, AWS_REGION...: see the README, \"On AWS\")"
+            ),
+            2
+          )
+        }
+        return Effect.as(Stdio.err(`b3: ${messageOf(e)}`), 1)
+      }),
+      Effect.catchAllDefect((d) => Effect.as(Stdio.err(`b3: internal error: ${messageOf(d)}`), 1))
+    )).pipe(Effect.provide(NodeContext.layer))

@@ -6,6 +6,10 @@
  * @since 0.1.0
  */
 import type { SqlValue } from "@b3-pipeline/core/QueryEngine"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import * as Stdio from "./Stdio.js"
 
 /** @category models */
 export type Format = "table" | "json" | "csv"
@@ -61,10 +65,11 @@ export const renderTable = (
   rows: ReadonlyArray<Readonly<Record<string, SqlValue>>>
 ) => {
   const cells = rows.map((r) => columns.map((c) => text(r[c.name] ?? null)))
-  const widths = columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => row[i]!.length)))
+  const widths = columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => (row[i] ?? "").length)))
   const numeric = columns.map((c) => isNumericType(c.type))
   const line = (values: ReadonlyArray<string>) =>
-    values.map((v, i) => numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)).join(" | ").trimEnd()
+    values.map((v, i) => numeric[i] === true ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)).join(" | ")
+      .trimEnd()
   const out = [line(columns.map((c) => c.name)), widths.map((w) => "-".repeat(w)).join("-+-")]
   for (const row of cells) out.push(line(row))
   out.push(`(${rows.length} row${rows.length === 1 ? "" : "s"})`)
@@ -83,38 +88,59 @@ export const render = (
     ? renderCsv(columns, rows)
     : renderTable(columns, rows)
 
+/** A progress display: `update` after each item, `done` at the end. @category progress */
+export interface Progress {
+  readonly update: (done: number, detail?: string) => void
+  readonly done: () => void
+}
+
 /**
- * A progress line on stderr: redrawn in place on a terminal, one line per ~10% otherwise (logs).
+ * Makes progress displays on stderr, bound to the calling fiber's `Console` and `Clock` (their
+ * `update` is called from plain callbacks): redrawn in place on a terminal (each line moves the
+ * cursor back up over the previous one), one line per ~10% otherwise (logs).
  *
  * @category progress
  */
-export const makeProgress = (label: string, total: number, stream: NodeJS.WriteStream = process.stderr) => {
-  let lastDecile = -1
-  const started = Date.now()
-  return {
-    update: (done: number, detail = "") => {
-      const pct = total === 0 ? 100 : Math.floor((done / total) * 100)
-      if (stream.isTTY) {
-        const width = 24
-        const filled = Math.round((pct / 100) * width)
-        const bar = "#".repeat(filled) + ".".repeat(width - filled)
-        stream.write(
-          `\r${label} [${bar}] ${done}/${total} ${pct}% ${detail}`.slice(0, (stream.columns ?? 100) - 1).padEnd(
-            Math.min(100, (stream.columns ?? 100) - 1)
+export const progressMaker = (
+  stream: { readonly isTTY?: boolean; readonly columns?: number } = process.stderr
+): Effect.Effect<(label: string, total: number) => Progress> =>
+  Effect.map(Effect.runtime<never>(), (runtime) => (label, total) => {
+    const run = Runtime.runSync(runtime)
+    const started = run(Clock.currentTimeMillis)
+    const tty = stream.isTTY === true
+    const columns = stream.columns ?? 100
+    let lastDecile = -1
+    let drawn = false
+    // on a terminal: back over the line drawn before (cursor up, column 0)
+    const redraw = (line: string) => {
+      run(Stdio.err(`${drawn ? "\x1b[1A\r" : ""}${line}`))
+      drawn = true
+    }
+    return {
+      update: (done, detail = "") => {
+        const pct = total === 0 ? 100 : Math.floor((done / total) * 100)
+        if (tty) {
+          const width = 24
+          const filled = Math.round((pct / 100) * width)
+          const bar = "#".repeat(filled) + ".".repeat(width - filled)
+          redraw(
+            `${label} [${bar}] ${done}/${total} ${pct}% ${detail}`.slice(0, columns - 1).padEnd(
+              Math.min(100, columns - 1)
+            )
           )
-        )
-      } else {
-        const decile = Math.floor(pct / 10)
-        if (decile !== lastDecile || done === total) {
-          lastDecile = decile
-          stream.write(`${label}: ${done}/${total} (${pct}%) ${detail}\n`)
+        } else {
+          const decile = Math.floor(pct / 10)
+          if (decile !== lastDecile || done === total) {
+            lastDecile = decile
+            run(Stdio.err(`${label}: ${done}/${total} (${pct}%) ${detail}`))
+          }
+        }
+      },
+      done: () => {
+        if (tty) {
+          const seconds = (run(Clock.currentTimeMillis) - started) / 1000
+          redraw(`${label}: done in ${seconds.toFixed(1)} s`.padEnd(80))
         }
       }
-    },
-    done: () => {
-      if (stream.isTTY) {
-        stream.write(`\r${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`.padEnd(80) + "\n")
-      }
     }
-  }
-}
+  })

@@ -8,7 +8,7 @@
 import * as B3Calendar from "@b3-pipeline/core/B3Calendar"
 import { Catalog } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
-import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
+import { ObjectStore, type ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
 import { parseRawParquetKey, QUARANTINE_PREFIX, RAW_PREFIX, REFINED_TABLE } from "@b3-pipeline/core/Tables"
 import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as Chunk from "effect/Chunk"
@@ -27,7 +27,7 @@ const rawPartitions = Effect.flatMap(ObjectStore, (store) => Stream.runCollect(s
 )
 
 /** Every date in the raw table, ascending. @category queries */
-export const rawDates: Effect.Effect<ReadonlyArray<RefDate>, unknown, ObjectStore> = Effect.map(
+export const rawDates: Effect.Effect<ReadonlyArray<RefDate>, ObjectStoreError, ObjectStore> = Effect.map(
   rawPartitions,
   (ps) => [...new Set(ps.map((p) => p.refDate))].sort()
 )

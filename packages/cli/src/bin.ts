@@ -9,10 +9,17 @@ import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { main } from "./Main.js"
 
+// The one place the process's exit code is set: the program's own code, 130 when interrupted
+// (Ctrl-C, SIGTERM), 1 for anything else.
 NodeRuntime.runMain(main(process.argv), {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {
-    if (Exit.isSuccess(exit)) onExit(typeof exit.value === "number" ? exit.value : 1)
-    else onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+    const code = Exit.isSuccess(exit) ?
+      (typeof exit.value === "number" ? exit.value : 1) :
+      Cause.isInterruptedOnly(exit.cause)
+      ? 130
+      : 1
+    process.exitCode = code
+    onExit(code)
   }
 })

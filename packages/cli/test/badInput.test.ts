@@ -7,14 +7,14 @@
  */
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { assert, describe, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { main } from "../src/Main.js"
+import type { Ran } from "./support/inProcess.js"
+import { runInProcess } from "./support/inProcess.js"
 import { runB3 } from "./support/runB3.js"
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../fixtures/b3/${name}`, import.meta.url)))
@@ -26,30 +26,9 @@ const root = mkdtempSync(join(tmpdir(), "b3-bad-input-"))
 const wh = join(root, "warehouse")
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-interface Ran {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** `b3 --warehouse W ...args` in this process: stdout and stderr captured, the exit code returned. */
-const b3 = async (warehouse: string, ...args: Array<string>): Promise<Ran> => {
-  const out: Array<string> = []
-  const err: Array<string> = []
-  const stdout = process.stdout.write
-  const stderr = process.stderr.write
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof stdout
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof stderr
-  process.exitCode = undefined
-  try {
-    const code = await Effect.runPromise(main(["node", "b3", "--warehouse", warehouse, ...args]))
-    return { code, stdout: out.join(""), stderr: err.join("") }
-  } finally {
-    process.stdout.write = stdout
-    process.stderr.write = stderr
-    process.exitCode = undefined
-  }
-}
+const b3 = (warehouse: string, ...args: Array<string>): Promise<Ran> =>
+  runInProcess(["--warehouse", warehouse, ...args])
 
 /** The same, as a child process running the real `bin/b3.js`. */
 const b3Process = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args])

@@ -1,7 +1,9 @@
 /**
- * The edges a new user hits first, as child processes of `b3`: global options before or after the
- * subcommand, help text without escapes or filler, reading commands on a folder that is not a
- * warehouse, `b3 run` following `B3_BASE_URL`. Data comes from the simulator on 127.0.0.1 only.
+ * The edges a new user hits first: global options before or after the subcommand, help text without
+ * escapes or filler, reading commands on a folder that is not a warehouse, `b3 run` following
+ * `B3_BASE_URL`. Commands run in-process (`Main.main` with a capturing `Console`); the help and
+ * parse-error texts run as child processes of the real `bin/b3.js`, whose output is a pipe (what
+ * "no escapes unless a terminal" is about). Data comes from the simulator on 127.0.0.1 only.
  */
 import { startServer } from "@b3-pipeline/b3-simulator/Simulator"
 import type { RefDate } from "@b3-pipeline/core/Domain"
@@ -11,6 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { cleanHelp, useColour } from "../src/Help.js"
+import { runInProcess } from "./support/inProcess.js"
 import { bin, runB3 } from "./support/runB3.js"
 
 const root = mkdtempSync(join(tmpdir(), "b3-edges-"))
@@ -30,9 +33,12 @@ const baseEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-/** Asynchronous, so that a server living in this process (and vitest's worker) keep running. */
-const b3 = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Result> =>
-  runB3(root, args, { ...baseEnv(), ...env })
+/** In this process, without the user's B3_WAREHOUSE, B3_BASE_URL and NO_COLOR (plus `env`). */
+const b3 = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Result> =>
+  runInProcess(args, { B3_WAREHOUSE: undefined, B3_BASE_URL: undefined, NO_COLOR: undefined, ...env })
+
+/** As a child process (a pipe for stdout and stderr). */
+const b3Process = (args: ReadonlyArray<string>): Promise<Result> => runB3(root, args, baseEnv())
 
 const wh = join(root, "wh")
 const count = "SELECT count(*) AS n FROM b3_portfolio_raw"
@@ -78,7 +84,7 @@ describe("global options", () => {
 
   it("every subcommand's --help lists the global options, a description for each option, and no escapes", async () => {
     const commands = ["run", "ingest", "replay", "refine", "query", "status", "report", "forget"]
-    const helps = await Promise.all(commands.map((cmd) => b3([cmd, "--help"])))
+    const helps = await Promise.all(commands.map((cmd) => b3Process([cmd, "--help"])))
     for (const [k, cmd] of commands.entries()) {
       {
         const r = helps[k]!
@@ -102,7 +108,7 @@ describe("global options", () => {
   })
 
   it("the root --help lists the global options and the subcommands without escapes", async () => {
-    const r = await b3(["--help"])
+    const r = await b3Process(["--help"])
     assert.strictEqual(r.code, 0, r.stderr)
     assert.include(r.stdout, "--warehouse DIR")
     assert.match(r.stdout, /forget|query/)
@@ -128,7 +134,7 @@ describe("global options", () => {
   })
 
   it("parse errors on stderr carry no escapes either", async () => {
-    const r = await b3(["query", "--format", "xml", "SELECT 1"])
+    const r = await b3Process(["query", "--format", "xml", "SELECT 1"])
     assert.strictEqual(r.code, 2)
     assert.notMatch(r.stderr, /\x1b/)
     assert.match(r.stderr, /table, json, csv/)

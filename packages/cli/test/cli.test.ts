@@ -1,6 +1,8 @@
 /**
- * The `b3` command as a user runs it: a child process on a temporary warehouse, checked by its exit
- * code, stdout, stderr and the files it leaves. No network: the simulated source is on 127.0.0.1.
+ * The `b3` command as a user runs it on a temporary warehouse, checked by its exit code, stdout,
+ * stderr and the files it leaves: in-process (`Main.main` with a capturing `Console`), and the exit
+ * codes once more through the real `bin/b3.js` as a child process. No network: the simulated source
+ * is on 127.0.0.1.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -8,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
+import { runInProcess } from "./support/inProcess.js"
 import { runB3 } from "./support/runB3.js"
 
 const sample = fileURLToPath(new URL("../../../fixtures/b3/IBOVDia_03-10-25.csv", import.meta.url))
@@ -17,7 +20,8 @@ const sampleJson = fileURLToPath(
 const root = mkdtempSync(join(tmpdir(), "b3-cli-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-const b3 = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args])
+const b3 = (warehouse: string, ...args: Array<string>) => runInProcess(["--warehouse", warehouse, ...args])
+const b3Process = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args])
 
 const files = (dir: string): Array<string> =>
   existsSync(dir) ?
@@ -93,6 +97,21 @@ describe("b3 CLI", () => {
     const r = await b3(wh, "query", "SELECT * FROM no_such_table")
     assert.strictEqual(r.code, 1)
     assert.match(r.stderr, /query failed \(NoSuchTable\)/)
+  })
+
+  it("the real bin exits with the program's code: 0, 1 (a failure), 2 (usage)", async () => {
+    const [ok, failed, usage] = await Promise.all([
+      b3Process(wh, "query", "SELECT count(*) AS n FROM b3_portfolio_refined", "--format", "json"),
+      b3Process(wh, "query", "SELECT * FROM no_such_table"),
+      b3Process(wh, "run", "--index", "IB/../OV")
+    ])
+    assert.strictEqual(ok.code, 0, ok.stderr)
+    assert.isAbove(JSON.parse(ok.stdout)[0].n, 0)
+    assert.strictEqual(failed.code, 1)
+    assert.match(failed.stderr, /^b3: query failed \(NoSuchTable\)/)
+    assert.strictEqual(usage.code, 2)
+    assert.match(usage.stderr, /^b3: invalid index code/)
+    assert.notMatch(usage.stderr, /at .*\.ts:\d+/)
   })
 
   it("run --source simulated fills a fresh warehouse with every index through the real HTTP code", async () => {

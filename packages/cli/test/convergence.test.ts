@@ -2,9 +2,11 @@
  * The refined table converges to the raw table through the real CLI: `b3 replay` killed with
  * SIGKILL at several moments then re-run once, two replays at once, a query during a refine. Each
  * result is compared with a clean run's (the served rows, the refined files byte for byte, the
- * manifests' inputs), and no `.tmp-*`, `_staging/` or lock file may be left.
+ * manifests' inputs), and no `.tmp-*`, `_staging/` or lock file may be left. The writers that are
+ * killed, that race for the lock or that run during a query are child processes of the real
+ * `bin/b3.js`; the commands that only look (query, status) and the re-runs run in-process.
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
@@ -19,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { afterAll, beforeAll } from "vitest"
+import { runInProcess } from "./support/inProcess.js"
 import { bin, runB3 } from "./support/runB3.js"
 
 const root = mkdtempSync(join(tmpdir(), "b3-converge-"))
@@ -29,7 +32,8 @@ const DAYS = ["2025-04-25", "2025-04-28", "2025-04-29", "2025-04-30", "2025-05-0
 const corpus = join(root, "corpus")
 
 const env = { ...process.env, NO_COLOR: "1" }
-const b3 = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args], env)
+const b3 = (warehouse: string, ...args: Array<string>) => runInProcess(["--warehouse", warehouse, ...args])
+const b3Process = (warehouse: string, ...args: Array<string>) => runB3(root, ["--warehouse", warehouse, ...args], env)
 const b3Async = (warehouse: string, ...args: Array<string>) => {
   const child = spawn(process.execPath, [bin, "--warehouse", warehouse, ...args], { cwd: root, env })
   let stdout = ""
@@ -88,12 +92,12 @@ beforeAll(async () => {
     for (const code of CODES) {
       const p = generatePortfolio({ indexCode: code as IndexCode, refDate: day as RefDate, size: 12 })
       const [y, m, d] = day.split("-")
-      writeFileSync(join(corpus, `${code}Dia_${d}-${m}-${y!.slice(2)}.csv`), B3Wire.encodeCsv(p))
+      writeFileSync(join(corpus, `${code}Dia_${d}-${m}-${y!.slice(2)}.csv`), B3Encode.encodeCsv(p))
     }
   }
   const wh = join(root, "clean")
   const started = Date.now()
-  const r = await b3(wh, "replay", corpus)
+  const r = await b3Process(wh, "replay", corpus) // a process: its time sets the kills' deadlines
   cleanMillis = Date.now() - started
   assert.strictEqual(r.code, 0, r.stderr + r.stdout)
   clean = await observe(wh)
@@ -175,7 +179,7 @@ describe("b3 converges after kills and concurrent writers", () => {
     const scope = Effect.runSync(Scope.make())
     await Effect.runPromise(WriterLock.acquire(wh, { command: "test holder" }).pipe(Scope.extend(scope)))
     const file = join(corpus, "IBOVDia_25-04-25.csv")
-    const refused = await b3(wh, "ingest", "--file", file, "--no-wait")
+    const refused = await b3Process(wh, "ingest", "--file", file, "--no-wait")
     assert.strictEqual(refused.code, 1, refused.stdout)
     assert.match(refused.stderr, new RegExp(`is being written by pid ${process.pid} on .*test holder`))
     const waiting = b3Async(wh, "ingest", "--file", file)

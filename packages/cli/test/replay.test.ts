@@ -3,11 +3,10 @@
  * payload fetched last wins, whatever the order of the archive's SHA-256 folder names. Runs the
  * CLI in-process (`Main.main`, what `bin.ts` runs).
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import { assert, describe, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
 import {
   existsSync,
@@ -23,26 +22,14 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
-import { main } from "../src/Main.js"
+import { runInProcess } from "./support/inProcess.js"
 
 const root = mkdtempSync(join(tmpdir(), "b3-replay-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 const b3 = async (warehouse: string, ...args: Array<string>) => {
-  const out: Array<string> = []
-  const write = process.stdout.write
-  const writeErr = process.stderr.write
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof write
-  process.stderr.write = ((_chunk: string | Uint8Array) => true) as typeof writeErr
-  process.exitCode = undefined
-  try {
-    const code = await Effect.runPromise(main(["node", "b3", "--warehouse", warehouse, ...args]))
-    return { code, stdout: out.join("") }
-  } finally {
-    process.stdout.write = write
-    process.stderr.write = writeErr
-    process.exitCode = undefined
-  }
+  const r = await runInProcess(["--warehouse", warehouse, ...args])
+  return { code: r.code, stdout: r.stdout }
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
@@ -81,10 +68,10 @@ describe("b3 replay", () => {
         segment: "2",
         seed
       })
-      const bytes = B3Wire.encodePortfolioDay(p, { language: "pt-br" })[0]!
+      const bytes = B3Encode.encodePortfolioDay(p, { language: "pt-br" })[0]!
       if (sha256(bytes) < sha256(older)) newer = bytes
     }
-    const smll = B3Wire.encodeCsv(
+    const smll = B3Encode.encodeCsv(
       generatePortfolio({ indexCode: "SMLL" as IndexCode, refDate: "2025-10-02" as RefDate, size: 30, seed: 5 })
     )
     const files = [

@@ -23,14 +23,15 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { IndexCode } from "./Domain.js"
 import * as httpRetry from "./internal/httpRetry.js"
-import type { AttemptFailure, Envelope, Where } from "./internal/httpWire.js"
+import type { AttemptFailure, JsonPage, Where } from "./internal/httpWire.js"
 import * as wire from "./internal/httpWire.js"
 import type { FetchMethod, FetchRequest, Payload, PayloadPage, RequestRecord } from "./PortfolioSource.js"
 import { FetchError, PortfolioSource, request as makeRequest } from "./PortfolioSource.js"
@@ -107,8 +108,18 @@ export const defaults: B3HttpSourceOptions = {
   onExchange: undefined
 }
 
-/** Fills `input` with `defaults`. @category constructors */
-export const resolveOptions = (input?: B3HttpSourceInput): B3HttpSourceOptions => {
+const invalid = (path: ReadonlyArray<string>, value: number): ConfigError.ConfigError =>
+  ConfigError.InvalidData([...path], `${path.join(".")} must be a positive integer, got ${value}`)
+
+/**
+ * Fills `input` with `defaults`; an option out of range is a `ConfigError` (`InvalidData`) whose
+ * path names it (`pageSize`, `retry.maxAttempts`).
+ *
+ * @category constructors
+ */
+export const resolveOptions = (
+  input?: B3HttpSourceInput
+): Either.Either<B3HttpSourceOptions, ConfigError.ConfigError> => {
   const { retry, ...rest } = input ?? {}
   const out = { ...defaults, retry: { ...defaults.retry } } as {
     -readonly [K in keyof B3HttpSourceOptions]: B3HttpSourceOptions[K]
@@ -117,16 +128,17 @@ export const resolveOptions = (input?: B3HttpSourceInput): B3HttpSourceOptions =
   if (retry !== undefined) {
     for (const [k, v] of Object.entries(retry)) if (v !== undefined) (out.retry as any)[k] = v
   }
-  if (!Number.isInteger(out.pageSize) || out.pageSize < 1) throw new RangeError(`invalid pageSize ${out.pageSize}`)
+  if (!Number.isInteger(out.pageSize) || out.pageSize < 1) return Either.left(invalid(["pageSize"], out.pageSize))
   if (!Number.isInteger(out.retry.maxAttempts) || out.retry.maxAttempts < 1) {
-    throw new RangeError(`invalid retry.maxAttempts ${out.retry.maxAttempts}`)
+    return Either.left(invalid(["retry", "maxAttempts"], out.retry.maxAttempts))
   }
-  return out
+  return Either.right(out)
 }
 
 interface PageOk {
   readonly page: PayloadPage
-  readonly text: string
+  /** JSON methods: the page's envelope (its one `JSON.parse`, whose value `page.json` carries on). */
+  readonly envelope: JsonPage | undefined
 }
 
 /** Per-fetch progress, so a `Deadline` can say where it struck and what went wrong last. */
@@ -148,16 +160,17 @@ const gunzip = (bytes: Uint8Array): Effect.Effect<Uint8Array, unknown> =>
   })
 
 /**
- * The source's service value, using the `HttpClient` in context.
+ * The source's service value, using the `HttpClient` in context. Fails with a `ConfigError` naming
+ * the option when `input` is out of range.
  *
  * @category constructors
  */
 export const make = (
   input?: B3HttpSourceInput
-): Effect.Effect<PortfolioSource["Type"], never, HttpClient.HttpClient> =>
+): Effect.Effect<PortfolioSource["Type"], ConfigError.ConfigError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
+    const cfg = yield* resolveOptions(input)
     const client = yield* HttpClient.HttpClient
-    const cfg = resolveOptions(input)
     const requestTimeout = Duration.decode(cfg.requestTimeout)
     const politeDelay = Duration.decode(cfg.politeDelay)
     const deadline = Duration.decode(cfg.deadline)
@@ -246,15 +259,24 @@ export const make = (
           })
         )
         const got = yield* Effect.tapError(exchange, (f) => Effect.sync(() => report(f.error)))
-        const bad = where.method === "GetDownloadPortfolioDay"
+        const classified = where.method === "GetDownloadPortfolioDay"
           ? wire.classifyDownload(where, got.headers, got.text)
           : wire.classifyJsonPage(where, got.headers, got.text)
-        if (wire.isFailure(bad)) {
-          report(bad.error)
-          return yield* Effect.fail(bad)
+        if (wire.isFailure(classified)) {
+          report(classified.error)
+          return yield* Effect.fail(classified)
         }
         report(undefined)
-        return { page: { bytes: got.bytes, request: record() }, text: got.text }
+        // `got.text` is the bytes read as the decoder reads a page (lenient UTF-8, BOM dropped), and
+        // any text that parses as JSON passes the decoder's sniff unchanged (no NUL, no control
+        // bytes, no HTML): so the value parsed here is the value the decoder would parse, and it
+        // goes along with the exact bytes instead of being parsed again.
+        return {
+          page: classified === undefined ?
+            { bytes: got.bytes, request: record() } :
+            { bytes: got.bytes, request: record(), json: classified.json },
+          envelope: classified
+        }
       })
     }
 
@@ -284,13 +306,14 @@ export const make = (
     const fetchJson = (req: FetchRequest, progress: Progress): Effect.Effect<Array<PayloadPage>, FetchError> =>
       Effect.gen(function*() {
         const pages: Array<PayloadPage> = []
-        let first: Envelope | undefined
+        let first: JsonPage["page"] | undefined
         let rows = 0
         for (let n = 1;; n++) {
           if (n > 1 && Duration.toMillis(politeDelay) > 0) yield* Effect.sleep(politeDelay)
           const where: Where = { indexCode: req.indexCode, method: req.method, page: n }
           const got = yield* fetchOne(progress, where, wire.paramsFor(req, n, cfg.pageSize))
-          const env = wire.classifyJsonPage(where, {}, got.text) as Envelope
+          if (got.envelope === undefined) return yield* pageError(where, "NotJson", "no JSON page envelope")
+          const env = got.envelope.page
           if (env.pageNumber !== n) {
             return yield* pageError(where, "PageCountChanged", `asked for page ${n}, got page ${env.pageNumber}`)
           }
@@ -305,17 +328,18 @@ export const make = (
             )
           }
           pages.push(got.page)
-          rows += env.rows
-          if (n >= first.totalPages) break
+          rows += got.envelope.rows
+          if (n >= first.totalPages) {
+            if (rows !== first.totalRecords) {
+              return yield* pageError(
+                where,
+                "Truncated",
+                `${pages.length} page(s) hold ${rows} rows, totalRecords says ${first.totalRecords}`
+              )
+            }
+            return pages
+          }
         }
-        if (rows !== first!.totalRecords) {
-          return yield* pageError(
-            { indexCode: req.indexCode, method: req.method, page: pages.length },
-            "Truncated",
-            `${pages.length} page(s) hold ${rows} rows, totalRecords says ${first!.totalRecords}`
-          )
-        }
-        return pages
       })
 
     const fetchDownload = (req: FetchRequest, progress: Progress): Effect.Effect<Array<PayloadPage>, FetchError> =>
@@ -383,15 +407,22 @@ export const make = (
     return PortfolioSource.of({ fetch })
   })
 
-/** @category layers */
-export const layer = (input?: B3HttpSourceInput): Layer.Layer<PortfolioSource, never, HttpClient.HttpClient> =>
+/** Fails at construction with a `ConfigError` naming an out-of-range option. @category layers */
+export const layer = (
+  input?: B3HttpSourceInput
+): Layer.Layer<PortfolioSource, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.effect(PortfolioSource, make(input))
 
-/** @category layers */
+/**
+ * The source with options read from `config`: a missing or malformed setting, or one out of range,
+ * fails the layer's construction with a `ConfigError` naming it (never a defect).
+ *
+ * @category layers
+ */
 export const layerConfig = (
   config: Config.Config<B3HttpSourceInput>
-): Layer.Layer<PortfolioSource, never, HttpClient.HttpClient> =>
-  Layer.effect(PortfolioSource, Effect.flatMap(Effect.orDie(config), make))
+): Layer.Layer<PortfolioSource, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(PortfolioSource, Effect.flatMap(config, make))
 
 /**
  * Options from the environment, each optional: `B3_BASE_URL`, `B3_PAGE_SIZE`, `B3_REQUEST_TIMEOUT`,

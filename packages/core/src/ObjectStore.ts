@@ -19,6 +19,13 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { sha256Hex } from "./internal/hash.js"
 
+export {
+  /** Hex SHA-256 of bytes: the digest every backend reports (one implementation for the house). */
+  sha256Hex,
+  /** Hex SHA-256 of a byte stream, one chunk in memory at a time. */
+  sha256HexOfStream
+} from "./internal/hash.js"
+
 const FOLDER = /^[A-Za-z0-9_=-]{1,128}$/
 const NAME = /^[A-Za-z0-9_=-][A-Za-z0-9_=.-]{0,127}$/
 
@@ -26,10 +33,9 @@ const NAME = /^[A-Za-z0-9_=-][A-Za-z0-9_=.-]{0,127}$/
 export const isValidKey = (key: string): boolean => {
   if (key.length === 0 || key.length > 1024) return false
   const parts = key.split("/")
-  const name = parts[parts.length - 1]!
-  if (!NAME.test(name) || !name.includes(".") || name.endsWith(".")) return false
-  for (let i = 0; i < parts.length - 1; i++) if (!FOLDER.test(parts[i]!)) return false
-  return true
+  const name = parts.pop()
+  if (name === undefined || !NAME.test(name) || !name.includes(".") || name.endsWith(".")) return false
+  return parts.every((folder) => FOLDER.test(folder))
 }
 
 /** An object key that follows the grammar above. @category keys */
@@ -213,61 +219,142 @@ export const checkPrefix = (method: string, prefix: string): Effect.Effect<strin
   isValidPrefix(prefix) ? Effect.succeed(prefix) : Effect.fail(invalidKey(method, prefix))
 
 /**
+ * What a backend implements: the primitive operations on keys already checked against the grammar.
+ * `make` adds the rest (key checks, the "same bytes: not written" rule, the SHA-256, the events).
+ *
+ * @category models
+ */
+export interface ObjectStoreImpl {
+  /** A name for the store in events and messages (the bucket, or the warehouse folder). */
+  readonly bucket: string
+  /** Absent is `None`. */
+  readonly get: (key: ObjectKey) => Effect.Effect<Option.Option<Uint8Array>, ObjectStoreError>
+  /** Absent is `None`; the SHA-256 the same as `sha256Hex` of the stored bytes. */
+  readonly head: (key: ObjectKey) => Effect.Effect<Option.Option<ObjectInfo>, ObjectStoreError>
+  /**
+   * Writes `body` atomically, replacing any object at `key` (the caller has already seen that the
+   * bytes differ); `sha256` is `sha256Hex(body)`. Returns the new version's etag.
+   */
+  readonly write: (
+    key: ObjectKey,
+    body: Uint8Array,
+    written: { readonly sha256: string; readonly contentType: string | undefined }
+  ) => Effect.Effect<string, ObjectStoreError>
+  /** Every object whose key starts with `prefix` (a valid prefix), in key order. */
+  readonly list: (prefix: string) => Stream.Stream<ListedObject, ObjectStoreError>
+  /** Deleting an absent key succeeds. */
+  readonly delete: (key: ObjectKey) => Effect.Effect<void, ObjectStoreError>
+}
+
+/** @category models */
+export interface MakeOptions {
+  /** Names the spans of `put` and `get` (`<name>.put`); none without it. */
+  readonly name?: string | undefined
+  /** Region written into the event records (default `"local"`). */
+  readonly region?: string | undefined
+  /**
+   * `true` (default): publish an object-created record for each write through this instance. A
+   * string: no events, and the `events` stream fails with `Unavailable` and this detail.
+   */
+  readonly events?: true | string | undefined
+}
+
+/** Re-labels a failure of a primitive called on behalf of another method (`head` inside `put`). */
+const asMethod = (method: string) => (e: ObjectStoreError): ObjectStoreError =>
+  e.method === method ? e : new ObjectStoreError({
+    reason: e.reason,
+    method,
+    ...(e.key !== undefined ? { key: e.key } : {}),
+    ...(e.detail !== undefined ? { detail: e.detail } : {}),
+    ...(e.cause !== undefined ? { cause: e.cause } : {})
+  })
+
+/**
+ * Builds the port from a backend's primitive operations. Owned here, once for every backend: the
+ * key and prefix checks (`InvalidKey` before the backend is called), the SHA-256 of what is put,
+ * "the same bytes again: nothing written, no event" (decided on the backend's `head`), and the
+ * object-created events.
+ *
+ * @category constructors
+ */
+export const make = (impl: ObjectStoreImpl, options: MakeOptions = {}): Effect.Effect<ObjectStoreService> =>
+  Effect.gen(function*() {
+    const pubsub = yield* PubSub.unbounded<S3EventRecord>()
+    const publishes = options.events === undefined || options.events === true
+    const traced = <A, E>(method: string, key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      options.name === undefined
+        ? effect
+        : Effect.withSpan(effect, `${options.name}.${method}`, { attributes: { key } })
+
+    const put: ObjectStoreService["put"] = (key, body, putOptions) =>
+      traced(
+        "put",
+        key,
+        Effect.gen(function*() {
+          yield* checkKey("put", key)
+          const sha256 = sha256Hex(body)
+          const existing = yield* Effect.mapError(impl.head(key), asMethod("put"))
+          if (Option.isSome(existing) && existing.value.sha256 === sha256) {
+            return { ...existing.value, written: false }
+          }
+          const etag = yield* Effect.mapError(
+            impl.write(key, body, { sha256, contentType: putOptions?.contentType }),
+            asMethod("put")
+          )
+          const info: ObjectInfo = { key, size: body.byteLength, sha256, etag }
+          if (publishes) {
+            yield* PubSub.publish(pubsub, makeCreatedRecord(impl.bucket, info, new Date(), options.region))
+          }
+          return { ...info, written: true }
+        })
+      )
+
+    return ObjectStore.of({
+      bucket: impl.bucket,
+      put,
+      get: (key) => traced("get", key, Effect.zipRight(checkKey("get", key), impl.get(key))),
+      head: (key) => Effect.zipRight(checkKey("head", key), impl.head(key)),
+      list: (prefix) => Stream.unwrap(Effect.map(checkPrefix("list", prefix), () => impl.list(prefix))),
+      delete: (key) => Effect.zipRight(checkKey("delete", key), impl.delete(key)),
+      events: publishes ?
+        Stream.fromPubSub(pubsub) :
+        Stream.fail(new ObjectStoreError({ reason: "Unavailable", method: "events", detail: String(options.events) }))
+    })
+  })
+
+/**
  * An in-memory store (tests, property tests). Bytes are copied in and out, so a caller mutating its
  * buffer never changes a stored object.
  *
  * @category layers
  */
-export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService> =>
-  Effect.gen(function*() {
-    const objects = new Map<string, { readonly body: Uint8Array; readonly sha256: string }>()
-    const pubsub = yield* PubSub.unbounded<S3EventRecord>()
-    const infoOf = (key: string, o: { readonly body: Uint8Array; readonly sha256: string }): ObjectInfo => ({
-      key: key as ObjectKey,
-      size: o.body.byteLength,
-      sha256: o.sha256,
-      etag: o.sha256
-    })
-    return ObjectStore.of({
-      bucket,
-      put: (key, body) =>
-        Effect.gen(function*() {
-          yield* checkKey("put", key)
-          const sha256 = sha256Hex(body)
-          const existing = objects.get(key)
-          if (existing !== undefined && existing.sha256 === sha256) {
-            return { ...infoOf(key, existing), written: false }
-          }
-          const stored = { body: body.slice(), sha256 }
-          objects.set(key, stored)
-          const info = infoOf(key, stored)
-          yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date()))
-          return { ...info, written: true }
-        }),
-      get: (key) =>
-        checkKey("get", key).pipe(
-          Effect.map(() => Option.map(Option.fromNullable(objects.get(key)), (o) => o.body.slice()))
-        ),
-      head: (key) =>
-        checkKey("head", key).pipe(
-          Effect.map(() => Option.map(Option.fromNullable(objects.get(key)), (o) => infoOf(key, o)))
-        ),
-      list: (prefix) =>
-        Stream.unwrap(
-          checkPrefix("list", prefix).pipe(Effect.map(() =>
-            Stream.fromIterable(
-              [...objects.keys()].filter((k) => k.startsWith(prefix)).sort().map((k): ListedObject => ({
-                key: k as ObjectKey,
-                size: objects.get(k)!.body.byteLength,
-                etag: objects.get(k)!.sha256
-              }))
-            )
-          ))
-        ),
-      delete: (key) => checkKey("delete", key).pipe(Effect.map(() => void objects.delete(key))),
-      events: Stream.fromPubSub(pubsub)
-    })
+export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService> => {
+  const objects = new Map<string, { readonly body: Uint8Array; readonly sha256: string }>()
+  const infoOf = (key: ObjectKey, o: { readonly body: Uint8Array; readonly sha256: string }): ObjectInfo => ({
+    key,
+    size: o.body.byteLength,
+    sha256: o.sha256,
+    etag: o.sha256
   })
+  return make({
+    bucket,
+    get: (key) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(key)), (o) => o.body.slice())),
+    head: (key) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(key)), (o) => infoOf(key, o))),
+    write: (key, body, { sha256 }) =>
+      Effect.sync(() => {
+        objects.set(key, { body: body.slice(), sha256 })
+        return sha256
+      }),
+    list: (prefix) =>
+      Stream.suspend(() =>
+        Stream.fromIterable(
+          [...objects.entries()].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([k, o]): ListedObject => ({ key: k as ObjectKey, size: o.body.byteLength, etag: o.sha256 }))
+        )
+      ),
+    delete: (key) => Effect.sync(() => void objects.delete(key))
+  })
+}
 
 /** @category layers */
 export const layerMemory: Layer.Layer<ObjectStore> = Layer.effect(ObjectStore, makeMemory())

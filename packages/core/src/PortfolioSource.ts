@@ -53,6 +53,12 @@ export interface RequestRecord {
 export interface PayloadPage {
   readonly bytes: Uint8Array
   readonly request: RequestRecord
+  /**
+   * The page's JSON value, when the source has already parsed it from exactly `bytes` (the HTTP
+   * source does, once, to check the envelope): the decoder uses it instead of parsing the page a
+   * second time. In memory only: the archive keeps `bytes`, and a replay parses them.
+   */
+  readonly json?: unknown
 }
 
 /**

@@ -28,6 +28,166 @@ export type SqlValue = string | number | bigint | boolean | null
 /** @category models */
 export type Row = Readonly<Record<string, SqlValue>>
 
+// ---------------------------------------------------------------------------------------------
+// SqlValue mapping: the one place every engine turns its values into `SqlValue`s
+// ---------------------------------------------------------------------------------------------
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const INTEGER_TEXT = /^[-+]?\d+$/
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/
+const INTEGER_TYPES = new Set([
+  "tinyint",
+  "smallint",
+  "int",
+  "integer",
+  "bigint",
+  "hugeint",
+  "utinyint",
+  "usmallint",
+  "uinteger",
+  "ubigint",
+  "uhugeint"
+])
+const FLOAT_TYPES = new Set(["double", "float", "real"])
+
+/** An integer as a `number` when it is safe (|n| <= 2^53 - 1), else as a `bigint`. @category mapping */
+export const safeInteger = (n: bigint): number | bigint => (n <= MAX_SAFE && n >= MIN_SAFE ? Number(n) : n)
+
+/** A value that does not fit its column's type (thrown by a `sqlValueDecoder`, caught by `decodeRows`). */
+class SqlValueMismatch {
+  constructor(readonly detail: string) {}
+}
+
+const mismatch = (what: string, raw: unknown): never => {
+  throw new SqlValueMismatch(`not ${what}: ${typeof raw === "bigint" ? `${raw}n` : JSON.stringify(raw)}`)
+}
+
+/**
+ * The decoder of one column's values into `SqlValue`s, chosen once per column by its SQL type. The
+ * type is an engine's or the catalog's name in any case (`BIGINT`, `integer`, `int`,
+ * `decimal(7,3)`, `DATE`, `varchar`, `string`, `TIMESTAMP WITH TIME ZONE`); a value is what the
+ * engine's driver hands over: text (Athena sends every value as text, DuckDB's JSON rows give
+ * BIGINT, DECIMAL and DATE as text), a number, a bigint or a boolean; `null` and `undefined` are NULL.
+ *
+ * The mapping (the port's contract, `SqlValue`): integer types -> `number` when safe, else `bigint`;
+ * float types -> `number` (`"NaN"`, `"Infinity"` included); DECIMAL -> its exact text; DATE ->
+ * `YYYY-MM-DD`; TIMESTAMP -> ISO text with a `T` (an epoch-millisecond number becomes
+ * `YYYY-MM-DDTHH:MM:SS.sss`); BOOLEAN -> boolean (`"true"`/`"false"` text too); anything else ->
+ * text as given (numbers and booleans kept, bigints by the integer rule, nested values as JSON).
+ * A value that does not fit its type throws; `decodeRows` turns that into `QueryError` `BadRow`.
+ *
+ * @category mapping
+ */
+export const sqlValueDecoder = (type: string): (raw: unknown) => SqlValue => {
+  const base = type.trim().toLowerCase().replace(/\(.*$/, "").trim()
+  if (INTEGER_TYPES.has(base)) {
+    return (raw) => {
+      if (raw === null || raw === undefined) return null
+      if (typeof raw === "number") return Number.isInteger(raw) ? raw : mismatch(`an integer (${type})`, raw)
+      if (typeof raw === "bigint") return safeInteger(raw)
+      if (typeof raw === "string" && INTEGER_TEXT.test(raw)) return safeInteger(BigInt(raw))
+      return mismatch(`an integer (${type})`, raw)
+    }
+  }
+  if (FLOAT_TYPES.has(base)) {
+    return (raw) => {
+      if (raw === null || raw === undefined) return null
+      if (typeof raw === "number") return raw
+      if (typeof raw === "string" && raw.trim() !== "") {
+        const n = Number(raw)
+        if (!Number.isNaN(n) || raw === "NaN") return n
+      }
+      return mismatch(`a number (${type})`, raw)
+    }
+  }
+  if (base === "decimal" || base === "numeric") {
+    return (raw) => {
+      if (raw === null || raw === undefined) return null
+      if (typeof raw === "string" && DECIMAL_TEXT.test(raw)) return raw
+      return mismatch(`a decimal (${type})`, raw)
+    }
+  }
+  if (base === "date") {
+    return (raw) => {
+      if (raw === null || raw === undefined) return null
+      if (typeof raw === "string" && DATE_TEXT.test(raw)) return raw
+      return mismatch(`a date (${type})`, raw)
+    }
+  }
+  if (base.startsWith("timestamp")) {
+    return (raw) => {
+      if (raw === null || raw === undefined) return null
+      if (typeof raw === "string") return raw.replace(" ", "T")
+      if (typeof raw === "number" || typeof raw === "bigint") {
+        const ms = Number(raw)
+        if (Number.isFinite(ms)) return new Date(ms).toISOString().slice(0, -1)
+      }
+      return mismatch(`a timestamp (${type})`, raw)
+    }
+  }
+  if (base === "boolean" || base === "bool") {
+    return (raw) => {
+      if (raw === null || raw === undefined) return null
+      if (typeof raw === "boolean") return raw
+      if (raw === "true" || raw === "false") return raw === "true"
+      return mismatch(`a boolean (${type})`, raw)
+    }
+  }
+  return (raw) =>
+    raw === null || raw === undefined ?
+      null :
+      typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean" ?
+      raw :
+      typeof raw === "bigint" ?
+      safeInteger(raw) :
+      JSON.stringify(raw)
+}
+
+/**
+ * Decodes an engine's rows into `Row`s with one `sqlValueDecoder` per column; `cell(row, i)` reads
+ * the raw value of column `i`. A value that does not fit its type fails with `QueryError` `BadRow`
+ * naming the column, its type, the row and the value.
+ *
+ * @category mapping
+ */
+export const decodeRows = <R>(
+  columns: ReadonlyArray<{ readonly name: string; readonly type: string }>,
+  rows: Iterable<R>,
+  cell: (row: R, index: number) => unknown,
+  context: { readonly sql?: string | undefined; readonly queryId?: string | undefined } = {}
+): Effect.Effect<Array<Row>, QueryError> =>
+  Effect.suspend(() => {
+    const decoders = columns.map((c) => sqlValueDecoder(c.type))
+    const out: Array<Row> = []
+    let at = 0
+    for (const row of rows) {
+      const decoded: Record<string, SqlValue> = {}
+      for (let i = 0; i < columns.length; i++) {
+        const column = columns[i]
+        const decode = decoders[i]
+        if (column === undefined || decode === undefined) continue
+        try {
+          decoded[column.name] = decode(cell(row, i))
+        } catch (e) {
+          if (!(e instanceof SqlValueMismatch)) throw e
+          return Effect.fail(
+            new QueryError({
+              reason: "BadRow",
+              ...(context.sql !== undefined ? { sql: context.sql } : {}),
+              ...(context.queryId !== undefined ? { queryId: context.queryId } : {}),
+              detail: `column ${column.name} (${column.type}) of row ${at + 1}: ${e.detail}`
+            })
+          )
+        }
+      }
+      out.push(decoded)
+      at++
+    }
+    return Effect.succeed(out)
+  })
+
 /** @category models */
 export interface QueryResult {
   readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>
@@ -114,8 +274,8 @@ const END = /;?\s*$/y
  */
 export const parseSimpleSelect = (sql: string): SimpleSelect | undefined => {
   HEAD.lastIndex = 0
-  const head = HEAD.exec(sql)
-  if (head === null) return undefined
+  const table = HEAD.exec(sql)?.[1]
+  if (table === undefined) return undefined
   let at = HEAD.lastIndex
   const where: Array<{ column: string; value: string }> = []
   WHERE.lastIndex = at
@@ -123,9 +283,9 @@ export const parseSimpleSelect = (sql: string): SimpleSelect | undefined => {
     at = WHERE.lastIndex
     for (;;) {
       CONDITION.lastIndex = at
-      const c = CONDITION.exec(sql)
-      if (c === null) return undefined
-      where.push({ column: c[1]!.toLowerCase(), value: c[2]!.replace(/''/g, "'") })
+      const [matched, column, value] = CONDITION.exec(sql) ?? []
+      if (matched === undefined || column === undefined || value === undefined) return undefined
+      where.push({ column: column.toLowerCase(), value: value.replace(/''/g, "'") })
       at = CONDITION.lastIndex
       AND.lastIndex = at
       if (AND.exec(sql) === null) break
@@ -134,44 +294,34 @@ export const parseSimpleSelect = (sql: string): SimpleSelect | undefined => {
   }
   END.lastIndex = at
   if (END.exec(sql) === null || END.lastIndex !== sql.length) return undefined
-  return { table: head[1]!, where }
+  return { table, where }
 }
 
-const asNumber = (v: bigint): number | bigint =>
-  v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v
-
-/** Reads one column of a file as SqlValues, by its catalog type. */
+/** Reads one column of a file as SqlValues, by its catalog type (through `sqlValueDecoder`). */
 const readColumn = (table: ReturnType<typeof P.readTable>, column: Column): Array<SqlValue> => {
   const vector = P.child(table, column.name)
   const type = column.type
-  if (type === "string") return P.readStrings(vector)
-  if (type === "int") return P.readInt32(vector)
-  if (type === "bigint") return P.readInt64(vector).map((v) => (v === null ? null : asNumber(v)))
-  if (type === "date") return P.readDateDays(vector).map((d) => (d === null ? null : fromEpochDay(d)))
+  const decode = sqlValueDecoder(type)
+  if (type === "string") return P.readStrings(vector).map(decode)
+  if (type === "int") return P.readInt32(vector).map(decode)
+  if (type === "bigint") return P.readInt64(vector).map(decode)
+  if (type === "date") return P.readDateDays(vector).map((d) => (d === null ? null : decode(fromEpochDay(d))))
   const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type)
   if (decimal !== null) {
     const scale = Number(decimal[2])
     const { scale: fileScale, values } = P.readDecimals(vector)
-    return values.map((v) => (v === null ? null : formatDecimal(P.rescale(v, fileScale, scale), scale)))
+    return values.map((v) => (v === null ? null : decode(formatDecimal(P.rescale(v, fileScale, scale), scale))))
   }
   const out: Array<SqlValue> = []
   for (let i = 0; i < vector.length; i++) {
     const v: unknown = vector.get(i)
-    out.push(
-      v === null || v === undefined ?
-        null :
-        type === "timestamp" ?
-        new Date(Number(v)).toISOString() :
-        typeof v === "bigint" ?
-        asNumber(v) :
-        (v as SqlValue)
-    )
+    // Arrow hands a timestamp as epoch milliseconds, which the decoder turns into ISO text
+    out.push(decode(type === "timestamp" && v instanceof Date ? v.getTime() : v))
   }
   return out
 }
 
-const partitionValue = (column: Column, text: string): SqlValue =>
-  column.type === "int" || column.type === "bigint" ? asNumber(BigInt(text)) : text
+const partitionValue = (column: Column, text: string): SqlValue => sqlValueDecoder(column.type)(text)
 
 const textOf = (v: SqlValue): string | undefined => (v === null ? undefined : String(v))
 
@@ -198,7 +348,7 @@ const runSelect = (
     const columns = table.columns.map((c) => readColumn(arrow, c))
     for (let i = 0; i < arrow.numRows; i++) {
       const row: Record<string, SqlValue> = {}
-      table.columns.forEach((c, j) => (row[c.name] = columns[j]![i] ?? null))
+      table.columns.forEach((c, j) => (row[c.name] = columns[j]?.[i] ?? null))
       for (const k of table.partitionKeys) row[k.name] = partition[k.name] ?? null
       if (select.where.every((w) => textOf(row[w.column] ?? null) === w.value)) rows.push(row)
     }
@@ -262,7 +412,9 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<QueryEngine>, never, 
       const rows = yield* Effect.try({
         try: () => runSelect(files, table, select),
         catch: (cause) =>
-          new QueryError({ reason: "Failed", sql, detail: `reading ${table.name}: ${String(cause)}`, cause })
+          cause instanceof SqlValueMismatch ?
+            new QueryError({ reason: "BadRow", sql, detail: `reading ${table.name}: ${cause.detail}` }) :
+            new QueryError({ reason: "Failed", sql, detail: `reading ${table.name}: ${String(cause)}`, cause })
       })
       return {
         columns: [...table.columns, ...table.partitionKeys].map((c) => ({ name: c.name, type: c.type })),

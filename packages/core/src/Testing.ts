@@ -12,7 +12,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import * as B3Wire from "./B3Wire.js"
+import * as B3Encode from "./B3Encode.js"
 import * as Catalog from "./Catalog.js"
 import type { Language, Portfolio } from "./Domain.js"
 import * as ObjectStore from "./ObjectStore.js"
@@ -129,7 +129,7 @@ export const payloadOf = (
 ): PortfolioSource.Payload => {
   const language = options.language ?? "pt-br"
   const fetchedAt = options.fetchedAt ?? `${p.refDate}T08:00:01.000Z`
-  const pages = B3Wire.encodePortfolioDay(p, {
+  const pages = B3Encode.encodePortfolioDay(p, {
     language,
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {})
   })

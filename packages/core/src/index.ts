@@ -5,7 +5,10 @@
  * @since 0.1.0
  */
 export * as B3Calendar from "./B3Calendar.js"
+export * as B3Csv from "./B3Csv.js"
+export * as B3Encode from "./B3Encode.js"
 export * as B3HttpSource from "./B3HttpSource.js"
+export * as B3Json from "./B3Json.js"
 export * as B3ParseError from "./B3ParseError.js"
 export * as B3Wire from "./B3Wire.js"
 export * as Catalog from "./Catalog.js"

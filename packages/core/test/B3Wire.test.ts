@@ -2,6 +2,7 @@
  * The B3 codecs: encode/decode identity for every format x language x segment, robustness on
  * arbitrary and damaged bytes, the three real samples, and one typed reason per kind of bad input.
  */
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { B3ParseErrorReason } from "@b3-pipeline/core/B3ParseError"
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import type { IndexCode, Portfolio, RefDate } from "@b3-pipeline/core/Domain"
@@ -79,7 +80,7 @@ describe("B3Wire round trip", () => {
 
   it("pages: page size 1 gives one page per row, all sharing one header", () => {
     const p = generatePortfolio({ indexCode: IBOV, refDate: "2025-04-07" as RefDate, size: 9 })
-    const pages = B3Wire.encodePortfolioDay(p, { language: "pt-br", pageSize: 1 })
+    const pages = B3Encode.encodePortfolioDay(p, { language: "pt-br", pageSize: 1 })
     assert.strictEqual(pages.length, 9)
     const j = JSON.parse(text(pages[3]!))
     assert.deepStrictEqual(j.page, { pageNumber: 4, pageSize: 1, totalRecords: 9, totalPages: 9 })
@@ -88,12 +89,12 @@ describe("B3Wire round trip", () => {
 
   it("encodes byte-realistic JSON: B3's key order, strings, grouped numbers, nulls in segment 1", () => {
     const p = generatePortfolio({ indexCode: IBOV, refDate: "2025-04-07" as RefDate, size: 3, segment: "1", seed: 4 })
-    const j = text(B3Wire.encodePortfolioDay(p, { language: "en-us" })[0]!)
+    const j = text(B3Encode.encodePortfolioDay(p, { language: "en-us" })[0]!)
     assert.match(
       j,
       /^\{"page":\{"pageNumber":1,"pageSize":9999,"totalRecords":3,"totalPages":1\},"header":\{"date":"04\/07\/25","text":"Total Theorethical Quantity","part":"100\.000","partAcum":"100\.000","textReductor":"Reductor","reductor":"\d{1,3}(,\d{3})*\.\d{8}","theoricalQty":"\d{1,3}(,\d{3})*"\},"results":\[\{"segment":null,"cod":"[A-Z0-9]+","asset":"[^"]+","type":"[^"]+","part":"\d+\.\d{3}","partAcum":null,"theoricalQty":"\d{1,3}(,\d{3})*"\}/
     )
-    const t = text(B3Wire.encodeTheoricalPortfolio(p, { language: "pt-br" })[0]!)
+    const t = text(B3Encode.encodeTheoricalPortfolio(p, { language: "pt-br" })[0]!)
     assert.match(
       t,
       /"header":\{"part":"100,000","theoricalQty":"\d{1,3}(\.\d{3})*","reductor":"[\d.]+,\d{8}"\},"results":\[\{"cod":"\w+","asset":"[^"]+","type":"[^"]+","theoricalQty":"[\d.]+","part":"\d+,\d{3}","cont":1\}/
@@ -102,7 +103,7 @@ describe("B3Wire round trip", () => {
 
   it("encodes the CSV in latin1 with CRLF, the trailing ';' and B3's footers", () => {
     const p = generatePortfolio({ indexCode: IBOV, refDate: "2025-10-03" as RefDate, size: 4, segment: "1", seed: 1 })
-    const b = B3Wire.encodeCsv(p)
+    const b = B3Encode.encodeCsv(p)
     const s = String.fromCharCode(...b)
     const lines = s.split("\r\n")
     assert.strictEqual(lines[0], "IBOV - Carteira do Dia 03/10/25")
@@ -112,7 +113,7 @@ describe("B3Wire round trip", () => {
     assert.match(lines[7]!, /^Redutor;;;[\d.]+,\d{8}$/)
     assert.strictEqual(lines[8], "")
     assert.isTrue(b.includes(0xf3)) // "ó" as one latin1 byte
-    const d = text(B3Wire.encodeDownload(p, { quoted: true }))
+    const d = text(B3Encode.encodeDownload(p, { quoted: true }))
     assert.match(d, /^"[A-Za-z0-9+/]+=*"$/)
   })
 })
@@ -239,7 +240,7 @@ describe("B3Wire real samples", () => {
       const dl = yield* B3Wire.decodePayload({
         ...payload,
         request: { ...payload.request, method: "GetDownloadPortfolioDay" },
-        pages: [{ bytes: B3Wire.encodeDownload(g), request: req }],
+        pages: [{ bytes: B3Encode.encodeDownload(g), request: req }],
         refDate: "2025-04-07" as RefDate
       })
       assert.deepStrictEqual(plain(dl), plain({ ...g, format: "CSV" }))
@@ -253,11 +254,11 @@ describe("B3Wire real samples", () => {
 describe("B3Wire bad input: a specific typed reason, never a wrong number", () => {
   const base = generatePortfolio({ indexCode: IBOV, refDate: "2025-02-14" as RefDate, size: 10, segment: "2", seed: 7 })
   const dayJson = (language: "pt-br" | "en-us" = "pt-br") =>
-    JSON.parse(text(B3Wire.encodePortfolioDay(base, { language })[0]!))
+    JSON.parse(text(B3Encode.encodePortfolioDay(base, { language })[0]!))
   const enc = (j: unknown) => [bytes(JSON.stringify(j))]
 
   it("truncated JSON: NotJson; an HTML page: HtmlPage, whatever format was asked", () => {
-    const whole = B3Wire.encodePortfolioDay(base, { language: "pt-br" })[0]!
+    const whole = B3Encode.encodePortfolioDay(base, { language: "pt-br" })[0]!
     failsWith(B3Wire.decode([whole.subarray(0, whole.length - 7)], { indexCode: IBOV }), "NotJson")
     const e = failsWith(
       B3Wire.decode([bytes("<!DOCTYPE html><html><title>Just a moment...</title></html>")], {
@@ -374,7 +375,7 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
   })
 
   it("pages that disagree, a missing page, a wrong record count: PageMismatch", () => {
-    const pages = B3Wire.encodePortfolioDay(base, { language: "pt-br", pageSize: 4 })
+    const pages = B3Encode.encodePortfolioDay(base, { language: "pt-br", pageSize: 4 })
     failsWith(B3Wire.decode(pages.slice(0, 2), { indexCode: IBOV }), "PageMismatch")
     const p2 = JSON.parse(text(pages[1]!))
     p2.header.theoricalQty = "1"
@@ -389,7 +390,7 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
   })
 
   it("errors on later pages name the page and the payload-wide row", () => {
-    const pages = B3Wire.encodePortfolioDay(base, { language: "pt-br", pageSize: 4 })
+    const pages = B3Encode.encodePortfolioDay(base, { language: "pt-br", pageSize: 4 })
     const p2 = JSON.parse(text(pages[1]!))
     p2.results[0].theoricalQty = "12,5"
     const e = failsWith(
@@ -401,14 +402,14 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
   })
 
   it("CSV variants: en-us labels and numbers, a UTF-8 byte-order mark, a by-sector file", () => {
-    const en = B3Wire.encodeCsvText(base, { language: "en-us", eol: "\n" })
+    const en = B3Encode.encodeCsvText(base, { language: "en-us", eol: "\n" })
     assert.match(en, /^IBOV - Portfolio of the Day 02\/14\/25\nSector;Code;/)
     assert.match(en, /\nTotal Theorethical Quantity;;;;\d{1,3}(,\d{3})*;100\.000\nReductor;;;;[\d,]+\.\d{8}\n$/)
     const p = ok(B3Wire.decode([bytes(en)], {}))
     assert.strictEqual(p.language, "en-us")
     assert.strictEqual(p.refDate, "2025-02-14")
     assert.deepStrictEqual(plain(p), plain({ ...base, language: "en-us", format: "CSV" }))
-    const bom = ok(B3Wire.decode([bytes("\uFEFF" + B3Wire.encodeCsvText(base))], {}))
+    const bom = ok(B3Wire.decode([bytes("\uFEFF" + B3Encode.encodeCsvText(base))], {}))
     assert.deepStrictEqual(plain(bom), plain({ ...base, format: "CSV" }))
   })
 
@@ -422,7 +423,7 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
 
   it("CSV: not a B3 CSV, wrong field count, truncated, other-locale number, wrong index", () => {
     const csv = String.fromCharCode(
-      ...B3Wire.encodeCsv({ ...base, segment: "1", sectors: base.sectors.map(() => null) })
+      ...B3Encode.encodeCsv({ ...base, segment: "1", sectors: base.sectors.map(() => null) })
     )
     failsWith(B3Wire.decode([latin1("a,b,c\n1,2,3\n")], { format: "CSV" }), "NotB3Csv")
     failsWith(B3Wire.decode([latin1(csv.replace(/\r\n[^\r\n]*\r\nRedutor[^\r\n]*\r\n$/, "\r\n"))], {}), "BadEnvelope")
@@ -442,8 +443,8 @@ describe("B3Wire bad input: a specific typed reason, never a wrong number", () =
 
 describe("B3Wire format detection: says what it saw", () => {
   const base = generatePortfolio({ indexCode: IBOV, refDate: "2025-02-14" as RefDate, size: 12, segment: "2", seed: 3 })
-  const day = B3Wire.encodePortfolioDay(base, { language: "pt-br" })[0]!
-  const csvText = B3Wire.encodeCsvText(base)
+  const day = B3Encode.encodePortfolioDay(base, { language: "pt-br" })[0]!
+  const csvText = B3Encode.encodeCsvText(base)
   const withBom = (b: Uint8Array) => new Uint8Array([0xef, 0xbb, 0xbf, ...b])
   const utf16le = (t: string, bom: boolean) => {
     const body = Buffer.from(t, "utf16le")
@@ -466,7 +467,7 @@ describe("B3Wire format detection: says what it saw", () => {
       plain({ ...base, format: "CSV" })
     )
     assert.deepStrictEqual(
-      plain(ok(B3Wire.decode([withBom(B3Wire.encodeDownload(base))], { format: "CSV" }))),
+      plain(ok(B3Wire.decode([withBom(B3Encode.encodeDownload(base))], { format: "CSV" }))),
       plain({ ...base, format: "CSV" })
     )
     assert.strictEqual(B3Wire.detectMethod(withBom(day)), "GetPortfolioDay")
@@ -504,7 +505,7 @@ describe("B3Wire format detection: says what it saw", () => {
   })
 
   it("errors name CLI flags, not library options", () => {
-    const theo = B3Wire.encodeTheoricalPortfolio(base, { language: "pt-br" })
+    const theo = B3Encode.encodeTheoricalPortfolio(base, { language: "pt-br" })
     assert.include(failsWith(B3Wire.decode(theo, { indexCode: IBOV }), "MissingDate").message, "--date")
     assert.include(failsWith(B3Wire.decode([day], {}), "BadIndexCode").message, "--index")
     for (const e of [B3Wire.decode(theo, { indexCode: IBOV }), B3Wire.decode([day], {})]) {
@@ -517,7 +518,7 @@ describe("B3Wire format detection: says what it saw", () => {
     assert.include(e.message, "--language")
     failsWith(B3Wire.decode([bytes(csvText)], { language: "en-us" }), "LanguageMismatch")
     // no label: the numbers decide (theoretical bodies carry no labels)
-    const theo = B3Wire.encodeTheoricalPortfolio(base, { language: "en-us" })
+    const theo = B3Encode.encodeTheoricalPortfolio(base, { language: "en-us" })
     failsWith(
       B3Wire.decode(theo, { indexCode: IBOV, refDate: base.refDate, language: "pt-br" }),
       "LanguageMismatch"
@@ -562,7 +563,7 @@ describe("B3Wire plausibility", () => {
       const p = at("2099-05-04")
       const payload: Payload = {
         request: { indexCode: IBOV, method: "GetPortfolioDay", language: "pt-br", segment: "1" },
-        pages: [{ bytes: B3Wire.encodePortfolioDay(p, { language: "pt-br" })[0]!, request: {} as never }],
+        pages: [{ bytes: B3Encode.encodePortfolioDay(p, { language: "pt-br" })[0]!, request: {} as never }],
         fetchedAt: "2025-10-01T10:00:00Z",
         origin: "test"
       }

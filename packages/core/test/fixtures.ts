@@ -1,7 +1,7 @@
 /**
  * Payload and store helpers shared by the core tests (not a test file itself).
  */
-import * as B3Wire from "@b3-pipeline/core/B3Wire"
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import type { IndexCode, Language, Portfolio, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
@@ -61,7 +61,7 @@ export const samplePayload = (
     ...(options.size !== undefined ? { size: options.size } : {}),
     ...(options.segment !== undefined ? { segment: options.segment } : {})
   })
-  const pages = B3Wire.encodePortfolioDay(
+  const pages = B3Encode.encodePortfolioDay(
     portfolio,
     options.pageSize !== undefined ? { language, pageSize: options.pageSize } : { language }
   )

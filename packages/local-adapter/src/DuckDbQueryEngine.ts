@@ -12,14 +12,14 @@
  * statements must all be SELECTs (`internal/readOnly.ts`); anything else fails `NotAllowed`.
  *
  * A table with no files yet is an empty view with the table's columns; once it has files, its view
- * reads them by glob, which DuckDB expands at each query, so data written since is seen. Values follow `QueryEngine.SqlValue`:
- * DECIMAL -> exact text, DATE -> `YYYY-MM-DD`, integers -> number when safe else bigint.
+ * reads them by glob, which DuckDB expands at each query, so data written since is seen. Values follow
+ * `QueryEngine.SqlValue` through core's one mapping (`QueryEngine.decodeRows`): DECIMAL -> exact
+ * text, DATE -> `YYYY-MM-DD`, integers -> number when safe else bigint. A missing column is `Syntax`.
  *
  * @since 0.1.0
  */
 import type { ColumnType } from "@b3-pipeline/core/Catalog"
-import { QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
-import type { Row, SqlValue } from "@b3-pipeline/core/QueryEngine"
+import { decodeRows, QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
 import {
   RAW_PREFIX,
   rawColumns,
@@ -27,7 +27,6 @@ import {
   refinedColumns,
   refinedPartitionKeys
 } from "@b3-pipeline/core/Tables"
-import type { DuckDBResultReader } from "@duckdb/node-api"
 import * as Path from "@effect/platform/Path"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -54,7 +53,7 @@ const emptyOf = (columns: ReadonlyArray<{ readonly name: string; readonly type: 
 const reasonOf = (message: string): QueryError["reason"] =>
   message.startsWith(NOT_ALLOWED) || /^Permission Error/.test(message) ?
     "NotAllowed" :
-    /^Parser Error/.test(message) ?
+    /^(Parser Error|Binder Error: Referenced column)/.test(message) ?
     "Syntax" :
     /^Catalog Error: (Table|Table Function|Schema) with name .* does not exist/.test(message) ?
     "NoSuchTable" :
@@ -62,31 +61,6 @@ const reasonOf = (message: string): QueryError["reason"] =>
 
 const toError = (sql: string) => (e: DuckDbFailure): QueryError =>
   new QueryError({ reason: reasonOf(e.message), sql, detail: e.message, cause: e.cause })
-
-const toSafe = (text: string): number | bigint => {
-  const b = BigInt(text)
-  return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(b) : b
-}
-
-/** Maps one JSON-converted DuckDB value by its column type. */
-const mapValue = (type: string, value: unknown): SqlValue => {
-  if (value === null || value === undefined) return null
-  if (/^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(type)) return toSafe(String(value))
-  if (type.startsWith("TIMESTAMP")) return String(value).replace(" ", "T")
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value
-  if (typeof value === "bigint") return toSafe(value.toString())
-  return JSON.stringify(value)
-}
-
-const rowsOf = (reader: DuckDBResultReader): Array<Row> => {
-  const names = reader.deduplicatedColumnNames()
-  const types = reader.columnTypes().map(String)
-  return reader.getRowsJson().map((values) => {
-    const row: Record<string, SqlValue> = {}
-    for (let i = 0; i < names.length; i++) row[names[i]!] = mapValue(types[i]!, values[i])
-    return row
-  })
-}
 
 /**
  * Builds the engine (one DuckDB connection for the layer's lifetime).
@@ -96,7 +70,12 @@ const rowsOf = (reader: DuckDBResultReader): Array<Row> => {
 export const make = (config: DuckDbQueryEngineConfig) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
-    const dbOrError = yield* Effect.either(open(config.threads !== undefined ? { threads: config.threads } : {}))
+    // DuckDB opens when the layer is built: a failure to open fails the layer, not each query.
+    const db = yield* open(config.threads !== undefined ? { threads: config.threads } : {}).pipe(
+      Effect.mapError((e) =>
+        new QueryError({ reason: "Unavailable", detail: `DuckDB did not open: ${e.message}`, cause: e.cause })
+      )
+    )
     const lock = yield* Effect.makeSemaphore(1)
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
     const rawGlob = `${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`
@@ -123,7 +102,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         }
         const count = (glob: string) =>
           db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(
-            Effect.map((r) => Number(r.getRowsJS()[0]![0] as bigint))
+            Effect.map((r) => Number(r.getRowsJS()[0]?.[0] ?? 0))
           )
         const views: Array<[name: string, body: string]> = []
         if (!live.raw) {
@@ -155,12 +134,6 @@ export const make = (config: DuckDbQueryEngineConfig) =>
 
     const query: Context.Tag.Service<typeof QueryEngine>["query"] = (sql) =>
       lock.withPermits(1)(Effect.gen(function*() {
-        if (dbOrError._tag === "Left") {
-          return yield* Effect.fail(
-            new QueryError({ reason: "Unavailable", sql, detail: `DuckDB did not open: ${dbOrError.left.message}` })
-          )
-        }
-        const db = dbOrError.right
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
         const reader = yield* Effect.zipRight(onlySelect(db, sql), db.all(sql)).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
@@ -171,21 +144,21 @@ export const make = (config: DuckDbQueryEngineConfig) =>
           }),
           Effect.mapError(toError(sql))
         )
-        const names = reader.deduplicatedColumnNames()
         const types = reader.columnTypes().map(String)
-        return {
-          columns: names.map((name, i) => ({ name, type: types[i]! })),
-          rows: Stream.fromIterable(rowsOf(reader))
-        }
+        const columns = reader.deduplicatedColumnNames().map((name, i) => ({ name, type: types[i] ?? "" }))
+        // DuckDB's JSON rows (BIGINT, DECIMAL, DATE as text) through the port's one mapping
+        const rows = yield* decodeRows(columns, reader.getRowsJson(), (values, i) => values[i], { sql })
+        return { columns, rows: Stream.fromIterable(rows) }
       })).pipe(Effect.withSpan("DuckDbQueryEngine.query"))
 
     return QueryEngine.of({ query })
   })
 
 /**
- * The query engine on a warehouse folder.
+ * The query engine on a warehouse folder. DuckDB opens when the layer is built; if it cannot, the
+ * layer fails with `QueryError` `Unavailable`.
  *
  * @category layers
  */
-export const layer = (config: DuckDbQueryEngineConfig): Layer.Layer<QueryEngine, never, Path.Path> =>
+export const layer = (config: DuckDbQueryEngineConfig): Layer.Layer<QueryEngine, QueryError, Path.Path> =>
   Layer.scoped(QueryEngine, make(config))

@@ -14,31 +14,17 @@
  *
  * @since 0.1.0
  */
-import {
-  checkKey,
-  checkPrefix,
-  isValidKey,
-  makeCreatedRecord,
-  ObjectStore,
-  ObjectStoreError
-} from "@b3-pipeline/core/ObjectStore"
-import type {
-  ListedObject,
-  ObjectInfo,
-  ObjectKey,
-  ObjectStoreService,
-  S3EventRecord
-} from "@b3-pipeline/core/ObjectStore"
+import * as ObjectStorePort from "@b3-pipeline/core/ObjectStore"
+import { isValidKey, ObjectStore, ObjectStoreError, sha256Hex } from "@b3-pipeline/core/ObjectStore"
+import type { ListedObject, ObjectInfo, ObjectKey, ObjectStoreService } from "@b3-pipeline/core/ObjectStore"
 import { PAYLOAD_PREFIX, QUARANTINE_PREFIX } from "@b3-pipeline/core/Tables"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import { classify, describe } from "./internal/fsError.js"
-import { sha256Hex } from "./internal/hash.js"
 
 /**
  * A file's etag, from its stat alone: size, modification time and inode. Every write is an atomic
@@ -97,8 +83,6 @@ export const make = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const pubsub = yield* PubSub.unbounded<S3EventRecord>()
-    const bucket = root
     const isDurable = durableTest(options.durable)
     const hashCache = new Map<string, { readonly size: number; readonly mtime: number; readonly sha256: string }>()
 
@@ -158,15 +142,18 @@ export const make = (
         )
       })
 
-    const put: ObjectStoreService["put"] = (key, body) =>
+    const get = (key: ObjectKey) => {
+      const file = pathOf(key)
+      return fs.readFile(file).pipe(
+        Effect.map(Option.some),
+        Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
+        Effect.mapError(fail("get", key, file))
+      )
+    }
+
+    const write = (key: ObjectKey, body: Uint8Array, { sha256 }: { readonly sha256: string }) =>
       Effect.gen(function*() {
-        yield* checkKey("put", key)
         const file = pathOf(key)
-        const sha256 = sha256Hex(body)
-        const existing = yield* infoOf("put", key, file)
-        if (Option.isSome(existing) && existing.value.sha256 === sha256) {
-          return { ...existing.value, written: false }
-        }
         yield* writeAtomic(key, file, body)
         // The new file's stat: its etag, and the cache entry that makes the next put of the same bytes cheap.
         const stat = yield* fs.stat(file).pipe(Effect.mapError(fail("put", key, file)))
@@ -174,24 +161,8 @@ export const make = (
           onNone: () => hashCache.delete(file),
           onSome: (d) => hashCache.set(file, { size: body.byteLength, mtime: d.getTime(), sha256 })
         })
-        const info: ObjectInfo = { key, size: body.byteLength, sha256, etag: etagOf(stat) }
-        yield* PubSub.publish(pubsub, makeCreatedRecord(bucket, info, new Date()))
-        return { ...info, written: true }
-      }).pipe(Effect.withSpan("FileSystemObjectStore.put", { attributes: { key } }))
-
-    const get: ObjectStoreService["get"] = (key) =>
-      Effect.gen(function*() {
-        yield* checkKey("get", key)
-        const file = pathOf(key)
-        return yield* fs.readFile(file).pipe(
-          Effect.map(Option.some),
-          Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
-          Effect.mapError(fail("get", key, file))
-        )
+        return etagOf(stat)
       })
-
-    const head: ObjectStoreService["head"] = (key) =>
-      Effect.flatMap(checkKey("head", key), () => infoOf("head", key, pathOf(key)))
 
     /** Every key under `prefix`, sorted, walking only folders that can match. */
     const listKeys = (prefix: string) =>
@@ -222,10 +193,9 @@ export const make = (
         return out.sort()
       })
 
-    const list: ObjectStoreService["list"] = (prefix) =>
+    const list = (prefix: string) =>
       Stream.unwrap(
         Effect.gen(function*() {
-          yield* checkPrefix("list", prefix)
           const keys = yield* listKeys(prefix)
           return Stream.fromIterable(keys).pipe(
             Stream.mapEffect((key) =>
@@ -242,9 +212,8 @@ export const make = (
         })
       )
 
-    const del: ObjectStoreService["delete"] = (key) =>
+    const del = (key: ObjectKey) =>
       Effect.gen(function*() {
-        yield* checkKey("delete", key)
         const file = pathOf(key)
         hashCache.delete(file)
         yield* fs.remove(file).pipe(
@@ -253,7 +222,14 @@ export const make = (
         )
       })
 
-    return ObjectStore.of({ bucket, put, get, head, list, delete: del, events: Stream.fromPubSub(pubsub) })
+    return yield* ObjectStorePort.make({
+      bucket: root,
+      get,
+      head: (key) => infoOf("head", key, pathOf(key)),
+      write,
+      list,
+      delete: del
+    }, { name: "FileSystemObjectStore" })
   })
 
 /**

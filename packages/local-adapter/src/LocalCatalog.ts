@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { Catalog, CatalogError, Partition, TableDef } from "@b3-pipeline/core/Catalog"
+import { sha256Hex } from "@b3-pipeline/core/ObjectStore"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
@@ -25,7 +26,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { classify, describe } from "./internal/fsError.js"
-import { sha256Hex } from "./internal/hash.js"
 
 /** The catalog's folder, relative to the warehouse. @category constants */
 export const CATALOG_DIR = "_catalog"

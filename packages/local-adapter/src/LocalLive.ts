@@ -8,7 +8,7 @@
  */
 import type { Catalog } from "@b3-pipeline/core/Catalog"
 import type { ObjectStore } from "@b3-pipeline/core/ObjectStore"
-import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
+import type { QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
 import * as RawLayer from "@b3-pipeline/core/RawLayer"
 import type { RefineJob } from "@b3-pipeline/core/RefineJob"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -52,7 +52,7 @@ export type LocalServices =
  *
  * @category layers
  */
-export const layer = (config: LocalConfig): Layer.Layer<LocalServices, RefineSql.RefineSqlError> => {
+export const layer = (config: LocalConfig): Layer.Layer<LocalServices, RefineSql.RefineSqlError | QueryError> => {
   const optional = {
     ...(config.sqlDir !== undefined ? { sqlDir: config.sqlDir } : {}),
     ...(config.threads !== undefined ? { threads: config.threads } : {})

@@ -27,6 +27,7 @@ describe("RefineSql", () => {
         Layer.build(LocalLive.layer({ warehouse: tempWarehouse(), sqlDir: empty })).pipe(Effect.scoped)
       )
       assert.strictEqual(error._tag, "RefineSqlError")
+      if (error._tag !== "RefineSqlError") return
       assert.strictEqual(error.reason, "Missing")
       assert.deepStrictEqual(error.searched, [empty])
       assert.include(error.message, empty)

@@ -1,5 +1,6 @@
 // The exported test kit, as another team would use it: a property test on the kit's arbitraries,
 // and the ObjectStore contract suite run against an adapter written here.
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import type { ObjectInfo, ObjectKey } from "@b3-pipeline/core/ObjectStore"
 import { checkKey, checkPrefix, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
@@ -19,7 +20,7 @@ describe("test kit arbitraries", () => {
         Arbitraries.portfolio({ maxSize: 40, refDate: Arbitraries.pastRefDate }),
         Arbitraries.language,
         (portfolio, language) => {
-          const pages = B3Wire.encodePortfolioDay(portfolio, { language })
+          const pages = B3Encode.encodePortfolioDay(portfolio, { language })
           const payload = {
             request: {
               indexCode: portfolio.indexCode,

@@ -19,10 +19,11 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { recordRun } from "../Batch.js"
+import { isoNow, recordRun } from "../Batch.js"
 import type { BatchSummary } from "../Batch.js"
-import { Refresher } from "../Env.js"
 import type { Target } from "../Globals.js"
+import { Refresher } from "../Refresher.js"
+import * as Stdio from "../Stdio.js"
 import { decodeWith, UsageError } from "../Usage.js"
 
 const messageOf = (e: unknown): string =>
@@ -41,7 +42,7 @@ export const handler = (o: { readonly index: string; readonly date: string }, ta
         detail: `nothing to forget: the raw table holds no ${indexCode} on ${refDate} (b3 status lists what it holds)`
       })
     }
-    const startedAt = new Date().toISOString()
+    const startedAt = yield* isoNow
     const archive = `${PAYLOAD_PREFIX}ref_date=${refDate}/index_code=${indexCode}/`
     const payloads = new Set(
       Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(archive))).map((i) =>
@@ -65,7 +66,7 @@ export const handler = (o: { readonly index: string; readonly date: string }, ta
     const summary: BatchSummary = {
       command: "forget",
       startedAt,
-      finishedAt: new Date().toISOString(),
+      finishedAt: yield* isoNow,
       items: [{ label }],
       refines: runs,
       ...(Either.isLeft(refined) ? { refineError: messageOf(refined.left) } : {})
@@ -82,8 +83,6 @@ export const handler = (o: { readonly index: string; readonly date: string }, ta
     if (Either.isLeft(refined)) {
       lines.push(`refine FAILED: ${summary.refineError}; run \`b3 refine --date ${implied.join("` and `--date ")}\``)
     }
-    yield* Effect.sync(() => {
-      process.stdout.write(lines.join("\n") + "\n")
-      if (Either.isLeft(refined)) process.exitCode = 1
-    })
+    yield* Stdio.out(lines.join("\n") + "\n")
+    if (Either.isLeft(refined)) yield* Stdio.exitWith(1)
   })

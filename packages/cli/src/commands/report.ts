@@ -9,7 +9,8 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as path from "node:path"
-import type { ReportLocale } from "../report/Report.js"
+import type { ReportLocale } from "../report/Format.js"
+import * as Stdio from "../Stdio.js"
 import { decodeOptional, decodeWith } from "../Usage.js"
 
 /** @category commands */
@@ -57,7 +58,7 @@ export const handler = (o: {
     const compareDate = yield* decodeOptional(o.compare, decodeWith(RefDate, "date (want YYYY-MM-DD)"))
     const tickers = yield* Effect.forEach(o.ticker, (t) => decodeWith(Ticker, "ticker")(t.toUpperCase()))
     const out = path.resolve(o.out)
-    const { writeReport } = yield* Effect.promise(() => import("../report/Report.js"))
+    const { writeReport } = yield* Effect.promise(() => import("../report/Write.js"))
     const written = yield* writeReport({
       out,
       locale: o.locale,
@@ -66,7 +67,7 @@ export const handler = (o: {
       ...(compareDate !== undefined ? { compareDate } : {}),
       ...(tickers.length > 0 ? { tickers } : {})
     })
-    process.stdout.write(
+    yield* Stdio.out(
       `report: ${written.path} (${(written.bytes / 1024).toFixed(0)} KiB, self-contained; open it in any browser)\n`
     )
   })

@@ -10,7 +10,7 @@ import { barsLabelAbove, barsLabelLeft, lines, seriesColor, weightUnits } from "
 import type { Bar } from "./Charts.js"
 import { escapeHtml, formatCount, formatDate, formatDecimalText, formatPercent } from "./Format.js"
 import type { ReportLocale } from "./Format.js"
-import type { ReportChange, ReportData } from "./Report.js"
+import type { ReportChange, ReportData } from "./Model.js"
 import { textFor } from "./Text.js"
 
 /** @category rendering */

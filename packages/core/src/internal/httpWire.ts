@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import type { PageInfo } from "../B3Json.js"
+import { isPageEnvelope } from "../B3Json.js"
 import type { FetchMethod, FetchRequest } from "../PortfolioSource.js"
 import { FetchError } from "../PortfolioSource.js"
 
@@ -34,7 +36,7 @@ export const paramsFor = (
 export const base64Utf8 = (text: string): string => {
   const bytes = new TextEncoder().encode(text)
   let bin = ""
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!)
+  for (const b of bytes) bin += String.fromCharCode(b)
   return btoa(bin)
 }
 
@@ -95,14 +97,14 @@ export interface AttemptFailure {
   readonly retryAfterMs?: number
 }
 
-/** The envelope of one JSON page: only what pagination needs. */
-export interface Envelope {
-  readonly pageNumber: number
-  readonly pageSize: number
-  readonly totalRecords: number
-  readonly totalPages: number
+/** A good JSON page: its value (parsed once, handed to the decoder) and what pagination needs. */
+export interface JsonPage {
+  /** The page's envelope, as `B3Json.PageEnvelope` defines it. */
+  readonly page: PageInfo
   /** `results.length` of this page. */
   readonly rows: number
+  /** The whole page's JSON value (`JSON.parse` of the page text, done once here). */
+  readonly json: unknown
 }
 
 const fail = (
@@ -145,17 +147,16 @@ export const classifyStatus = (
 const looksLikeHtml = (headers: Readonly<Record<string, string>>, body: string): boolean =>
   (headers["content-type"] ?? "").includes("html") || /^\s*</.test(body)
 
-const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0
-
 /**
- * A 200 JSON page: valid JSON with a `page` envelope and a `results` array. HTML -> `NotJson`;
- * JSON that ends early -> `Truncated` (retryable); a JSON error body -> `NotJson`.
+ * A 200 JSON page: valid JSON with a `page` envelope and a `results` array (`B3Json.PageEnvelope`,
+ * the one definition). HTML -> `NotJson`; JSON that ends early -> `Truncated` (retryable); a JSON
+ * error body -> `NotJson`. This is the page's one `JSON.parse`: the value goes to the decoder.
  */
 export const classifyJsonPage = (
   where: Where,
   headers: Readonly<Record<string, string>>,
   text: string
-): AttemptFailure | Envelope => {
+): AttemptFailure | JsonPage => {
   if (looksLikeHtml(headers, text)) {
     return fail(where, "NotJson", {
       status: 200,
@@ -172,24 +173,13 @@ export const classifyJsonPage = (
     }
     return fail(where, "NotJson", { status: 200, detail: `not JSON: ${text.slice(0, 120)}`, cause })
   }
-  const obj = value as { page?: Record<string, unknown>; results?: unknown }
-  const page = typeof obj === "object" && obj !== null ? obj.page : undefined
-  if (
-    page === undefined || page === null || typeof page !== "object" || !isInt(page.pageNumber) ||
-    !isInt(page.pageSize) || !isInt(page.totalRecords) || !isInt(page.totalPages) || !Array.isArray(obj.results)
-  ) {
+  if (!isPageEnvelope(value)) {
     return fail(where, "NotJson", {
       status: 200,
       detail: `JSON without a page envelope (error body?): ${text.slice(0, 160)}`
     })
   }
-  return {
-    pageNumber: page.pageNumber,
-    pageSize: page.pageSize,
-    totalRecords: page.totalRecords,
-    totalPages: page.totalPages,
-    rows: (obj.results as Array<unknown>).length
-  }
+  return { page: value.page, rows: value.results.length, json: value }
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -230,5 +220,5 @@ export const classifyDownload = (
 /** Builds a failure (for transport errors and the source's own checks). */
 export const failure = fail
 
-export const isFailure = (u: AttemptFailure | Envelope | undefined): u is AttemptFailure =>
+export const isFailure = (u: AttemptFailure | JsonPage | undefined): u is AttemptFailure =>
   u !== undefined && "error" in u

@@ -3,7 +3,8 @@
  * realistic portfolios or payloads.
  */
 import * as fc from "fast-check"
-import * as B3Wire from "../B3Wire.js"
+import * as B3Encode from "../B3Encode.js"
+import type * as B3Wire from "../B3Wire.js"
 import type { IndexCode, Language, Portfolio, RefDate, Segment } from "../Domain.js"
 import { ALL_INDEX_CODES, refDateFromParts } from "../Domain.js"
 import { generatePortfolio } from "../Generate.js"
@@ -82,7 +83,7 @@ export const encodedCase = (wires?: ReadonlyArray<WireFormat>): fc.Arbitrary<Enc
             source,
             wire,
             language,
-            pages: B3Wire.encodePortfolioDay(source, { language, pageSize }),
+            pages: B3Encode.encodePortfolioDay(source, { language, pageSize }),
             options: { indexCode: source.indexCode },
             expected: { ...source, language, format: "GetPortfolioDay" }
           }
@@ -91,7 +92,7 @@ export const encodedCase = (wires?: ReadonlyArray<WireFormat>): fc.Arbitrary<Enc
             source,
             wire,
             language,
-            pages: B3Wire.encodeTheoricalPortfolio(source, { language, pageSize }),
+            pages: B3Encode.encodeTheoricalPortfolio(source, { language, pageSize }),
             options: { indexCode: source.indexCode, refDate: source.refDate },
             expected: {
               ...source,
@@ -106,7 +107,7 @@ export const encodedCase = (wires?: ReadonlyArray<WireFormat>): fc.Arbitrary<Enc
             source,
             wire,
             language,
-            pages: [B3Wire.encodeCsv(source, { encoding, eol, language })],
+            pages: [B3Encode.encodeCsv(source, { encoding, eol, language })],
             options: {},
             expected: { ...source, language, format: "CSV" }
           }
@@ -115,7 +116,7 @@ export const encodedCase = (wires?: ReadonlyArray<WireFormat>): fc.Arbitrary<Enc
             source,
             wire,
             language: "pt-br",
-            pages: [B3Wire.encodeDownload(source, { quoted })],
+            pages: [B3Encode.encodeDownload(source, { quoted })],
             options: { format: "CSV", indexCode: source.indexCode },
             expected: { ...source, language: "pt-br", format: "CSV" }
           }
