@@ -677,12 +677,7 @@ export const reconcile = (
     if (options.all === true) { for (const d of before.fresh.raw.byDate.keys()) dates.add(d) }
     for (const d of options.force ?? []) dates.add(d)
     const todo = [...dates].sort()
-    const runs: Array<RefineRun> = []
-    let done = 0
-    for (const refDate of todo) {
-      runs.push(yield* startDate(before.fresh.raw, refDate))
-      options.onDate?.(++done, todo.length, refDate)
-    }
+    const runs = yield* refineDates(before.fresh.raw, todo, options.onDate)
     if (todo.length === 0) {
       if (before.checkpointed?.changed === true) yield* writeCheckpoint(before.checkpointed.entries)
       return { found: before.fresh.stale, runs, stillStale: before.fresh.stale }
@@ -704,6 +699,36 @@ export const reconcile = (
     }
     return { found: before.fresh.stale, runs, stillStale: after.stale }
   }).pipe(Effect.withSpan("Trigger.reconcile"))
+
+/**
+ * Refines `todo` (ascending), each with its plan in `raw`: in one pass when the job has `startMany`
+ * and there is more than one date (each date still commits its own manifest), else date by date.
+ */
+const refineDates = (
+  raw: RawState,
+  todo: ReadonlyArray<RefDate>,
+  onDate?: (done: number, total: number, refDate: RefDate) => void
+): Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError, RefineJob> =>
+  Effect.gen(function*() {
+    const runs: Array<RefineRun> = []
+    let done = 0
+    const job = yield* RefineJob
+    if (job.startMany !== undefined && todo.length > 1) {
+      // a backend that refines many dates in one pass (each date still commits its own manifest)
+      runs.push(
+        ...yield* job.startMany(
+          todo.map((refDate) => ({ refDate, plan: planOf(raw, refDate) })),
+          (run) => onDate?.(++done, todo.length, run.refDate)
+        )
+      )
+    } else {
+      for (const refDate of todo) {
+        runs.push(yield* startDate(raw, refDate))
+        onDate?.(++done, todo.length, refDate)
+      }
+    }
+    return runs
+  })
 
 /**
  * The staleness test again on `dates` only: their raw folders listed again (the rest of the
@@ -808,12 +833,7 @@ export const reconcileDates = (
       if (reason !== undefined) found.push({ refDate: d, reason })
     }
     const todo = [...new Set([...found.map((s) => s.refDate), ...force])].sort()
-    const runs: Array<RefineRun> = []
-    let done = 0
-    for (const refDate of todo) {
-      runs.push(yield* startDate(raw, refDate))
-      options.onDate?.(++done, todo.length, refDate)
-    }
+    const runs = yield* refineDates(raw, todo, options.onDate)
     if (todo.length === 0) {
       if (dirty) yield* writeCheckpoint(entries)
       return Option.some({ found, runs, stillStale: [] })
