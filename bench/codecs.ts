@@ -22,8 +22,7 @@ const TARGET_ROWS = SMOKE ? 20_000 : 1_000_000
 const RUNS = SMOKE ? 2 : 5
 
 interface Corpus {
-  readonly payloads: ReadonlyArray<ReadonlyArray<Uint8Array>>
-  readonly codes: ReadonlyArray<IndexCode>
+  readonly payloads: ReadonlyArray<{ readonly pages: ReadonlyArray<Uint8Array>; readonly code: IndexCode }>
   readonly rows: number
   readonly bytes: number
 }
@@ -38,23 +37,22 @@ const corpus = (encode: (p: ReturnType<typeof generatePortfolio>) => ReadonlyArr
       distinct.push({ pages: encode(p), code, size: p.size })
     }
   }
-  const payloads: Array<ReadonlyArray<Uint8Array>> = []
-  const codes: Array<IndexCode> = []
+  const payloads: Array<{ readonly pages: ReadonlyArray<Uint8Array>; readonly code: IndexCode }> = []
   let rows = 0
   let bytes = 0
   for (let k = 0; rows < TARGET_ROWS; k++) {
-    const d = distinct[k % distinct.length]!
-    payloads.push(d.pages)
-    codes.push(d.code)
+    const d = distinct[k % distinct.length]
+    if (d === undefined) throw new Error("no portfolio to cycle")
+    payloads.push(d)
     rows += d.size
     for (const b of d.pages) bytes += b.length
   }
-  return { payloads, codes, rows, bytes }
+  return { payloads, rows, bytes }
 }
 
 const median = (xs: Array<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
+  return s[Math.floor(s.length / 2)] ?? Number.NaN
 }
 
 const cpuMs = (): number => {
@@ -74,22 +72,21 @@ interface Timing {
  * order every round) so that they share the machine's state fairly.
  */
 const timeTogether = (fs: ReadonlyArray<() => number>): Array<Timing> => {
-  const wall: Array<Array<number>> = fs.map(() => [])
-  const cpu: Array<Array<number>> = fs.map(() => [])
+  const timed = fs.map((f) => ({ f, wall: [] as Array<number>, cpu: [] as Array<number> }))
   let check = 0
   for (const f of fs) check += f()
   for (let r = 0; r < RUNS; r++) {
-    const order = r % 2 === 0 ? fs.map((_, i) => i) : fs.map((_, i) => fs.length - 1 - i)
-    for (const i of order) {
+    const order = r % 2 === 0 ? timed : timed.slice().reverse()
+    for (const t of order) {
       const w0 = performance.now()
       const c0 = cpuMs()
-      check += fs[i]!()
-      cpu[i]!.push(cpuMs() - c0)
-      wall[i]!.push(performance.now() - w0)
+      check += t.f()
+      t.cpu.push(cpuMs() - c0)
+      t.wall.push(performance.now() - w0)
     }
   }
   if (check <= 0) throw new Error("nothing decoded")
-  return fs.map((_, i) => ({ ms: median(wall[i]!), cpu: median(cpu[i]!) }))
+  return timed.map((t) => ({ ms: median(t.wall), cpu: median(t.cpu) }))
 }
 
 const utf8 = new TextDecoder()
@@ -102,14 +99,14 @@ export async function run(): Promise<Array<BenchRow>> {
   const json = corpus((p) => B3Encode.encodePortfolioDay(p, { language: "pt-br" }))
   const [parseOnly, full] = timeTogether([() => {
     let n = 0
-    for (const pages of json.payloads) {
+    for (const { pages } of json.payloads) {
       for (const b of pages) n += (JSON.parse(utf8.decode(b)) as { results: Array<unknown> }).results.length
     }
     return n
   }, () => {
     let n = 0
-    for (let i = 0; i < json.payloads.length; i++) {
-      const r = B3Wire.decode(json.payloads[i]!, { indexCode: json.codes[i]!, format: "GetPortfolioDay" })
+    for (const { code, pages } of json.payloads) {
+      const r = B3Wire.decode(pages, { indexCode: code, format: "GetPortfolioDay" })
       if (Either.isLeft(r)) throw new Error(r.left.message)
       n += r.right.size
     }
@@ -135,8 +132,8 @@ export async function run(): Promise<Array<BenchRow>> {
   const paged = corpus((p) => B3Encode.encodePortfolioDay(p, { language: "pt-br", pageSize: 20 }))
   const [pagedFull] = timeTogether([() => {
     let n = 0
-    for (let i = 0; i < paged.payloads.length; i++) {
-      const r = B3Wire.decode(paged.payloads[i]!, { indexCode: paged.codes[i]!, format: "GetPortfolioDay" })
+    for (const { code, pages } of paged.payloads) {
+      const r = B3Wire.decode(pages, { indexCode: code, format: "GetPortfolioDay" })
       if (Either.isLeft(r)) throw new Error(r.left.message)
       n += r.right.size
     }
@@ -153,7 +150,7 @@ export async function run(): Promise<Array<BenchRow>> {
   const csv = corpus((p) => [B3Encode.encodeCsv(p)])
   const [csvFull] = timeTogether([() => {
     let n = 0
-    for (const pages of csv.payloads) {
+    for (const { pages } of csv.payloads) {
       const r = B3Wire.decode(pages, { format: "CSV" })
       if (Either.isLeft(r)) throw new Error(r.left.message)
       n += r.right.size

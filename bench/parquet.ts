@@ -24,7 +24,7 @@ const TARGET_ROWS = Number(process.env["BENCH_PARQUET_ROWS"] ?? (SMOKE ? 20_000 
 const RUNS = SMOKE ? 1 : 3
 const meta = { payloadSha256: "0".repeat(64), fetchedAt: "2025-04-07T09:00:00.000Z" }
 
-const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 
 const time = <A>(f: () => A): { ms: number; value: A } => {
   const t = performance.now()
@@ -51,7 +51,8 @@ const corpus = (): { readonly portfolios: ReadonlyArray<Portfolio>; readonly row
   const portfolios: Array<Portfolio> = []
   let rows = 0
   for (let k = 0; rows < TARGET_ROWS; k++) {
-    const p = distinct[k % distinct.length]!
+    const p = distinct[k % distinct.length]
+    if (p === undefined) throw new Error("no portfolio to cycle")
     portfolios.push(p)
     rows += p.size
   }
@@ -72,19 +73,17 @@ const concatenate = (portfolios: ReadonlyArray<Portfolio>, rows: number): Portfo
   let at = 0
   let total = 0n
   for (const [k, p] of portfolios.entries()) {
-    for (let i = 0; i < p.size; i++) {
-      tickers.push(p.tickers[i]!)
-      assets.push(p.assets[i]!)
-      types.push(p.types[i]!)
-      const sector = p.sectors[i] ?? null
-      sectors.push(sector === null ? null : `${sector} #${k}`)
-      weights[at] = p.weights[i]!
-      quantities[at] = p.quantities[i]!
-      at++
-    }
+    tickers.push(...p.tickers)
+    assets.push(...p.assets)
+    types.push(...p.types)
+    for (const sector of p.sectors) sectors.push(sector === null ? null : `${sector} #${k}`)
+    weights.set(p.weights, at)
+    quantities.set(p.quantities, at)
+    at += p.size
     total += p.totalQuantity
   }
-  const first = portfolios[0]!
+  const [first] = portfolios
+  if (first === undefined) throw new Error("no portfolio to concatenate")
   return { ...first, size: rows, tickers, assets, types, sectors, weights, quantities, totalQuantity: total }
 }
 
@@ -115,7 +114,7 @@ export async function run(): Promise<Array<BenchRow>> {
   const strings: ReadonlyArray<ReadonlyArray<string | null>> = [big.tickers, big.assets, big.types, big.sectors]
   const dictionaryMs = timed(RUNS, () => strings.map((values, id) => dictionaryStringColumn(`c${id}`, id, values)))
   const naive = time(() => strings.map((values) => Arrow.vectorFromArray(values, new Arrow.Utf8())))
-  if (naive.value[0]!.length !== rows) throw new Error("naive build lost rows")
+  if (naive.value[0]?.length !== rows) throw new Error("naive build lost rows")
 
   const perSecond = (ms: number) => Math.round(rows / (ms / 1000))
   return [

@@ -29,7 +29,10 @@ const quick = {
 } satisfies B3HttpSource.B3HttpSourceInput
 
 const sourceFor = (sim: Simulator, options: B3HttpSource.B3HttpSourceInput = {}) =>
-  B3HttpSource.layer({ ...quick, ...options, baseUrl: sim.url }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  B3HttpSource.layer({ ...quick, ...options, baseUrl: sim.url }).pipe(
+    Layer.orDie,
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
 
 const fetchFrom = (sim: Simulator, req: FetchRequest, options: B3HttpSource.B3HttpSourceInput = {}) =>
   Effect.flatMap(PortfolioSource, (s) => s.fetch(req)).pipe(Effect.provide(sourceFor(sim, options)))
@@ -163,7 +166,10 @@ describe("HTTP clients", () => {
         yield* decodeAndCompare(sim, viaUndici, "2")
         const viaFetch = yield* Effect.flatMap(PortfolioSource, (s) => s.fetch(request(IBOV))).pipe(
           Effect.provide(
-            B3HttpSource.layer({ ...quick, baseUrl: sim.url, pageSize: 20 }).pipe(Layer.provide(FetchHttpClient.layer))
+            B3HttpSource.layer({ ...quick, baseUrl: sim.url, pageSize: 20 }).pipe(
+              Layer.orDie,
+              Layer.provide(FetchHttpClient.layer)
+            )
           )
         )
         assert.deepStrictEqual(viaFetch.pages.map((p) => p.bytes), viaUndici.pages.map((p) => p.bytes))

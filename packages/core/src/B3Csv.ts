@@ -32,11 +32,10 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   const format = "CSV"
   const { text } = decodeCsvText(textBytes(format, bytes, undefined))
   const lines = text.split("\n")
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!
+  lines.forEach((l, i) => {
     if (l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1)
-  }
-  while (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop()
+  })
+  while (lines.length > 0 && lines.at(-1)?.trim() === "") lines.pop()
   const title = TITLE.exec(lines[0] ?? "")
   if (title === null) {
     const t = text.trimStart()
@@ -47,7 +46,7 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
       value: (lines[0] ?? "").slice(0, 80)
     })
   }
-  const code = title[1]!
+  const code = title[1] ?? ""
   if (!INDEX_CODE.test(code)) return fail(format, "BadIndexCode", "invalid index code in the title", { value: code })
   if (options.indexCode !== undefined && options.indexCode !== code) {
     fail(format, "BadIndexCode", `the title's index ${code} differs from --index ${options.indexCode}`, {
@@ -67,19 +66,19 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   // Rows up to the total footer, then the optional reductor footer.
   // the total footer is the last line but one or two: search from the end, not a regex per row
   let end = lines.length - 1
-  while (end >= 2 && !isTotalLabel(firstField(lines[end]!))) end--
+  while (end >= 2 && !isTotalLabel(firstField(lines[end] ?? ""))) end--
   if (end < 2) {
     return fail(format, "BadEnvelope", "no \"Quantidade Teórica Total\" footer (truncated file?)", {
       field: "footer"
     })
   }
-  const totalFields = lines[end]!.split(";").slice(1).filter((f) => f.trim() !== "")
+  const footer = lines[end] ?? ""
+  const totalFields = footer.split(";").slice(1).filter((f) => f.trim() !== "")
   let reductorText: string | undefined
-  for (let i = end + 1; i < lines.length; i++) {
-    const l = lines[i]!
+  for (const l of lines.slice(end + 1)) {
     if (l.trim() === "") continue
     const f = l.split(";")
-    if (isReductorLabel(f[0]!) && reductorText === undefined) {
+    if (isReductorLabel(f[0] ?? "") && reductorText === undefined) {
       reductorText = f.slice(1).find((x) => x.trim() !== "") ?? ""
     } else {
       fail(format, "NotB3Csv", "unexpected line after the footer", { value: l })
@@ -87,14 +86,14 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   }
   const totalText = totalFields[0]
   if (totalText === undefined) {
-    return fail(format, "BadEnvelope", "the total footer has no total", { field: "footer", value: lines[end] })
+    return fail(format, "BadEnvelope", "the total footer has no total", { field: "footer", value: footer })
   }
 
-  const language = decideLanguage(format, options, [lines[end]!.split(";", 1)[0], lines[0], h0], () => {
+  const language = decideLanguage(format, options, [footer.split(";", 1)[0], lines[0], h0], () => {
     const v = voteQuantity(totalText) ?? (reductorText ? voteReductor(reductorText) : undefined)
     if (v !== undefined) return v
     for (let i = 2; i < end; i++) {
-      const f = lines[i]!.split(";")
+      const f = (lines[i] ?? "").split(";")
       const q = f[cols - 2]
       const p = f[cols - 1]
       const w = (q !== undefined ? voteQuantity(q) : undefined) ?? (p !== undefined ? voteWeight(p) : undefined)
@@ -103,7 +102,8 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
     return undefined
   })
   const sep = separatorsOf(language)
-  const refDate = parseShortDate(title[3]!, language)
+  const titleDate = title[3] ?? ""
+  const refDate = parseShortDate(titleDate, language)
   if (refDate === undefined) {
     return fail(
       format,
@@ -111,14 +111,14 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
       `the title's date is not a real ${language === "pt-br" ? "DD/MM/YY" : "MM/DD/YY"} date`,
       {
         field: "title",
-        value: title[3]
+        value: titleDate
       }
     )
   }
   if (options.refDate !== undefined && options.refDate !== refDate) {
     fail(format, "BadDate", `the title's date ${refDate} differs from --date ${options.refDate}`, {
       field: "title",
-      value: title[3]
+      value: titleDate
     })
   }
   const totalQuantity = parseTotal(format, totalText, sep, language, "footer")
@@ -134,7 +134,7 @@ const decodeCsv = (bytes: Uint8Array, options: DecodeOptions): Portfolio => {
   const sink = new RowSink(format, sep, language, end - 2)
   let rowNo = 0
   for (let i = 2; i < end; i++) {
-    const line = lines[i]!
+    const line = lines[i] ?? ""
     if (line.trim() === "") continue
     rowNo++
     const f = line.split(";")

@@ -24,12 +24,22 @@ const chunks = (size: number, pageSize: number | undefined): Array<readonly [num
   return out
 }
 
+/** Row `i` of the portfolio's columns (`i < p.size`: every column holds it). */
+const rowAt = (p: Portfolio, i: number) => ({
+  ticker: p.tickers[i] ?? "",
+  asset: p.assets[i] ?? "",
+  type: p.types[i] ?? "",
+  sector: p.sectors[i] ?? null,
+  weight: p.weights[i] ?? 0,
+  quantity: p.quantities[i] ?? 0n
+})
+
 /** Sum of weights per sector, by sector text. */
 const sectorTotals = (p: Portfolio): Map<string, number> => {
   const m = new Map<string, number>()
   for (let i = 0; i < p.size; i++) {
-    const s = p.sectors[i]
-    if (s !== null && s !== undefined) m.set(s, (m.get(s) ?? 0) + p.weights[i]!)
+    const { sector, weight } = rowAt(p, i)
+    if (sector !== null) m.set(sector, (m.get(sector) ?? 0) + weight)
   }
   return m
 }
@@ -41,7 +51,7 @@ export const encodePortfolioDay = (
 ): ReadonlyArray<Uint8Array> => {
   const l = options.language
   const bySector = p.segment === "2"
-  const totals = bySector ? sectorTotals(p) : undefined
+  const totals = bySector ? sectorTotals(p) : new Map<string, number>()
   const parts = chunks(p.size, options.pageSize)
   const pageSize = options.pageSize ?? 9999
   const header = {
@@ -56,15 +66,16 @@ export const encodePortfolioDay = (
   return parts.map(([from, to], k) => {
     const results = []
     for (let i = from; i < to; i++) {
-      const sector = bySector ? p.sectors[i] ?? null : null
+      const r = rowAt(p, i)
+      const sector = bySector ? r.sector : null
       results.push({
         segment: sector,
-        cod: p.tickers[i]!,
-        asset: p.assets[i]!,
-        type: p.types[i]!,
-        part: formatWeight(p.weights[i]!, l),
-        partAcum: sector !== null ? formatWeight(totals!.get(sector)!, l) : null,
-        theoricalQty: formatQuantity(p.quantities[i]!, l)
+        cod: r.ticker,
+        asset: r.asset,
+        type: r.type,
+        part: formatWeight(r.weight, l),
+        partAcum: sector !== null ? formatWeight(totals.get(sector) ?? 0, l) : null,
+        theoricalQty: formatQuantity(r.quantity, l)
       })
     }
     const page = { pageNumber: k + 1, pageSize, totalRecords: p.size, totalPages: parts.length }
@@ -88,12 +99,13 @@ export const encodeTheoricalPortfolio = (
   return parts.map(([from, to], k) => {
     const results = []
     for (let i = from; i < to; i++) {
+      const r = rowAt(p, i)
       results.push({
-        cod: p.tickers[i]!,
-        asset: p.assets[i]!,
-        type: p.types[i]!,
-        theoricalQty: formatQuantity(p.quantities[i]!, l),
-        part: formatWeight(p.weights[i]!, l),
+        cod: r.ticker,
+        asset: r.asset,
+        type: r.type,
+        theoricalQty: formatQuantity(r.quantity, l),
+        part: formatWeight(r.weight, l),
         cont: i + 1
       })
     }
@@ -115,13 +127,12 @@ export const encodeCsvText = (
   lines.push(`${p.indexCode} - ${pt ? "Carteira do Dia" : "Portfolio of the Day"} ${formatShortDate(p.refDate, l)}`)
   const cols = pt ? "Código;Ação;Tipo;Qtde. Teórica;Part. (%)" : "Code;Stock;Type;Theoretical Qty.;Part. (%)"
   lines.push(bySector ? `${pt ? "Setor" : "Sector"};${cols};Part. (%)Acum.` : cols)
-  const totals = bySector ? sectorTotals(p) : undefined
+  const totals = bySector ? sectorTotals(p) : new Map<string, number>()
   for (let i = 0; i < p.size; i++) {
-    const row = `${p.tickers[i]};${p.assets[i]};${p.types[i]};${formatQuantity(p.quantities[i]!, l)};${
-      formatWeight(p.weights[i]!, l)
-    }`
-    const sector = p.sectors[i] ?? ""
-    lines.push(bySector ? `${sector};${row};${formatWeight(totals!.get(sector) ?? 0, l)};` : `${row};`)
+    const r = rowAt(p, i)
+    const row = `${r.ticker};${r.asset};${r.type};${formatQuantity(r.quantity, l)};${formatWeight(r.weight, l)}`
+    const sector = r.sector ?? ""
+    lines.push(bySector ? `${sector};${row};${formatWeight(totals.get(sector) ?? 0, l)};` : `${row};`)
   }
   const pad = bySector ? ";;;;" : ";;;"
   lines.push(`${TOTAL_LABEL[l]}${pad}${formatQuantity(p.totalQuantity, l)};${formatWeight(HUNDRED, l)}`)

@@ -23,9 +23,10 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { IndexCode } from "./Domain.js"
@@ -107,8 +108,18 @@ export const defaults: B3HttpSourceOptions = {
   onExchange: undefined
 }
 
-/** Fills `input` with `defaults`. @category constructors */
-export const resolveOptions = (input?: B3HttpSourceInput): B3HttpSourceOptions => {
+const invalid = (path: ReadonlyArray<string>, value: number): ConfigError.ConfigError =>
+  ConfigError.InvalidData([...path], `${path.join(".")} must be a positive integer, got ${value}`)
+
+/**
+ * Fills `input` with `defaults`; an option out of range is a `ConfigError` (`InvalidData`) whose
+ * path names it (`pageSize`, `retry.maxAttempts`).
+ *
+ * @category constructors
+ */
+export const resolveOptions = (
+  input?: B3HttpSourceInput
+): Either.Either<B3HttpSourceOptions, ConfigError.ConfigError> => {
   const { retry, ...rest } = input ?? {}
   const out = { ...defaults, retry: { ...defaults.retry } } as {
     -readonly [K in keyof B3HttpSourceOptions]: B3HttpSourceOptions[K]
@@ -117,11 +128,11 @@ export const resolveOptions = (input?: B3HttpSourceInput): B3HttpSourceOptions =
   if (retry !== undefined) {
     for (const [k, v] of Object.entries(retry)) if (v !== undefined) (out.retry as any)[k] = v
   }
-  if (!Number.isInteger(out.pageSize) || out.pageSize < 1) throw new RangeError(`invalid pageSize ${out.pageSize}`)
+  if (!Number.isInteger(out.pageSize) || out.pageSize < 1) return Either.left(invalid(["pageSize"], out.pageSize))
   if (!Number.isInteger(out.retry.maxAttempts) || out.retry.maxAttempts < 1) {
-    throw new RangeError(`invalid retry.maxAttempts ${out.retry.maxAttempts}`)
+    return Either.left(invalid(["retry", "maxAttempts"], out.retry.maxAttempts))
   }
-  return out
+  return Either.right(out)
 }
 
 interface PageOk {
@@ -149,16 +160,17 @@ const gunzip = (bytes: Uint8Array): Effect.Effect<Uint8Array, unknown> =>
   })
 
 /**
- * The source's service value, using the `HttpClient` in context.
+ * The source's service value, using the `HttpClient` in context. Fails with a `ConfigError` naming
+ * the option when `input` is out of range.
  *
  * @category constructors
  */
 export const make = (
   input?: B3HttpSourceInput
-): Effect.Effect<PortfolioSource["Type"], never, HttpClient.HttpClient> =>
+): Effect.Effect<PortfolioSource["Type"], ConfigError.ConfigError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
+    const cfg = yield* resolveOptions(input)
     const client = yield* HttpClient.HttpClient
-    const cfg = resolveOptions(input)
     const requestTimeout = Duration.decode(cfg.requestTimeout)
     const politeDelay = Duration.decode(cfg.politeDelay)
     const deadline = Duration.decode(cfg.deadline)
@@ -395,15 +407,22 @@ export const make = (
     return PortfolioSource.of({ fetch })
   })
 
-/** @category layers */
-export const layer = (input?: B3HttpSourceInput): Layer.Layer<PortfolioSource, never, HttpClient.HttpClient> =>
+/** Fails at construction with a `ConfigError` naming an out-of-range option. @category layers */
+export const layer = (
+  input?: B3HttpSourceInput
+): Layer.Layer<PortfolioSource, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.effect(PortfolioSource, make(input))
 
-/** @category layers */
+/**
+ * The source with options read from `config`: a missing or malformed setting, or one out of range,
+ * fails the layer's construction with a `ConfigError` naming it (never a defect).
+ *
+ * @category layers
+ */
 export const layerConfig = (
   config: Config.Config<B3HttpSourceInput>
-): Layer.Layer<PortfolioSource, never, HttpClient.HttpClient> =>
-  Layer.effect(PortfolioSource, Effect.flatMap(Effect.orDie(config), make))
+): Layer.Layer<PortfolioSource, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(PortfolioSource, Effect.flatMap(config, make))
 
 /**
  * Options from the environment, each optional: `B3_BASE_URL`, `B3_PAGE_SIZE`, `B3_REQUEST_TIMEOUT`,

@@ -151,24 +151,25 @@ const envelopeOf = (format: SourceFormat, json: unknown, page: number): Envelope
 const str = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
 /** Votes from JSON numbers: header first, then every row, first decisive wins. */
-const jsonVotes = (format: SourceFormat, envelopes: ReadonlyArray<Envelope>) => (): Language | undefined => {
-  const h = envelopes[0]!.header
-  const first = voteQuantity(h.theoricalQty) ?? (h.reductor ? voteReductor(h.reductor) : undefined) ??
-    (h.part ? voteWeight(h.part) : undefined)
-  if (first !== undefined) return first
-  for (const env of envelopes) {
-    for (const row of env.results) {
-      if (!isObject(row)) continue
-      const q = str(row.theoricalQty)
-      const p = str(row.part)
-      const a = format === "GetPortfolioDay" ? str(row.partAcum) : undefined
-      const v = (q !== undefined ? voteQuantity(q) : undefined) ?? (p !== undefined ? voteWeight(p) : undefined) ??
-        (a !== undefined ? voteWeight(a) : undefined)
-      if (v !== undefined) return v
+const jsonVotes =
+  (format: SourceFormat, e0: Envelope, envelopes: ReadonlyArray<Envelope>) => (): Language | undefined => {
+    const h = e0.header
+    const first = voteQuantity(h.theoricalQty) ?? (h.reductor ? voteReductor(h.reductor) : undefined) ??
+      (h.part ? voteWeight(h.part) : undefined)
+    if (first !== undefined) return first
+    for (const env of envelopes) {
+      for (const row of env.results) {
+        if (!isObject(row)) continue
+        const q = str(row.theoricalQty)
+        const p = str(row.part)
+        const a = format === "GetPortfolioDay" ? str(row.partAcum) : undefined
+        const v = (q !== undefined ? voteQuantity(q) : undefined) ?? (p !== undefined ? voteWeight(p) : undefined) ??
+          (a !== undefined ? voteWeight(a) : undefined)
+        if (v !== undefined) return v
+      }
     }
+    return undefined
   }
-  return undefined
-}
 
 /**
  * Decodes the pages of one JSON payload, page 1 already parsed (`firstJson`); `parsed[p]`, when
@@ -183,16 +184,14 @@ export const decodeUnsafe = (
   parsed?: ReadonlyArray<unknown>
 ): Portfolio => {
   const indexCode = checkIndexCode(format, options.indexCode, "indexCode")
-  const envelopes: Array<Envelope> = []
+  const e0 = envelopeOf(format, firstJson, 1)
+  const envelopes: Array<Envelope> = [e0]
   pages.forEach((bytes, p) => {
-    const json = p === 0 ? firstJson : parsed?.[p] ?? parsePage(format, bytes, p + 1)
-    envelopes.push(envelopeOf(format, json, p + 1))
+    if (p > 0) envelopes.push(envelopeOf(format, parsed?.[p] ?? parsePage(format, bytes, p + 1), p + 1))
   })
   // Pagination: every page agrees with the first, and pages come in order.
-  const e0 = envelopes[0]!
   let rowCount = 0
-  for (let p = 0; p < envelopes.length; p++) {
-    const e = envelopes[p]!
+  for (const [p, e] of envelopes.entries()) {
     rowCount += e.results.length
     if (e.page.pageNumber !== p + 1) {
       fail(format, "PageMismatch", `page ${p + 1} says it is page ${e.page.pageNumber}`, {
@@ -242,7 +241,7 @@ export const decodeUnsafe = (
     format,
     options,
     day !== undefined ? [day.header.text, day.header.textReductor] : [],
-    jsonVotes(format, envelopes)
+    jsonVotes(format, e0, envelopes)
   )
   const sep = separatorsOf(language)
 
@@ -290,8 +289,7 @@ export const decodeUnsafe = (
   const sectorMode = day !== undefined && isObject(firstRow) && typeof firstRow.segment === "string"
   const sink = new RowSink(format, sep, language, rowCount)
   let rowNo = 0
-  for (let p = 0; p < envelopes.length; p++) {
-    const results = envelopes[p]!.results
+  for (const [p, { results }] of envelopes.entries()) {
     for (let i = 0; i < results.length; i++) {
       rowNo++
       const r = results[i]

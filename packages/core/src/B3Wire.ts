@@ -207,8 +207,8 @@ export const checkPlausible = (
     ))
   }
   for (let i = 0; i < p.size; i++) {
-    const a = p.assets[i]!
-    const t = p.types[i]!
+    const a = p.assets[i] ?? ""
+    const t = p.types[i] ?? ""
     const sector = p.sectors[i]
     const [field, text, limit] = a.length > FIELD_LIMITS.asset ?
       ["asset", a, FIELD_LIMITS.asset] as const :

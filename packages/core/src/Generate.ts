@@ -55,7 +55,11 @@ const mulberry32 = (seed: number): () => number => {
 const rngFor = (...parts: ReadonlyArray<string | number>): () => number => mulberry32(hashString(parts.join("|")))
 
 const intIn = (rng: () => number, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1))
-const pick = <A>(rng: () => number, xs: ReadonlyArray<A>): A => xs[Math.floor(rng() * xs.length)]!
+const pick = <A>(rng: () => number, xs: ReadonlyArray<A>): A => {
+  const x = xs[Math.floor(rng() * xs.length)]
+  if (x === undefined) throw new RangeError("pick: an empty list")
+  return x
+}
 
 // ---------------------------------------------------------------------------------------------
 // Pools (real-looking B3 roots, names, sectors and types)
@@ -217,16 +221,23 @@ const drawMembers = (index: IndexCode, period: string, seed: number, size: numbe
   const roots = pool.slice()
   for (let i = roots.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1))
-    const t = roots[i]!
-    roots[i] = roots[j]!
-    roots[j] = t
+    const a = roots[i]
+    const b = roots[j]
+    if (a !== undefined && b !== undefined) {
+      roots[i] = b
+      roots[j] = a
+    }
   }
   const used = new Set<string>()
   const rootSector = new Map<string, string>()
   const out: Array<Member> = []
   let r = 0
   const nextRoot = (): readonly [string, string] => {
-    if (r < roots.length) return roots[r++]!
+    const listed = roots[r]
+    if (listed !== undefined) {
+      r++
+      return listed
+    }
     for (;;) {
       let root = ""
       for (let k = 0; k < 4; k++) root += SYNTH_LETTERS[Math.floor(rng() * 26)]
@@ -276,15 +287,18 @@ const apportion = (raw: ReadonlyArray<number>, total: number): Int32Array => {
   for (const x of raw) sum += x
   const rema: Array<[number, number]> = new Array(n)
   let given = 0
-  for (let i = 0; i < n; i++) {
-    const exact = (raw[i]! / sum) * free
+  raw.forEach((x, i) => {
+    const exact = (x / sum) * free
     const fl = Math.floor(exact)
     out[i] = 1 + fl
     given += fl
     rema[i] = [exact - fl, i]
-  }
+  })
   rema.sort((a, b) => b[0] - a[0] || a[1] - b[1])
-  for (let k = 0; k < free - given; k++) out[rema[k % n]![1]]! += 1
+  for (let k = 0; k < free - given; k++) {
+    const i = rema[k % n]?.[1]
+    if (i !== undefined) out[i] = (out[i] ?? 0) + 1
+  }
   return out
 }
 
@@ -311,20 +325,13 @@ export const generatePortfolio = (options: GenerateOptions): Portfolio => {
     throw new RangeError(`generatePortfolio: size must be an integer in 1..100000, got ${size}`)
   }
   const members = drawMembers(index, period, seed, size)
-  // Order like B3: by sector (segment 2), by trading name then ticker otherwise.
-  const order = members.map((_, i) => i)
-  const byName = (a: number, b: number) => {
-    const x = members[a]!
-    const y = members[b]!
-    return x.asset < y.asset ? -1 : x.asset > y.asset ? 1 : x.ticker < y.ticker ? -1 : x.ticker > y.ticker ? 1 : 0
-  }
-  order.sort(
+  // Order like B3: by sector (segment 2), by trading name then ticker otherwise (tickers are unique:
+  // a total order).
+  const byName = (x: Member, y: Member) =>
+    x.asset < y.asset ? -1 : x.asset > y.asset ? 1 : x.ticker < y.ticker ? -1 : x.ticker > y.ticker ? 1 : 0
+  const order = members.slice().sort(
     segment === "2"
-      ? (a, b) => {
-        const sa = members[a]!.sector
-        const sb = members[b]!.sector
-        return sa < sb ? -1 : sa > sb ? 1 : byName(a, b)
-      }
+      ? (x, y) => (x.sector < y.sector ? -1 : x.sector > y.sector ? 1 : byName(x, y))
       : byName
   )
   // Weights: a stable heavy-tailed base per member, with a small daily drift.
@@ -334,11 +341,10 @@ export const generatePortfolio = (options: GenerateOptions): Portfolio => {
   const weights = apportion(raw, 100_000)
   const quantities = new BigInt64Array(size)
   let total = 0n
-  for (let k = 0; k < size; k++) {
-    const q = members[order[k]!]!.quantity
-    quantities[k] = q
-    total += q
-  }
+  order.forEach(({ quantity }, k) => {
+    quantities[k] = quantity
+    total += quantity
+  })
   const reductor = BigInt(12_000_000 + Math.floor(day() * 8_000_000)) * 100_000_000n +
     BigInt(Math.floor(day() * 100_000_000))
   return {
@@ -348,10 +354,10 @@ export const generatePortfolio = (options: GenerateOptions): Portfolio => {
     format,
     segment,
     size,
-    tickers: order.map((i) => members[i]!.ticker as Ticker),
-    assets: order.map((i) => members[i]!.asset),
-    types: order.map((i) => members[i]!.type),
-    sectors: order.map((i) => segment === "2" ? members[i]!.sector : null),
+    tickers: order.map((m) => m.ticker as Ticker),
+    assets: order.map((m) => m.asset),
+    types: order.map((m) => m.type),
+    sectors: order.map((m) => segment === "2" ? m.sector : null),
     weights,
     quantities,
     totalQuantity: total,

@@ -64,9 +64,6 @@ export const indexFromName = (file: string): IndexCode | undefined => {
   return undefined
 }
 
-/** The B3 method whose response these bytes are (`B3Wire.detectMethod`). @category parsing */
-export const methodOf = detectMethod
-
 /** The index code in a CSV's title line (`IBOV - Carteira do Dia 03/10/25`), through a UTF-8 or UTF-16LE BOM. */
 const titleIndex = (bytes: Uint8Array): IndexCode | undefined => {
   const head = bytes.subarray(0, 400)
@@ -95,7 +92,7 @@ const build = (
     )
   }
   const req = request(indexCode, {
-    method: options.method ?? methodOf(bytes),
+    method: options.method ?? detectMethod(bytes),
     ...(options.language !== undefined ? { language: options.language } : {}),
     ...(options.segment !== undefined ? { segment: options.segment } : {})
   })

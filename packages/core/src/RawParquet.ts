@@ -59,12 +59,12 @@ export const sectorTotals = (p: Portfolio): Array<number | null> => {
   const totals = new Map<string, number>()
   for (let i = 0; i < p.size; i++) {
     const s = p.sectors[i] ?? null
-    if (s !== null) totals.set(s, (totals.get(s) ?? 0) + p.weights[i]!)
+    if (s !== null) totals.set(s, (totals.get(s) ?? 0) + (p.weights[i] ?? 0))
   }
   const out: Array<number | null> = new Array(p.size)
   for (let i = 0; i < p.size; i++) {
     const s = p.sectors[i] ?? null
-    out[i] = s === null ? null : totals.get(s)!
+    out[i] = s === null ? null : totals.get(s) ?? null
   }
   return out
 }
@@ -84,11 +84,11 @@ export const rawColumnsOf = (p: Portfolio, meta: RawMeta): Array<P.ColumnData> =
   return [
     P.int32Column("row_number", rowNumbers),
     P.stringColumn("segment", 0, n, (i) => p.sectors[i] ?? null),
-    P.stringColumn("cod", 1, n, (i) => p.tickers[i]!),
-    P.stringColumn("asset", 2, n, (i) => p.assets[i]!),
-    P.stringColumn("type", 3, n, (i) => p.types[i]!),
-    P.decimalColumn("part", 7, 3, n, (i) => p.weights[i]!),
-    P.decimalColumn("part_acum", 7, 3, n, (i) => partAcum[i]!),
+    P.stringColumn("cod", 1, n, (i) => p.tickers[i] ?? null),
+    P.stringColumn("asset", 2, n, (i) => p.assets[i] ?? null),
+    P.stringColumn("type", 3, n, (i) => p.types[i] ?? null),
+    P.decimalColumn("part", 7, 3, n, (i) => p.weights[i] ?? null),
+    P.decimalColumn("part_acum", 7, 3, n, (i) => partAcum[i] ?? null),
     P.int64Column("theorical_qty", p.quantities.subarray(0, n)),
     P.int64Column("total_qty", totals),
     P.decimalColumn("reductor", 18, 8, n, () => reductor),
@@ -109,7 +109,7 @@ export const dictionaryStringColumn = (
   name: string,
   id: number,
   values: ReadonlyArray<string | null>
-): P.ColumnData => P.stringColumn(name, id, values.length, (i) => values[i]!)
+): P.ColumnData => P.stringColumn(name, id, values.length, (i) => values[i] ?? null)
 
 /** Writes columns of equal length as one Parquet file (exposed for benchmarks). @category encoding */
 export const writeColumns = (columns: ReadonlyArray<P.ColumnData>, length: number): Uint8Array =>

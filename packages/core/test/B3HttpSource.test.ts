@@ -7,11 +7,13 @@ import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
 import { IndexCode, Language, Segment } from "@b3-pipeline/core/Domain"
 import type { FetchError, Payload } from "@b3-pipeline/core/PortfolioSource"
 import { PortfolioSource, request } from "@b3-pipeline/core/PortfolioSource"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { RequestError } from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -111,7 +113,7 @@ const fetchWith = (
   req = request(IBOV)
 ): Effect.Effect<Payload, FetchError> =>
   Effect.flatMap(PortfolioSource, (s) => s.fetch(req)).pipe(
-    Effect.provide(B3HttpSource.layer({ ...fast, ...options }).pipe(Layer.provide(fake.client)))
+    Effect.provide(B3HttpSource.layer({ ...fast, ...options }).pipe(Layer.orDie, Layer.provide(fake.client)))
   )
 
 /** Lets real promises (the fake's `Response` bodies) settle. */
@@ -534,7 +536,7 @@ describe("B3HttpSource.fetchMany", () => {
       const run = B3HttpSource.fetchMany(codes, { segment: "1" }, {
         concurrency: 3,
         onProgress: (_, done) => void progress.push(done)
-      }).pipe(Effect.provide(B3HttpSource.layer(fast).pipe(Layer.provide(fake.client))))
+      }).pipe(Effect.provide(B3HttpSource.layer(fast).pipe(Layer.orDie, Layer.provide(fake.client))))
       const exit = yield* drive(run)
       assert.isTrue(Exit.isSuccess(exit))
       const outcomes = Exit.isSuccess(exit) ? exit.value : []
@@ -549,14 +551,44 @@ describe("B3HttpSource.fetchMany", () => {
 
 describe("B3HttpSource options", () => {
   it("defaults and validation", () => {
-    const o = B3HttpSource.resolveOptions({ pageSize: 20, retry: { maxAttempts: 2 } })
+    const o = Either.getOrThrow(B3HttpSource.resolveOptions({ pageSize: 20, retry: { maxAttempts: 2 } }))
     assert.strictEqual(o.pageSize, 20)
     assert.strictEqual(o.retry.maxAttempts, 2)
     assert.strictEqual(o.retry.factor, 2)
     assert.strictEqual(o.baseUrl, "https://sistemaswebb3-listados.b3.com.br/indexProxy/indexCall")
     assert.strictEqual(Duration.toMillis(Duration.decode(o.deadline)), 120_000)
-    assert.throws(() => B3HttpSource.resolveOptions({ pageSize: 0 }))
+    const bad = B3HttpSource.resolveOptions({ pageSize: 0 })
+    assert.isTrue(Either.isLeft(bad) && bad.left._op === "InvalidData" && bad.left.path.join(".") === "pageSize")
+    const badRetry = B3HttpSource.resolveOptions({ retry: { maxAttempts: 0.5 } })
+    assert.isTrue(Either.isLeft(badRetry) && String(badRetry.left).includes("retry.maxAttempts"))
   })
+
+  it.effect("a bad option fails the layer's construction with a ConfigError naming it, not a defect", () =>
+    Effect.gen(function*() {
+      const fromInput = yield* Effect.exit(
+        Layer.build(B3HttpSource.layer({ pageSize: -1 }).pipe(Layer.provide(FetchHttpClient.layer)))
+          .pipe(Effect.scoped)
+      )
+      assert.isTrue(Exit.isFailure(fromInput) && Cause.isFailType(fromInput.cause))
+      assert.include(String(Exit.isFailure(fromInput) ? Cause.squash(fromInput.cause) : ""), "pageSize")
+      const env = new Map([["B3_PAGE_SIZE", "many"]])
+      const fromEnv = yield* Effect.exit(
+        Layer.build(B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer))).pipe(
+          Effect.scoped,
+          Effect.withConfigProvider(ConfigProvider.fromMap(env))
+        )
+      )
+      assert.isTrue(Exit.isFailure(fromEnv) && Cause.isFailType(fromEnv.cause))
+      assert.include(String(Exit.isFailure(fromEnv) ? Cause.squash(fromEnv.cause) : ""), "B3_PAGE_SIZE")
+      const zeroEnv = new Map([["B3_PAGE_SIZE", "0"]])
+      const fromZero = yield* Effect.exit(
+        Layer.build(B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer))).pipe(
+          Effect.scoped,
+          Effect.withConfigProvider(ConfigProvider.fromMap(zeroEnv))
+        )
+      )
+      assert.isTrue(Exit.isFailure(fromZero) && Cause.isFailType(fromZero.cause))
+    }))
 
   it.effect("config from the environment", () =>
     Effect.gen(function*() {
@@ -568,7 +600,7 @@ describe("B3HttpSource options", () => {
         ["B3_FALLBACK_TO_CSV", "false"]
       ])
       const input = yield* Effect.withConfigProvider(B3HttpSource.config, ConfigProvider.fromMap(env))
-      const o = B3HttpSource.resolveOptions(input)
+      const o = Either.getOrThrow(B3HttpSource.resolveOptions(input))
       assert.strictEqual(o.baseUrl, "http://127.0.0.1:9/indexProxy/indexCall")
       assert.strictEqual(o.pageSize, 20)
       assert.strictEqual(Duration.toMillis(Duration.decode(o.deadline)), 30_000)

@@ -36,7 +36,7 @@ export const paramsFor = (
 export const base64Utf8 = (text: string): string => {
   const bytes = new TextEncoder().encode(text)
   let bin = ""
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!)
+  for (const b of bytes) bin += String.fromCharCode(b)
   return btoa(bin)
 }
 

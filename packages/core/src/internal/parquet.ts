@@ -24,7 +24,7 @@ const nullBitmapOf = (length: number, isNull: (i: number) => boolean): { bitmap:
   let nulls = 0
   for (let i = 0; i < length; i++) {
     if (isNull(i)) nulls++
-    else bitmap[i >> 3]! |= 1 << (i & 7)
+    else bitmap[i >> 3] = (bitmap[i >> 3] ?? 0) | (1 << (i & 7))
   }
   return { bitmap, nulls }
 }
@@ -36,10 +36,10 @@ const utf8Vector = (values: ReadonlyArray<string>): Arrow.Vector<Arrow.Utf8> => 
   const buffer = new Uint8Array(capacity)
   const offsets = new Int32Array(values.length + 1)
   let total = 0
-  for (let i = 0; i < values.length; i++) {
-    total += encoder.encodeInto(values[i]!, buffer.subarray(total)).written
+  values.forEach((value, i) => {
+    total += encoder.encodeInto(value, buffer.subarray(total)).written
     offsets[i + 1] = total
-  }
+  })
   return new Arrow.Vector([
     Arrow.makeData({
       type: new Arrow.Utf8(),
@@ -275,7 +275,7 @@ export const readDateDays = (v: Arrow.Vector): Array<number | null> => {
     const dayUnit = chunk.type instanceof Arrow.DateDay || (chunk.type as { unit?: number }).unit === 0
     if (dayUnit && chunk.offset === 0) {
       const days = chunk.values as Int32Array
-      for (let i = 0; i < chunk.length; i++) out[at++] = chunk.getValid(i) ? days[i]! : null
+      for (let i = 0; i < chunk.length; i++) out[at++] = chunk.getValid(i) ? days[i] ?? null : null
     } else {
       const vec = new Arrow.Vector([chunk])
       for (let i = 0; i < chunk.length; i++) {
@@ -305,7 +305,7 @@ export const readDecimals = (v: Arrow.Vector): { readonly scale: number; readonl
         continue
       }
       const p = base + i * stride
-      const lo = words[p]!
+      const lo = words[p] ?? 0
       let small = true
       const fill = (lo | 0) < 0 ? 0xffffffff : 0
       for (let k = 1; k < stride; k++) {
@@ -319,7 +319,7 @@ export const readDecimals = (v: Arrow.Vector): { readonly scale: number; readonl
         continue
       }
       let u = 0n
-      for (let k = stride - 1; k >= 0; k--) u = (u << 32n) | BigInt(words[p + k]!)
+      for (let k = stride - 1; k >= 0; k--) u = (u << 32n) | BigInt(words[p + k] ?? 0)
       out[at++] = BigInt.asIntN(type.bitWidth, u)
     }
   }

@@ -224,7 +224,8 @@ const parseShortDateUncached = (s: string, l: Language): RefDate | undefined => 
   if (m === null) return undefined
   const a = Number(m[1])
   const b = Number(m[2])
-  const y = m[3]!.length === 2 ? 2000 + Number(m[3]) : Number(m[3])
+  const year = m[3] ?? ""
+  const y = year.length === 2 ? 2000 + Number(year) : Number(year)
   return l === "pt-br" ? refDateFromParts(y, b, a) : refDateFromParts(y, a, b)
 }
 

@@ -195,10 +195,10 @@ export class RowSink {
         // another text must still be this locale's number, and equal
         return this.reject(row, page, "partAcum", acum, s)
       }
-      this.sectorSum[s]! += w
+      this.sectorSum[s] = (this.sectorSum[s] ?? 0) + w
       this.lastSector = sector
       this.lastSectorIndex = s
-      sectorText = this.sectorName[s]!
+      sectorText = this.sectorName[s] ?? sector
     } else if (sector !== null && sector !== undefined) {
       return this.reject(row, page, "segment", sector, "null")
     }
@@ -333,7 +333,9 @@ export class RowSink {
         fail(
           format,
           "SectorSum",
-          `sector's partAcum is ${this.sectorAcumText[s]} but its rows' parts sum to ${this.sectorSum[s]! / 1000}`,
+          `sector's partAcum is ${this.sectorAcumText[s]} but its rows' parts sum to ${
+            (this.sectorSum[s] ?? 0) / 1000
+          }`,
           { row: this.sectorRow[s], field: "partAcum", value: this.sectorAcumText[s] }
         )
       }

@@ -29,13 +29,7 @@ export const encodeLatin1 = (text: string): Uint8Array => {
  * Pure ASCII reads the same either way. A UTF-8 byte-order mark is dropped.
  */
 export const decodeCsvText = (bytes: Uint8Array): { readonly text: string; readonly encoding: "utf8" | "latin1" } => {
-  let high = false
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      high = true
-      break
-    }
-  }
+  const high = bytes.some((b) => b >= 0x80)
   if (high) {
     try {
       const text = utf8Strict.decode(bytes)
@@ -129,15 +123,19 @@ export const sniffText = (bytes: Uint8Array): Sniffed => {
   let encoding: "utf8-or-latin1" | "utf16le" | "utf16be" = "utf8-or-latin1"
   const b0 = bytes[0]
   const b1 = bytes[1]
+  const utf16Label = b0 === 0xff && b1 === 0xfe ?
+    "utf-16le" :
+    b0 === 0xfe && b1 === 0xff ?
+    "utf-16be" :
+    utf16Guess(bytes)
   if (b0 === 0xef && b1 === 0xbb && bytes[2] === 0xbf) body = bytes.subarray(3)
-  else if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff) || utf16Guess(bytes) !== undefined) {
-    const label = b0 === 0xff && b1 === 0xfe ? "utf-16le" : b0 === 0xfe && b1 === 0xff ? "utf-16be" : utf16Guess(bytes)!
-    const converted = bytes.length % 2 === 0 ? utf16(bytes, label) : undefined
+  else if (utf16Label !== undefined) {
+    const converted = bytes.length % 2 === 0 ? utf16(bytes, utf16Label) : undefined
     if (converted === undefined) {
-      return { _tag: "UnsupportedEncoding", detail: `looks like ${label.toUpperCase()} but does not decode as it` }
+      return { _tag: "UnsupportedEncoding", detail: `looks like ${utf16Label.toUpperCase()} but does not decode as it` }
     }
     body = converted
-    encoding = label === "utf-16le" ? "utf16le" : "utf16be"
+    encoding = utf16Label === "utf-16le" ? "utf16le" : "utf16be"
   } else if ((b0 === 0x00 && b1 === 0x00) || (b0 === 0x2b && b1 === 0x2f && bytes[2] === 0x76)) {
     return { _tag: "UnsupportedEncoding", detail: "UTF-32 or UTF-7 text: save it as UTF-8 or latin1" }
   }
@@ -145,7 +143,7 @@ export const sniffText = (bytes: Uint8Array): Sniffed => {
   let controls = 0
   let first = -1
   for (let i = 0; i < n; i++) {
-    const c = body[i]!
+    const c = body[i] ?? 0
     if (c === 0) {
       return { _tag: "NotText", detail: `binary data (a NUL byte at offset ${i}), not a text payload` }
     }
