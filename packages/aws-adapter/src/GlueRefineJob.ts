@@ -198,12 +198,13 @@ const make = (config: GlueRefineJobConfig) =>
             ),
           { onError: fail("start", { refDate: request.refDate }), policy, retryOn }
         )
+        const now = yield* Clock.currentTimeMillis
         return {
           runId: out.JobRunId ?? "",
           refDate: request.refDate,
           state: "STARTING",
           started: true,
-          startedAt: new Date().toISOString()
+          startedAt: new Date(now).toISOString()
         } satisfies RefineRun
       })
 

@@ -46,6 +46,7 @@ import { rawParquetKey } from "@b3-pipeline/core/Tables"
 import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -245,7 +246,7 @@ export const handle = (
     }
     const results: Array<IndexResult> = []
     const parsedAt = new Date(decoded.right.time)
-    const at = Number.isNaN(parsedAt.getTime()) ? new Date() : parsedAt
+    const at = Number.isNaN(parsedAt.getTime()) ? new Date(yield* Clock.currentTimeMillis) : parsedAt
     const local = saoPaulo(at)
     if (!tradingDayAt(at)) {
       yield* Effect.logInfo(`${local.date} is not a B3 trading day: nothing fetched`).pipe(
@@ -302,9 +303,11 @@ export const handle = (
     }
     let missing: ReadonlyArray<string> | undefined
     if (freshness !== undefined && local.time >= freshness.cutoff) {
-      missing = codes.filter((c) => !results.some((r) => r.indexCode === c && r.ok && r.refDate === local.date))
+      const late = codes.filter((c) => !results.some((r) => r.indexCode === c && r.ok && r.refDate === local.date))
+      missing = late
+      const now = new Date(yield* Clock.currentTimeMillis)
       // Embedded Metric Format: CloudWatch turns this stdout line into the metric the alarm watches.
-      yield* Effect.sync(() => process.stdout.write(`${freshnessMetric(freshness, missing!.length, new Date())}\n`))
+      yield* Effect.sync(() => process.stdout.write(`${freshnessMetric(freshness, late.length, now)}\n`))
     }
     // Last step: refine every stale date (lost events, failed runs), when a refine job is configured.
     const job = yield* Effect.serviceOption(RefineJob)

@@ -21,6 +21,7 @@ import { Catalog, CatalogError, Partition, TableDef } from "@b3-pipeline/core/Ca
 import { sha256Hex } from "@b3-pipeline/core/ObjectStore"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -58,8 +59,8 @@ const encodeShard = (partitions: ReadonlyArray<Partition>): string =>
 const fileName = (s: string): string => {
   let out = ""
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    out += /[A-Za-z0-9_-]/.test(s[i]!) ? s[i] : `%${c.toString(16).padStart(4, "0")}`
+    const ch = s.charAt(i)
+    out += /[A-Za-z0-9_-]/.test(ch) ? ch : `%${s.charCodeAt(i).toString(16).padStart(4, "0")}`
   }
   return out.length <= 180 ? out : `h-${sha256Hex(new TextEncoder().encode(s))}`
 }
@@ -149,7 +150,8 @@ export const make = (warehouse: string, options: Options = {}) =>
     const writeAtomic = (method: string, table: string, file: string, text: string, value: unknown) =>
       Effect.gen(function*() {
         const dir = path.dirname(file)
-        const temp = path.join(dir, `.tmp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`)
+        const now = yield* Clock.currentTimeMillis
+        const temp = path.join(dir, `.tmp-${now.toString(36)}-${Math.random().toString(36).slice(2, 10)}`)
         yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail(method, table, dir)))
         yield* Effect.scoped(Effect.gen(function*() {
           const handle = yield* fs.open(temp, { flag: "wx" })

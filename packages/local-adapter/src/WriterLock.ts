@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -181,8 +182,9 @@ export const acquire = (
         return yield* new WriterLockError({ reason: "Held", warehouse, holder: describeHolder(holder) })
       }
       // the one waiting line names the holder: give it a moment to describe itself
-      busySince ??= Date.now()
-      if (!told && (holder !== undefined || Date.now() - busySince > 2_000)) {
+      const now = yield* Clock.currentTimeMillis
+      busySince ??= now
+      if (!told && (holder !== undefined || now - busySince > 2_000)) {
         told = true
         options.onWait?.(describeHolder(holder))
       }
@@ -199,20 +201,22 @@ export const acquire = (
         pid: process.pid,
         hostname: os.hostname(),
         command: options.command,
-        since: new Date().toISOString(),
+        since: new Date(yield* Clock.currentTimeMillis).toISOString(),
         ...(lock !== undefined ? { lock } : {})
       }
       yield* Effect.try({
         try: () => fs.writeFileSync(holderPath, JSON.stringify(me) + "\n"),
         catch: failed(`writing ${holderPath}`)
-      }).pipe(Effect.tapError(() => Effect.promise(() => release().catch(() => undefined))))
+      }).pipe(Effect.tapError(() => Effect.ignore(Effect.tryPromise(() => release()))))
       return { recovered, release }
     }),
     ({ release }) =>
-      Effect.promise(async () => {
-        fs.rmSync(holderPath, { force: true })
-        await release().catch(() => undefined)
-      })
+      // the holder file first, then the lock (released even when the file could not be removed);
+      // a release that fails is left to proper-lockfile's staleness, the lock is ours no more
+      Effect.try({ try: () => fs.rmSync(holderPath, { force: true }), catch: failed(`removing ${holderPath}`) }).pipe(
+        Effect.ensuring(Effect.ignore(Effect.tryPromise(() => release()))),
+        Effect.catchAll((e) => Effect.logWarning(e.message))
+      )
   ).pipe(Effect.map(({ recovered }): Lock => ({ recovered })))
 }
 
