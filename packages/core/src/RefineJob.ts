@@ -98,6 +98,16 @@ export class RefineJobError extends Schema.TaggedError<RefineJobError>()("Refine
 export class RefineJob extends Context.Tag("@b3-pipeline/core/RefineJob")<RefineJob, {
   /** Starts (or, for an in-process backend, runs to completion) the refine of a date. */
   readonly start: (request: RefineRequest) => Effect.Effect<RefineRun, RefineJobError>
+  /**
+   * Optional, for in-process backends: refines many dates in one pass (a backfill), with the same
+   * result as `start` of each request in order. Each date still commits its own manifest after its
+   * data, so a pass cut off anywhere leaves the uncommitted dates stale. `onDate` is called as each
+   * date commits. A backend without it is called date by date (`Trigger.reconcile`).
+   */
+  readonly startMany?: (
+    requests: ReadonlyArray<RefineRequest>,
+    onDate?: (run: RefineRun) => void
+  ) => Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError>
   readonly status: (runId: string) => Effect.Effect<RefineRun, RefineJobError>
 }>() {}
 

@@ -537,9 +537,20 @@ export const reconcile = (
     const todo = [...dates].sort()
     const runs: Array<RefineRun> = []
     let done = 0
-    for (const refDate of todo) {
-      runs.push(yield* startDate(before.raw, refDate))
-      options.onDate?.(++done, todo.length, refDate)
+    const job = yield* RefineJob
+    if (job.startMany !== undefined && todo.length > 1) {
+      // a backend that refines many dates in one pass (each date still commits its own manifest)
+      runs.push(
+        ...yield* job.startMany(
+          todo.map((refDate) => ({ refDate, plan: planOf(before.raw, refDate) })),
+          (run) => options.onDate?.(++done, todo.length, run.refDate)
+        )
+      )
+    } else {
+      for (const refDate of todo) {
+        runs.push(yield* startDate(before.raw, refDate))
+        options.onDate?.(++done, todo.length, refDate)
+      }
     }
     const after = todo.length === 0 ? before : yield* fresh
     return { found: before.stale, runs, stillStale: after.stale }

@@ -32,7 +32,7 @@ import type { Partition } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
 import { makeRunLog, RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
-import type { RefineRequest } from "@b3-pipeline/core/RefineJob"
+import type { RefineRequest, RefineRun } from "@b3-pipeline/core/RefineJob"
 import {
   RAW_PREFIX,
   rawPartitionPrefix,
@@ -53,6 +53,7 @@ import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
+import * as RefinedWriter from "./RefinedWriter.js"
 import * as RefineSql from "./RefineSql.js"
 
 /** Prefix of the compacted serving copy of the refined table. @category constants */
@@ -72,6 +73,8 @@ export interface DuckDbRefineJobConfig {
   readonly threads?: number
   /** Skip the serving copy (for tests of the Hive layout alone). */
   readonly serving?: boolean
+  /** DuckDB's `memory_limit` for the refine (default 256MB: a refine holds one month of rows at most). */
+  readonly memoryLimit?: string
 }
 
 const RAW_GLOB_HIVE = "{'ref_date': DATE, 'index_code': VARCHAR}"
@@ -130,103 +133,125 @@ export const make = (config: DuckDbRefineJobConfig) =>
       )
     const exists = (file: string) => fs.exists(file)
 
+    /** A date of a pass: its plan (with raw inputs) and run id. */
+    interface DateWork {
+      readonly refDate: RefDate
+      readonly plan: Trigger.RefinePlan
+      readonly runId: string
+      readonly request: RefineRequest
+    }
+
+    /** The plan of a request: the caller's (listed before the call), else from a listing of the raw table. */
+    const planFor = (request: RefineRequest, runId: string) =>
+      request.plan !== undefined ?
+        Effect.succeed(request.plan) :
+        Trigger.readRawState.pipe(
+          Effect.provideService(ObjectStore, store),
+          Effect.mapError(fsFail(request.refDate, runId, abs(RAW_PREFIX))),
+          Effect.map((raw) => Trigger.planOf(raw, request.refDate))
+        )
+
     const refineDate = (db: Db, request: RefineRequest, runId: string) =>
       Effect.gen(function*() {
-        const refDate = request.refDate
+        const plan = yield* planFor(request, runId)
+        if (plan.inputs.length === 0) return yield* clearDate(db, request.refDate, runId)
+        const rows = yield* refineGroup(db, [{ refDate: request.refDate, plan, runId, request }])
+        return rows.get(request.refDate) ?? 0
+      })
+
+    /**
+     * Refines the dates of `group` (one month, each with raw inputs) in one pass: one refine query,
+     * one partitioned COPY, the partition swaps of each date, one rewrite of the month's serving
+     * file, one catalog update, then each date's manifest (its commit point), in date order. Errors
+     * name the group's first date and run. Returns the rows written per date.
+     */
+    const refineGroup = (
+      db: Db,
+      group: ReadonlyArray<DateWork>,
+      onCommit: (work: DateWork, rows: number) => Effect.Effect<void> = () => Effect.void
+    ) =>
+      Effect.gen(function*() {
+        const [first] = group
+        if (first === undefined) return new Map<RefDate, number>()
+        const { refDate, runId } = first
         const onDuck = duckFail(refDate, runId)
         const onFs = (where: string) => fsFail(refDate, runId, where)
+        const dates = group.map((w) => w.refDate)
 
-        // Remove what dead runs of this date left behind.
+        // Remove what dead runs of these dates left behind.
         const stagingRoot = abs(STAGING_PREFIX)
         for (const name of yield* listDir(stagingRoot).pipe(Effect.mapError(onFs(stagingRoot)))) {
-          if (name.startsWith(`refine-${refDate}-`)) {
+          if (dates.some((d) => name.startsWith(`refine-${d}-`))) {
             yield* fs.remove(path.join(stagingRoot, name), { recursive: true }).pipe(
               Effect.mapError(onFs(path.join(stagingRoot, name)))
             )
           }
         }
 
-        // What to read: the caller's plan (listed before this call), else a listing of the raw table.
-        const plan = request.plan ?? Trigger.planOf(
-          yield* Trigger.readRawState.pipe(
-            Effect.provideService(ObjectStore, store),
-            Effect.mapError(onFs(abs(RAW_PREFIX)))
-          ),
-          refDate
-        )
-        if (plan.inputs.length === 0) return yield* clearDate(db, refDate, runId)
-        const rawFiles = plan.inputs.map((i) => abs(i.key))
-
+        const rawFiles = group.flatMap((w) => w.plan.inputs.map((i) => abs(i.key)))
         yield* db.run(
           `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
             rawFiles.map(literal).join(", ")
           }], hive_partitioning = true, hive_types = ${RAW_GLOB_HIVE})`
         ).pipe(Effect.mapError(onDuck))
-        // The previous snapshot of each index is all the refine needs of other dates: the plan's
-        // (index, previous date) pairs, no glob over the whole history.
-        const dateRows = plan.inputs.flatMap((i) => {
-          const previous = plan.previous[i.indexCode]
-          return [
-            `(${literal(i.indexCode)}, DATE ${literal(refDate)})`,
-            ...(previous !== undefined && previous !== null ?
-              [`(${literal(i.indexCode)}, DATE ${literal(previous)})`] :
-              [])
-          ]
-        })
+        // The previous snapshot of each index is all the refine needs of other dates: the plans'
+        // (index, previous date) pairs, no glob over the whole history. All plans come from one
+        // listing, so no date of another index's plan falls between a date and its previous one.
+        const dateRows = new Set<string>()
+        for (const w of group) {
+          for (const i of w.plan.inputs) {
+            dateRows.add(`(${literal(i.indexCode)}, DATE ${literal(w.refDate)})`)
+            const previous = w.plan.previous[i.indexCode]
+            if (previous !== undefined && previous !== null) {
+              dateRows.add(`(${literal(i.indexCode)}, DATE ${literal(previous)})`)
+            }
+          }
+        }
         yield* db.run(`CREATE OR REPLACE TEMP TABLE raw_dates AS
-          SELECT * FROM (VALUES ${dateRows.join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDuck))
+          SELECT * FROM (VALUES ${[...dateRows].join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDuck))
         yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDuck))
 
-        const counts = yield* db.all(`SELECT count(*) AS n FROM refined`).pipe(Effect.mapError(onDuck))
-        const rows = Number(counts.getRowsJS()[0]![0] as bigint)
-        const tickerRows = yield* db.all(`SELECT DISTINCT ticker FROM refined ORDER BY ticker`).pipe(
-          Effect.mapError(onDuck)
-        )
-        const tickers = tickerRows.getRowsJS().map((r) => String(r[0]))
-        const badTicker = tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
-        if (badTicker !== undefined) {
-          return yield* Effect.fail(
-            new RefineJobError({
-              reason: "Failed",
-              method: "start",
-              refDate,
-              runId,
-              detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
-            })
-          )
+        // 1. Stage every (date, ticker) file, encoded from the refine's rows (RefinedWriter).
+        const files = yield* RefinedWriter.encodePartitions(db).pipe(Effect.mapError(onDuck))
+        const rows = new Map<RefDate, number>()
+        const tickersOf = new Map<RefDate, Array<string>>(dates.map((d) => [d, []]))
+        for (const f of files) {
+          rows.set(f.refDate, (rows.get(f.refDate) ?? 0) + f.rows)
+          tickersOf.get(f.refDate)?.push(f.ticker)
         }
-
-        // 1. Stage every ticker of the date with one COPY. The files are tiny (one row per index
-        //    holding the ticker): compression buys nothing there and zstd costs ~5 ms per file.
-        const columns = refinedColumns.map((c) => quoteIdent(c.name)).join(", ")
+        for (const [d, tickers] of tickersOf) {
+          const badTicker = tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
+          if (badTicker !== undefined) {
+            return yield* Effect.fail(
+              new RefineJobError({
+                reason: "Failed",
+                method: "start",
+                refDate: d,
+                runId,
+                detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
+              })
+            )
+          }
+        }
         const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
-        yield* fs.makeDirectory(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
-        yield* db.run(`COPY (SELECT ${columns}, ticker FROM refined ORDER BY ticker, index_code)
-          TO ${literal(staging)} (FORMAT parquet, PARTITION_BY (ticker), FILENAME_PATTERN 'part-0000{i}',
-          OVERWRITE_OR_IGNORE, COMPRESSION uncompressed)`).pipe(Effect.mapError(onDuck))
+        yield* RefinedWriter.writePartitions(staging, files).pipe(
+          Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.provideService(Path.Path, path),
+          Effect.mapError(onFs(staging))
+        )
 
-        // 2. Swap partition by partition (rename replaces a file atomically).
-        const dateDir = abs(`${REFINED_PREFIX}ref_date=${refDate}`)
-        //    A partition that does not exist yet gets its whole staged folder (one rename).
-        yield* fs.makeDirectory(dateDir, { recursive: true }).pipe(Effect.mapError(onFs(dateDir)))
-        const present = new Set(yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir))))
-        for (const ticker of tickers) {
-          const name = `ticker=${ticker}`
-          const from = present.has(name) ?
-            path.join(staging, name, "part-00000.parquet") :
-            path.join(staging, name)
-          const to = present.has(name) ? path.join(dateDir, name, "part-00000.parquet") : path.join(dateDir, name)
-          yield* fs.rename(from, to).pipe(Effect.mapError(onFs(from)))
-        }
-        // 3. Tickers that left the date.
-        const keep = new Set(tickers.map((t) => `ticker=${t}`))
-        const removed: Array<string> = []
-        for (const name of yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir)))) {
-          if (keep.has(name)) continue
-          yield* fs.remove(path.join(dateDir, name), { recursive: true }).pipe(
-            Effect.mapError(onFs(path.join(dateDir, name)))
+        // 2. and 3. Each date's partitions swapped in, tickers that left removed.
+        const removed = new Map<RefDate, ReadonlyArray<string>>()
+        for (const w of group) {
+          removed.set(
+            w.refDate,
+            yield* swapDate(
+              path.join(staging, `ref_date=${w.refDate}`),
+              w.refDate,
+              tickersOf.get(w.refDate) ?? [],
+              onFs
+            )
           )
-          if (name.startsWith("ticker=")) removed.push(name.slice("ticker=".length))
         }
         yield* fs.remove(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
         // and the staging root once empty
@@ -234,8 +259,8 @@ export const make = (config: DuckDbRefineJobConfig) =>
           yield* fs.remove(stagingRoot, { recursive: true }).pipe(Effect.ignore)
         }
 
-        // 4. The serving copy of the month.
-        if (config.serving !== false) yield* rebuildServing(db, refDate, runId)
+        // 4. The serving copy of the month (a group is one month).
+        if (config.serving !== false) yield* rebuildServing(db, dates, refDate, runId)
 
         // 5. Catalog.
         const onCatalog = catalogFail(refDate, runId)
@@ -245,29 +270,83 @@ export const make = (config: DuckDbRefineJobConfig) =>
             yield* catalog.upsertTable(table).pipe(Effect.mapError(onCatalog))
           }
         }
-        if (removed.length > 0) {
-          yield* catalog.dropPartitions(refinedTable.name, removed.map((t) => [refDate, t])).pipe(
-            Effect.mapError(onCatalog)
-          )
+        const dropped = [...removed].flatMap(([d, tickers]) => tickers.map((t) => [d, t]))
+        if (dropped.length > 0) {
+          yield* catalog.dropPartitions(refinedTable.name, dropped).pipe(Effect.mapError(onCatalog))
         }
         yield* catalog.upsertPartitions(
           refinedTable.name,
-          tickers.map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
+          [...tickersOf].flatMap(([d, tickers]) =>
+            tickers.map((t) => ({ values: [d, t], location: refinedPartitionPrefix(d, t) }))
+          )
         ).pipe(Effect.mapError(onCatalog))
         yield* catalog.upsertPartitions(
           rawTable.name,
-          plan.inputs.map((i) => ({
-            values: [refDate, i.indexCode],
-            location: rawPartitionPrefix(refDate, i.indexCode)
-          }))
+          group.flatMap((w) =>
+            w.plan.inputs.map((i) => ({
+              values: [w.refDate, i.indexCode],
+              location: rawPartitionPrefix(w.refDate, i.indexCode)
+            }))
+          )
         ).pipe(Effect.mapError(onCatalog))
 
-        // 6. The commit point: the date's manifest, last, one atomic write.
-        yield* Trigger.commitManifest(Trigger.manifestOf(plan, { rows, tickers, runId })).pipe(
-          Effect.provideService(ObjectStore, store),
-          Effect.mapError(onFs(abs(Trigger.manifestKey(refDate))))
-        )
+        // 6. The commit points: each date's manifest, last, one atomic write each, in date order.
+        for (const w of group) {
+          yield* Trigger.commitManifest(
+            Trigger.manifestOf(w.plan, {
+              rows: rows.get(w.refDate) ?? 0,
+              tickers: tickersOf.get(w.refDate) ?? [],
+              runId: w.runId
+            })
+          ).pipe(
+            Effect.provideService(ObjectStore, store),
+            Effect.mapError(fsFail(w.refDate, w.runId, abs(Trigger.manifestKey(w.refDate))))
+          )
+          yield* onCommit(w, rows.get(w.refDate) ?? 0)
+        }
         return rows
+      })
+
+    /**
+     * Swaps a date's staged partitions in (a rename replaces a file atomically, so a reader sees
+     * each partition entirely old or entirely new, never missing) and removes the partitions of
+     * tickers that left the date. Returns the removed tickers.
+     */
+    const swapDate = (
+      staged: string,
+      refDate: RefDate,
+      tickers: ReadonlyArray<string>,
+      onFs: (where: string) => (cause: unknown) => RefineJobError
+    ) =>
+      Effect.gen(function*() {
+        const dateDir = abs(`${REFINED_PREFIX}ref_date=${refDate}`)
+        // A date not refined yet (a backfill) gets its whole staged folder: one rename.
+        if (!(yield* exists(dateDir).pipe(Effect.mapError(onFs(dateDir))))) {
+          if (tickers.length === 0) return []
+          yield* fs.makeDirectory(path.dirname(dateDir), { recursive: true }).pipe(Effect.mapError(onFs(dateDir)))
+          yield* fs.rename(staged, dateDir).pipe(Effect.mapError(onFs(staged)))
+          return []
+        }
+        // A partition that does not exist yet gets its whole staged folder (one rename).
+        const present = new Set(yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir))))
+        for (const ticker of tickers) {
+          const name = `ticker=${ticker}`
+          const from = present.has(name) ?
+            path.join(staged, name, "part-00000.parquet") :
+            path.join(staged, name)
+          const to = present.has(name) ? path.join(dateDir, name, "part-00000.parquet") : path.join(dateDir, name)
+          yield* fs.rename(from, to).pipe(Effect.mapError(onFs(from)))
+        }
+        const keep = new Set(tickers.map((t) => `ticker=${t}`))
+        const removed: Array<string> = []
+        for (const name of yield* listDir(dateDir).pipe(Effect.mapError(onFs(dateDir)))) {
+          if (keep.has(name)) continue
+          yield* fs.remove(path.join(dateDir, name), { recursive: true }).pipe(
+            Effect.mapError(onFs(path.join(dateDir, name)))
+          )
+          if (name.startsWith("ticker=")) removed.push(name.slice("ticker=".length))
+        }
+        return removed
       })
 
     /**
@@ -301,7 +380,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.void : Effect.fail(e)),
           Effect.mapError(onFs(dateDir))
         )
-        if (config.serving !== false) yield* rebuildServing(db, refDate, runId, { clear: true })
+        if (config.serving !== false) yield* rebuildServing(db, [refDate], refDate, runId, { clear: true })
         if (partitions.length > 0) {
           yield* catalog.dropPartitions(refinedTable.name, partitions.map((p) => p.values)).pipe(
             Effect.mapError(onCatalog)
@@ -314,12 +393,22 @@ export const make = (config: DuckDbRefineJobConfig) =>
         return 0
       })
 
-    /** Rewrites the month's serving file with the date's new rows (`clear`: with none). */
-    const rebuildServing = (db: Db, refDate: RefDate, runId: string, options: { readonly clear?: boolean } = {}) =>
+    /**
+     * Rewrites the month's serving file with the new rows of `dates` (all of one month; `clear`:
+     * with none). Errors name `refDate` and `runId`.
+     */
+    const rebuildServing = (
+      db: Db,
+      dates: ReadonlyArray<RefDate>,
+      refDate: RefDate,
+      runId: string,
+      options: { readonly clear?: boolean } = {}
+    ) =>
       Effect.gen(function*() {
         const onDuck = duckFail(refDate, runId)
         const onFs = (where: string) => fsFail(refDate, runId, where)
         const month = refDate.slice(0, 7)
+        const others = `ref_date NOT IN (${dates.map((d) => `DATE ${literal(d)}`).join(", ")})`
         const target = abs(servingKey(month))
         const dir = path.dirname(target)
         yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(onFs(dir)))
@@ -344,7 +433,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           return Number(found.getRowsJS()[0]![0] as bigint) === 0 ?
             `SELECT ${columns} FROM refined WHERE false` :
             `SELECT ${columns} FROM read_parquet(${literal(glob)}, hive_partitioning = true,
-              hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ref_date <> DATE ${literal(refDate)}`
+              hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ${others}`
         })
         const temp = path.join(dir, `.tmp-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
         const fresh = options.clear === true ? "" : ` UNION ALL SELECT ${columns} FROM refined`
@@ -357,7 +446,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
         if (yield* exists(target).pipe(Effect.mapError(onFs(target)))) {
           // Merge: the month's file minus this date, plus this date; an unreadable file is rebuilt.
           yield* write(
-            `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ref_date <> DATE ${literal(refDate)}`
+            `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ${others}`
           ).pipe(Effect.catchAll(() => Effect.flatMap(fromTree, write)))
         } else if (options.clear === true) {
           return // no serving file of the month: nothing to remove the date from
@@ -367,28 +456,32 @@ export const make = (config: DuckDbRefineJobConfig) =>
         yield* fs.rename(temp, target).pipe(Effect.mapError(onFs(target)))
       })
 
-    const start: Context_Service["start"] = (request) =>
-      lock.withPermits(1)(Effect.gen(function*() {
-        counter += 1
-        const runId = `local-${request.refDate}-${Date.now().toString(36)}-${counter}`
+    const newRunId = (refDate: string) => {
+      counter += 1
+      return `local-${refDate}-${Date.now().toString(36)}-${counter}`
+    }
+
+    /** The open connection (compat macros loaded) for a run of `refDate`, or the run's error. */
+    const ready = (refDate: string, runId: string) =>
+      Effect.gen(function*() {
         if (dbOrError._tag === "Left") {
           return yield* Effect.fail(
             new RefineJobError({
               reason: "Unknown",
               method: "start",
-              refDate: request.refDate,
+              refDate,
               runId,
               detail: `DuckDB did not open: ${dbOrError.left.message}`
             })
           )
         }
         const db = dbOrError.right
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(request.refDate)) {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(refDate)) {
           return yield* Effect.fail(
             new RefineJobError({
               reason: "Failed",
               method: "start",
-              refDate: request.refDate,
+              refDate,
               runId,
               detail: "the date is not YYYY-MM-DD"
             })
@@ -396,15 +489,83 @@ export const make = (config: DuckDbRefineJobConfig) =>
         }
         if (!compatLoaded) {
           for (const statement of compatSql) {
-            yield* db.run(statement).pipe(Effect.mapError(duckFail(request.refDate, runId)))
+            yield* db.run(statement).pipe(Effect.mapError(duckFail(refDate, runId)))
           }
+          // a refine holds a month of rows at most: a bound keeps a long backfill's memory flat
+          yield* db.run(`SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`).pipe(
+            Effect.mapError(duckFail(refDate, runId))
+          )
           compatLoaded = true
         }
+        return db
+      })
+
+    const start: Context_Service["start"] = (request) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        const runId = newRunId(request.refDate)
+        const db = yield* ready(request.refDate, runId)
         return yield* log.record(request, runId, refineDate(db, request, runId))
       })).pipe(Effect.withSpan("DuckDbRefineJob.start", { attributes: { refDate: request.refDate } }))
 
+    /**
+     * Many dates in one pass (a backfill): consecutive dates of one month with raw inputs are
+     * refined together (`refineGroup`: one query, one COPY, one serving rewrite, one catalog update,
+     * then each date's manifest); a date without raw inputs is cleared alone. Requests run in the
+     * order given; the first failure fails the call, and the dates not committed stay stale.
+     */
+    const startMany: NonNullable<Context_Service["startMany"]> = (requests, onDate) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        const runs: Array<RefineRun> = []
+        let group: Array<DateWork> = []
+        const flushGroup = Effect.suspend(() => {
+          const work = group
+          group = []
+          const [first] = work
+          if (first === undefined) return Effect.void
+          const committed = new Set<RefDate>()
+          return Effect.gen(function*() {
+            const db = yield* ready(first.refDate, first.runId)
+            yield* refineGroup(db, work, (w, rows) =>
+              log.record(w.request, w.runId, Effect.succeed(rows)).pipe(
+                Effect.map((run) => {
+                  committed.add(w.refDate)
+                  runs.push(run)
+                  onDate?.(run)
+                })
+              ))
+          }).pipe(
+            // the dates of the group not committed: failed runs (they stay stale)
+            Effect.tapError((e) =>
+              Effect.forEach(
+                work.filter((w) => !committed.has(w.refDate)),
+                (w) => Effect.ignore(log.record(w.request, w.runId, Effect.fail(e)))
+              )
+            )
+          )
+        })
+        for (const request of requests) {
+          const runId = newRunId(request.refDate)
+          yield* ready(request.refDate, runId)
+          const plan = yield* planFor(request, runId)
+          const month = request.refDate.slice(0, 7)
+          const last = group.at(-1)
+          if (last !== undefined && last.refDate.slice(0, 7) !== month) yield* flushGroup
+          if (plan.inputs.length > 0) {
+            group.push({ refDate: request.refDate, plan, runId, request })
+            continue
+          }
+          yield* flushGroup
+          const db = yield* ready(request.refDate, runId)
+          const run = yield* log.record(request, runId, clearDate(db, request.refDate, runId))
+          runs.push(run)
+          onDate?.(run)
+        }
+        yield* flushGroup
+        return runs
+      })).pipe(Effect.withSpan("DuckDbRefineJob.startMany", { attributes: { dates: requests.length } }))
+
     const status: Context_Service["status"] = log.status
-    return RefineJob.of({ start, status })
+    return RefineJob.of({ start, startMany, status })
   })
 
 type Context_Service = Context.Tag.Service<typeof RefineJob>

@@ -117,6 +117,71 @@ describe("DuckDbRefineJob", () => {
     })
   })
 
+  it.effect("a backfill pass (startMany) writes what date-by-date starts write; a failed month leaves its dates stale", () => {
+    const a = tempWarehouse()
+    const b = tempWarehouse()
+    return Effect.gen(function*() {
+      const dates = ["2025-04-28", "2025-04-29", "2025-04-30", "2025-05-02", "2025-05-05"]
+      // IDIV skips a date: its previous snapshot is two dates back
+      for (
+        const p of generate(["IBOV", "SMLL", "IDIV"], dates, 7).filter((p) =>
+          !(p.indexCode === "IDIV" && p.refDate === "2025-04-30")
+        )
+      ) {
+        writeRaw(a, p)
+        writeRaw(b, p)
+      }
+      yield* refineDates(a, dates)
+      const many = yield* Effect.flatMap(RefineJob, (job) => {
+        const startMany = job.startMany
+        assert.isDefined(startMany)
+        const seen: Array<string> = []
+        return startMany === undefined ? Effect.die("no startMany") : startMany(
+          dates.map((d) => ({ refDate: d as RefDate })),
+          (run) => seen.push(run.refDate)
+        ).pipe(Effect.map((runs) => ({ runs, seen })))
+      }).pipe(Effect.provide(jobLayer(b)))
+      assert.deepStrictEqual(many.runs.map((r) => [r.refDate, r.state]), dates.map((d) => [d, "SUCCEEDED"]))
+      assert.deepStrictEqual(many.seen, dates)
+      for (const d of dates) {
+        assert.deepStrictEqual(readRefinedDate(b, d), readRefinedDate(a, d))
+        assert.strictEqual(many.runs.find((r) => r.refDate === d)?.rows, readRefinedDate(a, d).length)
+      }
+      const tree = (w: string) => ({ ...treeHashes(path.join(w, "refined")), ...treeHashes(path.join(w, "serving")) })
+      assert.deepStrictEqual(tree(b), tree(a))
+      const manifest = (w: string, d: string) => {
+        const m = JSON.parse(
+          fs.readFileSync(path.join(w, `_manifests/b3_portfolio_refined/ref_date=${d}.json`), "utf8")
+        )
+        return { ...m, inputs: m.inputs.map((i: { key: string }) => i.key), runId: undefined, committedAt: undefined }
+      }
+      for (const d of dates) assert.deepStrictEqual(manifest(b, d), manifest(a, d))
+
+      // A pass whose second month fails: April commits, May's dates keep their old manifests.
+      const bad = path.join(b, "raw/b3_portfolio_raw/ref_date=2025-05-05/index_code=SMLL/part-00000.parquet")
+      fs.writeFileSync(bad, "PAR1 this is not parquet")
+      const before = fs.readFileSync(path.join(b, "_manifests/b3_portfolio_refined/ref_date=2025-05-02.json"), "utf8")
+      const error = yield* Effect.flip(
+        Effect.flatMap(RefineJob, (job) =>
+          job.startMany === undefined
+            ? Effect.die("no startMany")
+            : job.startMany(dates.map((d) => ({ refDate: d as RefDate })))).pipe(Effect.provide(jobLayer(b)))
+      )
+      assert.strictEqual(error.reason, "Failed")
+      assert.include(error.message, bad)
+      // April was committed again by the failed pass (a new run id); May was not
+      const runIdOf = (d: string) =>
+        JSON.parse(fs.readFileSync(path.join(b, `_manifests/b3_portfolio_refined/ref_date=${d}.json`), "utf8")).runId
+      assert.isString(runIdOf("2025-04-28"))
+      assert.notStrictEqual(runIdOf("2025-04-28"), many.runs[0]?.runId)
+      assert.strictEqual(runIdOf("2025-05-05"), many.runs[4]?.runId)
+      assert.strictEqual(
+        fs.readFileSync(path.join(b, "_manifests/b3_portfolio_refined/ref_date=2025-05-02.json"), "utf8"),
+        before
+      )
+    })
+  })
+
   it.effect("the serving copy is one file per month: a date rewrites its month only; the per-year layout goes", () => {
     const warehouse = tempWarehouse()
     return Effect.gen(function*() {
