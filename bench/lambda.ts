@@ -147,7 +147,7 @@ const assetBytes = (file: string): number =>
   )
 
 export async function run(): Promise<Array<BenchRow>> {
-  const { bundle } = (await import(pathToFileURL(join(lambdaRoot, "scripts", "bundle.mjs")).href)) as {
+  const { bundle } = (await import(pathToFileURL(join(lambdaRoot, "scripts", "bundle.ts")).href)) as {
     bundle: BundleFn
   }
   // Inside the package (dist/ is ignored by git and lint) so the external variant resolves
