@@ -253,7 +253,7 @@ const runDuckDb = async (archive: string, warehouse: string) => {
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
+  return s[Math.floor(s.length / 2)] ?? NaN
 }
 const round = (x: number, digits = 1) => Number(x.toFixed(digits))
 
@@ -437,7 +437,8 @@ export async function run(): Promise<Array<BenchRow>> {
   buildCli() // b3 runs the bundle, not the sources
   try {
     const corpus = writeCorpus(root, lastTradingDays(days + 1))
-    const nextDay = corpus.days[days]! // kept out of the backfill: the "one new date" of b3 run
+    const nextDay = corpus.days[days] // kept out of the backfill: the "one new date" of b3 run
+    if (nextDay === undefined) throw new Error(`the corpus has no day after its ${days} backfill days`)
     const backfill: Corpus = {
       ...corpus,
       days: corpus.days.slice(0, days),
