@@ -230,7 +230,9 @@ const runDuckDb = async (archive: string, warehouse: string) => {
       "part-00000.parquet"
     )
     const prior = fs.existsSync(serving) ?
-      `SELECT * FROM read_parquet(${q(serving)}) WHERE ref_date <> DATE ${q(day)} UNION ALL ` :
+      `SELECT * FROM read_parquet(${q(serving)}, hive_partitioning = false) WHERE ref_date <> DATE ${
+        q(day)
+      } UNION ALL ` :
       ""
     fs.mkdirSync(path.dirname(serving), { recursive: true })
     await c.run(`COPY (SELECT * FROM (${prior}SELECT * FROM refined) ORDER BY ref_date, index_code, ticker)
