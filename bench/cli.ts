@@ -27,7 +27,9 @@ const RUNS = SMOKE ? 2 : 11
 export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+  const upper = s[m]
+  if (upper === undefined) return Number.NaN
+  return s.length % 2 === 1 ? upper : ((s[m - 1] ?? upper) + upper) / 2
 }
 
 /** Builds the CLI bundle (dist/b3.mjs + chunks), as `npm ci` does. */
