@@ -9,6 +9,13 @@ import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { main } from "./Main.js"
 
+// The one place the process's exit code is set: the program's own code (below), 130 when
+// interrupted (Ctrl-C, SIGTERM), 1 for anything else.
+const setExitCode = (code: number): number => {
+  process.exitCode = code
+  return code
+}
+
 // Ctrl-C or SIGTERM interrupts the program, whose finalizers then run (the writer lock is released)
 // before it exits with 130. runMain removes its own signal listener at the first signal, and the
 // writer lock's `proper-lockfile` (through `signal-exit`) re-raises a signal when its listener is the
@@ -16,13 +23,11 @@ import { main } from "./Main.js"
 // second signal ends the process at once.
 let signals = 0
 const onSignal = () => {
-  if (++signals > 1) process.exit(130)
+  if (++signals > 1) process.exit(setExitCode(130))
 }
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
 
-// The one place the process's exit code is set: the program's own code, 130 when interrupted
-// (Ctrl-C, SIGTERM), 1 for anything else.
 NodeRuntime.runMain(main(process.argv), {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {
@@ -31,7 +36,6 @@ NodeRuntime.runMain(main(process.argv), {
       Cause.isInterruptedOnly(exit.cause)
       ? 130
       : 1
-    process.exitCode = code
-    onExit(code)
+    onExit(setExitCode(code))
   }
 })
