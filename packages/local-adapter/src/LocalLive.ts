@@ -19,6 +19,7 @@ import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import * as LocalCatalog from "./LocalCatalog.js"
 import * as LocalTrigger from "./LocalTrigger.js"
 import * as RawJournal from "./RawJournal.js"
+import * as RawServing from "./RawServing.js"
 import type * as RefineSql from "./RefineSql.js"
 
 /** @category models */
@@ -67,7 +68,7 @@ export const layer = (config: LocalConfig): Layer.Layer<LocalServices, RefineSql
   const refine = DuckDbRefineJob.layer({ warehouse: config.warehouse, ...optional }).pipe(Layer.provideMerge(base))
   return Layer.mergeAll(
     RawLayer.layer,
-    LocalTrigger.layer,
+    LocalTrigger.layer.pipe(Layer.provide(RawServing.layer({ warehouse: config.warehouse, ...optional }))),
     DuckDbQueryEngine.layer({ warehouse: config.warehouse, ...optional })
   ).pipe(Layer.provideMerge(refine))
 }

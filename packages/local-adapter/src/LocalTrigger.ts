@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as RawJournal from "./RawJournal.js"
+import * as RawServing from "./RawServing.js"
 
 /** @category tags */
 export class LocalTrigger extends Context.Tag("@b3-pipeline/local-adapter/LocalTrigger")<LocalTrigger, {
@@ -59,6 +60,7 @@ export const make = Effect.gen(function*() {
   const context = yield* Effect.context<ObjectStore | RefineJob>()
   const catalog = yield* Effect.serviceOption(Catalog)
   const journal = yield* Effect.serviceOption(RawJournal.RawJournal)
+  const serving = yield* Effect.serviceOption(RawServing.RawServing)
   const marked = new Set<RefDate>()
   const lock = yield* Effect.makeSemaphore(1)
   const provide = <A, E>(effect: Effect.Effect<A, E, ObjectStore | RefineJob>): Effect.Effect<A, E> =>
@@ -73,19 +75,24 @@ export const make = Effect.gen(function*() {
       detail: `reading or clearing the raw-change journal: ${e.message}`,
       cause: e
     })
-  // the journal's markers read before a reconcile are cleared once it left nothing stale
+  // Once a reconcile left nothing stale: the raw serving copy takes the dates changed or refined,
+  // then the journal's markers read before the reconcile are cleared (in that order: a date keeps
+  // its marker until the copy holds its rows).
   const withJournal = (
     run: (pending: RawJournal.Pending) => Effect.Effect<Trigger.ReconcileResult, RefineJobError>
   ): Effect.Effect<Trigger.ReconcileResult, RefineJobError> =>
-    Option.match(journal, {
-      onNone: () => run({ dates: [], markers: [] }),
-      onSome: (j) =>
-        Effect.gen(function*() {
-          const pending = yield* j.pending.pipe(Effect.mapError(journalError))
-          const result = yield* run(pending)
-          if (result.stillStale.length === 0) yield* j.clear(pending).pipe(Effect.mapError(journalError))
-          return result
-        })
+    Effect.gen(function*() {
+      const pending = Option.isSome(journal) ?
+        yield* journal.value.pending.pipe(Effect.mapError(journalError)) :
+        { dates: [], markers: [] }
+      const result = yield* run(pending)
+      if (result.stillStale.length === 0) {
+        if (Option.isSome(serving)) {
+          yield* serving.value.update([...new Set([...pending.dates, ...result.runs.map((r) => r.refDate)])].sort())
+        }
+        if (Option.isSome(journal)) yield* journal.value.clear(pending).pipe(Effect.mapError(journalError))
+      }
+      return result
     })
 
   const full = (options: Trigger.ReconcileOptions, force: ReadonlyArray<RefDate>) =>
