@@ -14,6 +14,7 @@ const modules: ReadonlyArray<readonly [string, () => Promise<{ run: () => Promis
   ["parquet", () => import("./parquet.js")],
   ["fetch", () => import("./fetch.js")],
   ["local", () => import("./local.js")],
+  ["query", () => import("./query.js")],
   ["lambda", () => import("./lambda.js")],
   ["cli", () => import("./cli.js")]
 ]
