@@ -53,7 +53,9 @@ interface ColdRun {
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+  const upper = s[m]
+  if (upper === undefined) return Number.NaN
+  return s.length % 2 === 1 ? upper : ((s[m - 1] ?? upper) + upper) / 2
 }
 
 const round = (x: number): number => Math.round(x * 10) / 10
@@ -147,7 +149,7 @@ const assetBytes = (file: string): number =>
   )
 
 export async function run(): Promise<Array<BenchRow>> {
-  const { bundle } = (await import(pathToFileURL(join(lambdaRoot, "scripts", "bundle.mjs")).href)) as {
+  const { bundle } = (await import(pathToFileURL(join(lambdaRoot, "scripts", "bundle.ts")).href)) as {
     bundle: BundleFn
   }
   // Inside the package (dist/ is ignored by git and lint) so the external variant resolves

@@ -12,17 +12,8 @@ import * as logs from "aws-cdk-lib/aws-logs"
 import type * as sqs from "aws-cdk-lib/aws-sqs"
 import type { Construct } from "constructs"
 
-/** Environment variables the Lambdas read (names shared with aws-adapter's AwsLive). @category config */
-export const EnvVar = {
-  bucket: "B3_BUCKET",
-  glueJob: "B3_GLUE_JOB",
-  database: "B3_DATABASE",
-  athenaWorkgroup: "B3_ATHENA_WORKGROUP",
-  indices: "B3_INDICES",
-  freshnessCutoff: "B3_FRESHNESS_CUTOFF",
-  metricsNamespace: "B3_METRICS_NAMESPACE",
-  environment: "B3_ENVIRONMENT"
-} as const
+/** Environment variables the Lambdas read: aws-adapter's one definition (a module without SDK code). @category config */
+export { EnvVar } from "@b3-pipeline/aws-adapter/EnvVar"
 
 /** Bucket prefixes owned by the stack (beside Tables.ts's raw/ refined/ quarantine/). @category names */
 export const Prefix = {

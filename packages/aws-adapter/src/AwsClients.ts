@@ -38,7 +38,9 @@ export const layerGlueConfig = ClientGlue.layerConfig
 export const layerAthenaConfig = ClientAthena.layerConfig
 
 /** All three clients. @category layers */
-export const layer = (config: AwsClientsConfig): Layer.Layer<ClientS3.S3 | ClientGlue.Glue | ClientAthena.Athena> =>
+export const layer = (
+  config: AwsClientsConfig
+): Layer.Layer<ClientS3.S3 | ClientGlue.Glue | ClientAthena.Athena, ConfigError.ConfigError> =>
   Layer.mergeAll(ClientS3.layer(config), ClientGlue.layer(config), ClientAthena.layer(config))
 
 /** @category layers */

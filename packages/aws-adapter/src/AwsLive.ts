@@ -28,21 +28,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as AthenaQueryEngine from "./AthenaQueryEngine.js"
 import * as AwsClients from "./AwsClients.js"
+import { EnvVar } from "./EnvVar.js"
 import * as GlueCatalog from "./GlueCatalog.js"
 import * as GlueRefineJob from "./GlueRefineJob.js"
 import * as S3ObjectStore from "./S3ObjectStore.js"
 
-/** Names of the environment variables read here (the CLI and infra use the same). @category config */
-export const EnvVar = {
-  region: "AWS_REGION",
-  bucket: "B3_BUCKET",
-  glueJob: "B3_GLUE_JOB",
-  database: "B3_DATABASE",
-  athenaWorkgroup: "B3_ATHENA_WORKGROUP",
-  athenaOutput: "B3_ATHENA_OUTPUT",
-  s3Endpoint: "B3_S3_ENDPOINT",
-  indices: "B3_INDICES"
-} as const
+/** Names of the environment variables read here (one definition, `EnvVar.ts`; infra sets them). @category config */
+export { EnvVar } from "./EnvVar.js"
 
 /** @category config */
 export const bucket: Config.Config<string> = /* @__PURE__ */ Config.nonEmptyString(EnvVar.bucket)

@@ -18,7 +18,7 @@ import { common, config, scopedClient } from "./ClientConfig.js"
 export class Athena extends Context.Tag("@b3-pipeline/aws-adapter/Athena")<Athena, AthenaClient>() {}
 
 /** @category layers */
-export const layer = (config: AwsClientsConfig): Layer.Layer<Athena> =>
+export const layer = (config: AwsClientsConfig): Layer.Layer<Athena, ConfigError.ConfigError> =>
   scopedClient(Athena, () =>
     new AthenaClient({
       ...common(config),

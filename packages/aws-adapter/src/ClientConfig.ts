@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -38,15 +39,21 @@ export const common = (config: AwsClientsConfig) => ({
  *
  * @category config
  */
+/** An endpoint override: an absolute URL (`http://127.0.0.1:4569`), checked when the config is read. */
+const endpoint = (name: string): Config.Config<string> =>
+  Config.string(name).pipe(
+    Config.validate({ message: "must be an absolute URL such as http://127.0.0.1:4569", validation: URL.canParse })
+  )
+
 export const config: Config.Config<AwsClientsConfig> = /* @__PURE__ */ Config.all({
-  region: Config.string("AWS_REGION").pipe(
-    Config.orElse(() => Config.string("AWS_DEFAULT_REGION")),
+  region: Config.nonEmptyString("AWS_REGION").pipe(
+    Config.orElse(() => Config.nonEmptyString("AWS_DEFAULT_REGION")),
     Config.withDefault("us-east-1")
   ),
-  s3Endpoint: Config.option(Config.string("B3_S3_ENDPOINT")),
+  s3Endpoint: Config.option(endpoint("B3_S3_ENDPOINT")),
   forcePathStyle: Config.option(Config.boolean("B3_S3_FORCE_PATH_STYLE")),
-  glueEndpoint: Config.option(Config.string("B3_GLUE_ENDPOINT")),
-  athenaEndpoint: Config.option(Config.string("B3_ATHENA_ENDPOINT"))
+  glueEndpoint: Config.option(endpoint("B3_GLUE_ENDPOINT")),
+  athenaEndpoint: Config.option(endpoint("B3_ATHENA_ENDPOINT"))
 }).pipe(Config.map(({ athenaEndpoint, forcePathStyle, glueEndpoint, region, s3Endpoint }) => ({
   region,
   s3Endpoint: Option.getOrUndefined(s3Endpoint),
@@ -64,4 +71,16 @@ export const config: Config.Config<AwsClientsConfig> = /* @__PURE__ */ Config.al
 export const scopedClient = <I, C extends { readonly destroy: () => void }>(
   tag: Context.Tag<I, C>,
   make: () => C
-): Layer.Layer<I> => Layer.scoped(tag, Effect.acquireRelease(Effect.sync(make), (c) => Effect.sync(() => c.destroy())))
+): Layer.Layer<I, ConfigError.ConfigError> =>
+  Layer.scoped(
+    tag,
+    Effect.acquireRelease(
+      // the SDK checks part of its configuration in the constructor (an empty region throws "Region is missing")
+      Effect.try({
+        try: make,
+        catch: (cause) =>
+          ConfigError.InvalidData([], `${tag.key}: ${cause instanceof Error ? cause.message : String(cause)}`)
+      }),
+      (c) => Effect.sync(() => c.destroy())
+    )
+  )

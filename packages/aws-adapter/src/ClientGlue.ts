@@ -18,7 +18,7 @@ import { common, config, scopedClient } from "./ClientConfig.js"
 export class Glue extends Context.Tag("@b3-pipeline/aws-adapter/Glue")<Glue, GlueClient>() {}
 
 /** @category layers */
-export const layer = (config: AwsClientsConfig): Layer.Layer<Glue> =>
+export const layer = (config: AwsClientsConfig): Layer.Layer<Glue, ConfigError.ConfigError> =>
   scopedClient(Glue, () =>
     new GlueClient({
       ...common(config),

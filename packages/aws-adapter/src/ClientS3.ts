@@ -34,7 +34,7 @@ export const s3Options = (config: AwsClientsConfig) => ({
 })
 
 /** @category layers */
-export const layer = (config: AwsClientsConfig): Layer.Layer<S3> =>
+export const layer = (config: AwsClientsConfig): Layer.Layer<S3, ConfigError.ConfigError> =>
   scopedClient(S3, () => new S3Client(s3Options(config)))
 
 /** @category layers */

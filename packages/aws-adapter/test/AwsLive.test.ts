@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as AwsClients from "../src/AwsClients.js"
 import * as AwsLive from "../src/AwsLive.js"
 
 const withEnv = (env: Record<string, string>) =>
@@ -32,6 +33,32 @@ describe("AwsLive", () => {
       Effect.provide(AwsLive.layerRefineJob),
       Effect.provide(withEnv({ B3_BUCKET: "b3-lake" }))
     ))
+
+  it.effect("an endpoint that is not a URL fails the layer's construction with a config error naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(AwsLive.layerConfig)))
+      assert.include(String(error), "B3_S3_ENDPOINT")
+      assert.include(String(error), "absolute URL")
+    }).pipe(
+      Effect.provide(withEnv({ AWS_REGION: "sa-east-1", B3_BUCKET: "b3-lake", B3_S3_ENDPOINT: "127.0.0.1:4569" }))
+    ))
+
+  it.effect("an empty AWS_REGION falls back to AWS_DEFAULT_REGION (the SDK refuses an empty region)", () =>
+    Effect.gen(function*() {
+      const config = yield* AwsClients.config
+      assert.strictEqual(config.region, "eu-west-1")
+    }).pipe(
+      Effect.withConfigProvider(
+        ConfigProvider.fromMap(new Map([["AWS_REGION", ""], ["AWS_DEFAULT_REGION", "eu-west-1"]]))
+      )
+    ))
+
+  it.effect("a client the SDK refuses to build fails the layer with a config error, not a defect", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(AwsClients.layerS3({ region: "" }))))
+      assert.strictEqual(error._op, "InvalidData")
+      assert.include(String(error), "Region is missing")
+    }))
 
   it("exports the environment variable names the CLI and infra share", () => {
     assert.deepStrictEqual(

@@ -235,12 +235,12 @@ export const startServer = (options: SimulatorOptions = {}): Promise<Simulator> 
     }
     const method = sim.method === "GetQuartelyPreview" ? "GetTheoricalPortfolio" : sim.method
     const pages = pagesOf(method, index as IndexCode, language, segment, pageSize)
-    let body = pageNumber <= pages.length
-      ? pages[pageNumber - 1]!
-      : rewritePage(pages[0]!, (page, doc) => {
-        page.pageNumber = pageNumber
-        doc.results = []
-      })
+    const [first] = pages
+    if (first === undefined) throw new Error(`simulator: no page encoded for ${method} ${index}`)
+    let body = pages[pageNumber - 1] ?? rewritePage(first, (page, doc) => {
+      page.pageNumber = pageNumber
+      doc.results = []
+    })
     if (changeTotals !== undefined) {
       body = rewritePage(body, (page) => {
         page.totalRecords = Math.max(0, page.totalRecords + changeTotals)
@@ -321,7 +321,8 @@ export const startServer = (options: SimulatorOptions = {}): Promise<Simulator> 
     if (path.startsWith(BASE_PATH + "/")) {
       const rest = path.slice(BASE_PATH.length + 1).split("/")
       method = rest[0] ?? ""
-      params = rest.length === 2 ? decodeParams(decodeURIComponent(rest[1]!)) : undefined
+      const encoded = rest[1]
+      params = rest.length === 2 && encoded !== undefined ? decodeParams(decodeURIComponent(encoded)) : undefined
     }
     byMethod[method] = (byMethod[method] ?? 0) + 1
     const repeat = (repeats.get(path) ?? 0) + 1

@@ -170,7 +170,7 @@ const oneLine = (e: ParseResult.ParseError): string => {
   const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
   if (first === undefined) return "not the archive's shape"
   const where = first.path.length > 0 ? `${first.path.join(".")}: ` : ""
-  return `${where}${first.message.split("\n")[0]!.slice(0, 160)}`
+  return `${where}${(first.message.split("\n")[0] ?? "").slice(0, 160)}`
 }
 
 /**

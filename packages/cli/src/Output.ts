@@ -88,6 +88,9 @@ export const render = (
     ? renderCsv(columns, rows)
     : renderTable(columns, rows)
 
+/** Terminal escape: cursor one line up, to column 0. */
+const LINE_UP = "\u001b[1A\r"
+
 /** A progress display: `update` after each item, `done` at the end. @category progress */
 export interface Progress {
   readonly update: (done: number, detail?: string) => void
@@ -111,9 +114,9 @@ export const progressMaker = (
     const columns = stream.columns ?? 100
     let lastDecile = -1
     let drawn = false
-    // on a terminal: back over the line drawn before (cursor up, column 0)
+    // on a terminal: back over the line drawn before
     const redraw = (line: string) => {
-      run(Stdio.err(`${drawn ? "\x1b[1A\r" : ""}${line}`))
+      run(Stdio.err(drawn ? LINE_UP + line : line))
       drawn = true
     }
     return {

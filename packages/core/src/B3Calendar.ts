@@ -56,6 +56,9 @@ export const tradingDays = (from: string, to: string): Array<string> => {
 export const missingTradingDays = (dates: ReadonlyArray<string>): Array<string> => {
   if (dates.length === 0) return []
   const sorted = [...dates].sort()
+  const first = sorted[0]
+  const last = sorted[sorted.length - 1]
+  if (first === undefined || last === undefined) return []
   const held = new Set(sorted)
-  return tradingDays(sorted[0]!, sorted[sorted.length - 1]!).filter((d) => !held.has(d))
+  return tradingDays(first, last).filter((d) => !held.has(d))
 }

@@ -328,33 +328,38 @@ export const make = (impl: ObjectStoreImpl, options: MakeOptions = {}): Effect.E
  *
  * @category layers
  */
-export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService> => {
-  const objects = new Map<string, { readonly body: Uint8Array; readonly sha256: string }>()
-  const infoOf = (key: ObjectKey, o: { readonly body: Uint8Array; readonly sha256: string }): ObjectInfo => ({
-    key,
-    size: o.body.byteLength,
-    sha256: o.sha256,
-    etag: o.sha256
+export const makeMemory = (bucket = "memory"): Effect.Effect<ObjectStoreService> =>
+  // suspended: each run of the effect (each build of `layerMemory`) starts from an empty store
+  Effect.suspend(() => {
+    const objects = new Map<string, { readonly body: Uint8Array; readonly sha256: string }>()
+    const infoOf = (key: ObjectKey, o: { readonly body: Uint8Array; readonly sha256: string }): ObjectInfo => ({
+      key,
+      size: o.body.byteLength,
+      sha256: o.sha256,
+      etag: o.sha256
+    })
+    return make({
+      bucket,
+      get: (key) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(key)), (o) => o.body.slice())),
+      head: (key) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(key)), (o) => infoOf(key, o))),
+      write: (key, body, { sha256 }) =>
+        Effect.sync(() => {
+          objects.set(key, { body: body.slice(), sha256 })
+          return sha256
+        }),
+      list: (prefix) =>
+        Stream.suspend(() =>
+          Stream.fromIterable(
+            [...objects.entries()].filter(([k]) => k.startsWith(prefix)).sort((
+              [a],
+              [b]
+            ) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([k, o]): ListedObject => ({ key: k as ObjectKey, size: o.body.byteLength, etag: o.sha256 }))
+          )
+        ),
+      delete: (key) => Effect.sync(() => void objects.delete(key))
+    })
   })
-  return make({
-    bucket,
-    get: (key) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(key)), (o) => o.body.slice())),
-    head: (key) => Effect.sync(() => Option.map(Option.fromNullable(objects.get(key)), (o) => infoOf(key, o))),
-    write: (key, body, { sha256 }) =>
-      Effect.sync(() => {
-        objects.set(key, { body: body.slice(), sha256 })
-        return sha256
-      }),
-    list: (prefix) =>
-      Stream.suspend(() =>
-        Stream.fromIterable(
-          [...objects.entries()].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([k, o]): ListedObject => ({ key: k as ObjectKey, size: o.body.byteLength, etag: o.sha256 }))
-        )
-      ),
-    delete: (key) => Effect.sync(() => void objects.delete(key))
-  })
-}
 
 /** @category layers */
 export const layerMemory: Layer.Layer<ObjectStore> = Layer.effect(ObjectStore, makeMemory())

@@ -87,7 +87,10 @@ export const sqlValueDecoder = (type: string): (raw: unknown) => SqlValue => {
       if (raw === null || raw === undefined) return null
       if (typeof raw === "number") return Number.isInteger(raw) ? raw : mismatch(`an integer (${type})`, raw)
       if (typeof raw === "bigint") return safeInteger(raw)
-      if (typeof raw === "string" && INTEGER_TEXT.test(raw)) return safeInteger(BigInt(raw))
+      if (typeof raw === "string" && INTEGER_TEXT.test(raw)) {
+        // up to 15 digits is always safe: skip the BigInt
+        return raw.length <= 15 ? Number(raw) : safeInteger(BigInt(raw))
+      }
       return mismatch(`an integer (${type})`, raw)
     }
   }
@@ -160,30 +163,30 @@ export const decodeRows = <R>(
 ): Effect.Effect<Array<Row>, QueryError> =>
   Effect.suspend(() => {
     const decoders = columns.map((c) => sqlValueDecoder(c.type))
+    const names = columns.map((c) => c.name)
+    const width = columns.length
     const out: Array<Row> = []
-    let at = 0
-    for (const row of rows) {
-      const decoded: Record<string, SqlValue> = {}
-      for (let i = 0; i < columns.length; i++) {
-        const column = columns[i]
-        const decode = decoders[i]
-        if (column === undefined || decode === undefined) continue
-        try {
-          decoded[column.name] = decode(cell(row, i))
-        } catch (e) {
-          if (!(e instanceof SqlValueMismatch)) throw e
-          return Effect.fail(
-            new QueryError({
-              reason: "BadRow",
-              ...(context.sql !== undefined ? { sql: context.sql } : {}),
-              ...(context.queryId !== undefined ? { queryId: context.queryId } : {}),
-              detail: `column ${column.name} (${column.type}) of row ${at + 1}: ${e.detail}`
-            })
-          )
+    // one try for the whole result (not one per cell): the position is kept for the message
+    let column = 0
+    try {
+      for (const row of rows) {
+        const decoded: Record<string, SqlValue> = {}
+        for (column = 0; column < width; column++) {
+          decoded[names[column] as string] = (decoders[column] as (raw: unknown) => SqlValue)(cell(row, column))
         }
+        out.push(decoded)
       }
-      out.push(decoded)
-      at++
+    } catch (e) {
+      if (!(e instanceof SqlValueMismatch)) throw e
+      const at = columns[column]
+      return Effect.fail(
+        new QueryError({
+          reason: "BadRow",
+          ...(context.sql !== undefined ? { sql: context.sql } : {}),
+          ...(context.queryId !== undefined ? { queryId: context.queryId } : {}),
+          detail: `column ${at?.name} (${at?.type}) of row ${out.length + 1}: ${e.detail}`
+        })
+      )
     }
     return Effect.succeed(out)
   })

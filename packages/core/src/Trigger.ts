@@ -61,7 +61,7 @@ export interface RawState {
 }
 
 /** The raw state of a listing of `raw/b3_portfolio_raw/` (other keys are ignored). @category raw */
-export const rawStateOf = (infos: Iterable<Pick<ListedObject, "key" | "etag">>): RawState => {
+export const rawStateOf = (infos: Iterable<{ readonly key: string; readonly etag: string }>): RawState => {
   const byDate = new Map<RefDate, Array<RawInput>>()
   const byIndex = new Map<IndexCode, Array<RefDate>>()
   for (const info of infos) {
@@ -84,16 +84,23 @@ export const rawStateOf = (infos: Iterable<Pick<ListedObject, "key" | "etag">>):
   return { byDate, byIndex }
 }
 
+/** The raw objects under `prefix` (the whole table, or one date's folder). */
+const listRaw = (prefix: string): Effect.Effect<ReadonlyArray<ListedObject>, ObjectStoreError, ObjectStore> =>
+  Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(prefix))).pipe(Effect.map(Chunk.toReadonlyArray))
+
+/** The prefix of one date's raw objects. */
+const rawDatePrefix = (refDate: RefDate): string => `${RAW_PREFIX}ref_date=${refDate}/`
+
 /**
  * Lists the raw table once: keys and version identities (`etag`) come with the listing, so no
  * object is read or HEADed (one ListObjectsV2 page per 1,000 objects on S3, a stat per file locally).
  *
  * @category raw
  */
-export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore> = Effect.gen(function*() {
-  const store = yield* ObjectStore
-  return rawStateOf(Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(RAW_PREFIX))))
-})
+export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore> = Effect.map(
+  listRaw(RAW_PREFIX),
+  rawStateOf
+).pipe(Effect.withSpan("Trigger.readRawState"))
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -103,10 +110,11 @@ const after = (dates: ReadonlyArray<RefDate>, d: RefDate): RefDate | null => {
   let hi = dates.length
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (dates[mid]! <= d) lo = mid + 1
+    const at = dates[mid]
+    if (at !== undefined && at <= d) lo = mid + 1
     else hi = mid
   }
-  return lo === dates.length ? null : dates[lo]!
+  return dates[lo] ?? null
 }
 
 /**
@@ -218,6 +226,22 @@ export const RefineManifest = Schema.Struct({
 /** @category manifests */
 export type RefineManifest = typeof RefineManifest.Type
 
+/**
+ * What the staleness test reads of a manifest: all of it but the tickers (the manifest checkpoint
+ * keeps only this, about half the bytes).
+ *
+ * @category manifests
+ */
+export const ManifestState = RefineManifest.pipe(Schema.omit("tickers"))
+/** @category manifests */
+export type ManifestState = typeof ManifestState.Type
+
+/** A manifest's `ManifestState`. @category manifests */
+export const stateOfManifest = (manifest: RefineManifest): ManifestState => {
+  const { tickers: _tickers, ...state } = manifest
+  return state
+}
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -266,6 +290,35 @@ export const readManifest = (
     Effect.map(Option.flatMap((bytes) => Either.getRight(decodeManifest(bytes))))
   )
 
+/** Reads the manifests listed in `infos` (concurrently); an unreadable one is `undefined`. */
+const readListed = (infos: ReadonlyArray<readonly [RefDate, ListedObject]>) =>
+  Effect.flatMap(ObjectStore, (store) =>
+    Effect.forEach(
+      infos,
+      ([refDate, info]) =>
+        Effect.map(store.get(info.key), (bytes) =>
+          [
+            refDate,
+            info,
+            Option.isSome(bytes) ? Either.getOrUndefined(decodeManifest(bytes.value)) : undefined
+          ] as const),
+      { concurrency: 16 }
+    ))
+
+/** The manifests under `prefix` (every one, or one date's), from the listing. */
+const listManifests = (prefix: string) =>
+  Effect.map(
+    Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(prefix))),
+    (infos) => {
+      const out: Array<readonly [RefDate, ListedObject]> = []
+      for (const info of infos) {
+        const refDate = parseManifestKey(info.key)
+        if (refDate !== undefined) out.push([refDate, info])
+      }
+      return out
+    }
+  )
+
 /**
  * Every manifest, by date. An unreadable manifest is kept as `undefined` (its date is stale).
  *
@@ -276,21 +329,108 @@ export const readManifests: Effect.Effect<
   ObjectStoreError,
   ObjectStore
 > = Effect.gen(function*() {
-  const store = yield* ObjectStore
-  const infos = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(MANIFEST_PREFIX)))
   const out = new Map<RefDate, RefineManifest | undefined>()
-  yield* Effect.forEach(infos, (info) => {
-    const refDate = parseManifestKey(info.key)
-    if (refDate === undefined) return Effect.void
-    return Effect.map(store.get(info.key), (bytes) => {
-      out.set(
-        refDate,
-        Option.isSome(bytes) ? Either.getOrUndefined(decodeManifest(bytes.value)) : undefined
-      )
-    })
-  }, { concurrency: 16, discard: true })
+  for (const [refDate, , manifest] of yield* readListed(yield* listManifests(MANIFEST_PREFIX))) {
+    out.set(refDate, manifest)
+  }
   return out
+}).pipe(Effect.withSpan("Trigger.readManifests"))
+
+// ---------------------------------------------------------------------------------------------
+// The manifest checkpoint: every manifest in one object (a cache, verified by the listing)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The manifest checkpoint: `_manifests/_checkpoint/b3_portfolio_refined.json`, one object holding
+ * every readable manifest with the `ListedObject.etag` it was read at (like a table format's
+ * checkpoint of its commit log). It is a cache, never the truth: the per-date manifests stay the
+ * commit points. A reader lists the manifests (keys and etags, no bytes), takes from the checkpoint
+ * each manifest whose etag matches, and reads only the others (those committed since the
+ * checkpoint was written: a day's). A missing, unreadable or out-of-date checkpoint costs reads,
+ * never a wrong answer. `reconcile({ checkpoint: true })` rewrites it when it disagreed or after it
+ * refined dates; it lives outside `_manifests/b3_portfolio_refined/`.
+ *
+ * @category manifests
+ */
+export const CHECKPOINT_KEY: ObjectKey = unsafeKey(`_manifests/_checkpoint/${REFINED_TABLE}.json`)
+
+/** @category manifests */
+export const ManifestCheckpoint = Schema.Struct({
+  version: Schema.Literal(1),
+  /** date -> the manifest and the etag of the stored version it was read from. */
+  entries: Schema.Record({
+    key: Schema.String,
+    value: Schema.Struct({ etag: Schema.String, manifest: ManifestState })
+  })
 })
+/** @category manifests */
+export type ManifestCheckpoint = typeof ManifestCheckpoint.Type
+type CheckpointEntry = ManifestCheckpoint["entries"][string]
+
+const decodeCheckpointJson = Schema.decodeUnknownEither(Schema.parseJson(ManifestCheckpoint))
+
+/** The checkpoint, or `None` when absent, unreadable or not decodable (then every manifest is read). */
+const readCheckpoint: Effect.Effect<Option.Option<ManifestCheckpoint>, never, ObjectStore> = Effect.flatMap(
+  ObjectStore,
+  (store) => store.get(CHECKPOINT_KEY)
+).pipe(
+  Effect.map(Option.flatMap((bytes) => Either.getRight(decodeCheckpointJson(decoder.decode(bytes))))),
+  Effect.orElseSucceed(() => Option.none<ManifestCheckpoint>())
+)
+
+/**
+ * Writes the checkpoint (entries in date order). A failed write is ignored: the checkpoint is a
+ * cache, and the next reader reads the manifests it lacks.
+ */
+const writeCheckpoint = (entries: ReadonlyMap<RefDate, CheckpointEntry>): Effect.Effect<void, never, ObjectStore> =>
+  Effect.flatMap(ObjectStore, (store) => {
+    const sorted: Record<string, CheckpointEntry> = {}
+    for (const d of [...entries.keys()].sort()) {
+      const entry = entries.get(d)
+      if (entry !== undefined) sorted[d] = entry
+    }
+    const body = encoder.encode(JSON.stringify({ version: 1, entries: sorted } satisfies ManifestCheckpoint))
+    return store.put(CHECKPOINT_KEY, body, { contentType: "application/json" })
+  }).pipe(Effect.ignore, Effect.withSpan("Trigger.writeCheckpoint"))
+
+/** The manifests read through the checkpoint, and the checkpoint's entries as they should now be. */
+interface CheckpointedManifests {
+  readonly manifests: Map<RefDate, ManifestState | undefined>
+  readonly entries: Map<RefDate, CheckpointEntry>
+  /** True when `entries` differ from the stored checkpoint (it should be rewritten). */
+  readonly changed: boolean
+}
+
+/** Every manifest, through the checkpoint: one listing, one checkpoint read, and a read per manifest it lacks. */
+const readManifestsCheckpointed: Effect.Effect<CheckpointedManifests, ObjectStoreError, ObjectStore> = Effect.gen(
+  function*() {
+    const [listed, cached] = yield* Effect.all([listManifests(MANIFEST_PREFIX), readCheckpoint], {
+      concurrency: 2
+    })
+    const stored: ManifestCheckpoint["entries"] = Option.match(cached, { onNone: () => ({}), onSome: (c) => c.entries })
+    const manifests = new Map<RefDate, ManifestState | undefined>()
+    const entries = new Map<RefDate, CheckpointEntry>()
+    const missing: Array<readonly [RefDate, ListedObject]> = []
+    for (const [refDate, info] of listed) {
+      const hit = stored[refDate]
+      if (hit !== undefined && hit.etag === info.etag) {
+        manifests.set(refDate, hit.manifest)
+        entries.set(refDate, hit)
+      } else {
+        missing.push([refDate, info])
+      }
+    }
+    let changed = Option.isNone(cached) || Object.keys(stored).length !== entries.size
+    for (const [refDate, info, manifest] of yield* readListed(missing)) {
+      manifests.set(refDate, manifest)
+      if (manifest !== undefined) {
+        entries.set(refDate, { etag: info.etag, manifest: stateOfManifest(manifest) })
+        changed = true
+      }
+    }
+    return { manifests, entries, changed }
+  }
+).pipe(Effect.withSpan("Trigger.readManifestsCheckpointed"))
 
 // ---------------------------------------------------------------------------------------------
 // Staleness
@@ -318,7 +458,11 @@ export interface StaleDate {
 const sameInputs = (
   a: ReadonlyArray<RawInput>,
   b: ReadonlyArray<{ readonly key: string; readonly etag?: string | undefined }>
-) => a.length === b.length && a.every((x, i) => x.key === b[i]!.key && x.etag === b[i]!.etag)
+) =>
+  a.length === b.length && a.every((x, i) => {
+    const y = b[i]
+    return y !== undefined && x.key === y.key && x.etag === y.etag
+  })
 
 /**
  * The staleness test of one date: `undefined` when its manifest matches what `raw` implies.
@@ -329,7 +473,7 @@ const sameInputs = (
 export const staleness = (
   raw: RawState,
   refDate: RefDate,
-  manifest: RefineManifest | undefined | null
+  manifest: ManifestState | undefined | null
 ): StaleReason | undefined => {
   const plan = planOf(raw, refDate)
   if (plan.inputs.length === 0) return manifest === undefined ? undefined : "NoRawData"
@@ -351,7 +495,7 @@ export const staleness = (
  */
 export const staleDates = (
   raw: RawState,
-  manifests: ReadonlyMap<RefDate, RefineManifest | undefined>,
+  manifests: ReadonlyMap<RefDate, ManifestState | undefined>,
   catalogDates: Iterable<RefDate> = []
 ): ReadonlyArray<StaleDate> => {
   const dates = new Set<RefDate>([...raw.byDate.keys(), ...manifests.keys(), ...catalogDates])
@@ -379,7 +523,7 @@ const catalogRefinedDates = Effect.flatMap(
 /** What the warehouse's refined table lags behind, with the raw state read. @category staleness */
 export interface Freshness {
   readonly raw: RawState
-  readonly manifests: ReadonlyMap<RefDate, RefineManifest | undefined>
+  readonly manifests: ReadonlyMap<RefDate, ManifestState | undefined>
   readonly stale: ReadonlyArray<StaleDate>
 }
 
@@ -394,15 +538,21 @@ export interface Freshness {
  * @category staleness
  */
 export const freshnessWith = (
-  options: { readonly catalog?: boolean } = {}
-): Effect.Effect<Freshness, ObjectStoreError, ObjectStore> =>
+  options: { readonly catalog?: boolean; readonly checkpoint?: boolean } = {}
+): Effect.Effect<Freshness, ObjectStoreError, ObjectStore> => Effect.map(readFreshness(options), (f) => f.fresh)
+
+/** `freshnessWith`, with the raw listing and (with `checkpoint`) the checkpoint's entries. */
+const readFreshness = (options: { readonly catalog?: boolean; readonly checkpoint?: boolean }) =>
   Effect.gen(function*() {
-    const raw = yield* readRawState
-    const manifests = yield* readManifests
+    const listed = yield* listRaw(RAW_PREFIX).pipe(Effect.withSpan("Trigger.readRawState"))
+    const raw = rawStateOf(listed)
+    const checkpointed = options.checkpoint === true ? yield* readManifestsCheckpointed : undefined
+    const manifests = checkpointed?.manifests ?? (yield* readManifests)
     const catalogDates = options.catalog === true ?
       (yield* catalogRefinedDates).filter((d) => !raw.byDate.has(d) && !manifests.has(d)) :
       []
-    return { raw, manifests, stale: staleDates(raw, manifests, catalogDates) }
+    const fresh: Freshness = { raw, manifests, stale: staleDates(raw, manifests, catalogDates) }
+    return { fresh, listed, checkpointed }
   })
 
 /** `freshnessWith({ catalog: true })`. @category staleness */
@@ -499,6 +649,12 @@ export interface ReconcileOptions {
   readonly deep?: boolean
   /** Refine these dates too, stale or not. */
   readonly force?: Iterable<RefDate>
+  /**
+   * Read the manifests through the checkpoint (`CHECKPOINT_KEY`) and rewrite it afterwards: one
+   * object read instead of one per date. For a writer that may write it (the local trigger); a
+   * backend whose role may not read or write it leaves this off.
+   */
+  readonly checkpoint?: boolean
   /** Called after each date (progress output). */
   readonly onDate?: (done: number, total: number, refDate: RefDate) => void
 }
@@ -510,16 +666,18 @@ export interface ReconcileResult {
   readonly runs: ReadonlyArray<RefineRun>
   /**
    * Dates still stale afterwards: a backend that refines asynchronously (Glue) commits later; an
-   * in-process backend leaves none unless raw changed meanwhile.
+   * in-process backend leaves none unless raw changed meanwhile. Without `all` or `deep`, only the
+   * dates refined are checked again (their raw folders and manifests), not the whole history.
    */
   readonly stillStale: ReadonlyArray<StaleDate>
 }
 
 /**
  * Refines exactly the stale dates (plus `force` / every date with `all`), ascending, each with its
- * plan, then runs the staleness test again. A date without raw data is refined too: the job clears
- * its refined data and manifest. The first failed refine fails the reconcile; the dates not reached
- * stay stale and the next reconcile takes them.
+ * plan, then runs the staleness test again on the dates refined (on every date with `all` or
+ * `deep`). A date without raw data is refined too: the job clears its refined data and manifest.
+ * The first failed refine fails the reconcile; the dates not reached stay stale and the next
+ * reconcile takes them.
  *
  * @category reconcile
  */
@@ -527,14 +685,47 @@ export const reconcile = (
   options: ReconcileOptions = {}
 ): Effect.Effect<ReconcileResult, RefineJobError, ObjectStore | RefineJob> =>
   Effect.gen(function*() {
-    const fresh = freshnessWith({ catalog: options.all === true || options.deep === true }).pipe(
-      Effect.mapError(readFailure("reconcile"))
-    )
-    const before = yield* fresh
-    const dates = new Set<RefDate>(before.stale.map((s) => s.refDate))
-    if (options.all === true) { for (const d of before.raw.byDate.keys()) dates.add(d) }
+    const deep = options.all === true || options.deep === true
+    const checkpoint = options.checkpoint === true
+    const read = readFreshness({ catalog: deep, checkpoint }).pipe(Effect.mapError(readFailure("reconcile")))
+    const before = yield* read
+    const dates = new Set<RefDate>(before.fresh.stale.map((s) => s.refDate))
+    if (options.all === true) { for (const d of before.fresh.raw.byDate.keys()) dates.add(d) }
     for (const d of options.force ?? []) dates.add(d)
     const todo = [...dates].sort()
+    const runs = yield* refineDates(before.fresh.raw, todo, options.onDate)
+    if (todo.length === 0) {
+      if (before.checkpointed?.changed === true) yield* writeCheckpoint(before.checkpointed.entries)
+      return { found: before.fresh.stale, runs, stillStale: before.fresh.stale }
+    }
+    if (deep) {
+      const after = yield* read
+      if (after.checkpointed?.changed === true) yield* writeCheckpoint(after.checkpointed.entries)
+      return { found: before.fresh.stale, runs, stillStale: after.fresh.stale }
+    }
+    const after = yield* recheck(before.listed, todo).pipe(Effect.mapError(readFailure("reconcile")))
+    if (before.checkpointed !== undefined) {
+      const entries = new Map(before.checkpointed.entries)
+      for (const d of todo) {
+        const m = after.manifests.get(d)
+        if (m === undefined) entries.delete(d)
+        else entries.set(d, m)
+      }
+      yield* writeCheckpoint(entries)
+    }
+    return { found: before.fresh.stale, runs, stillStale: after.stale }
+  }).pipe(Effect.withSpan("Trigger.reconcile"))
+
+/**
+ * Refines `todo` (ascending), each with its plan in `raw`: in one pass when the job has `startMany`
+ * and there is more than one date (each date still commits its own manifest), else date by date.
+ */
+const refineDates = (
+  raw: RawState,
+  todo: ReadonlyArray<RefDate>,
+  onDate?: (done: number, total: number, refDate: RefDate) => void
+): Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError, RefineJob> =>
+  Effect.gen(function*() {
     const runs: Array<RefineRun> = []
     let done = 0
     const job = yield* RefineJob
@@ -542,16 +733,158 @@ export const reconcile = (
       // a backend that refines many dates in one pass (each date still commits its own manifest)
       runs.push(
         ...yield* job.startMany(
-          todo.map((refDate) => ({ refDate, plan: planOf(before.raw, refDate) })),
-          (run) => options.onDate?.(++done, todo.length, run.refDate)
+          todo.map((refDate) => ({ refDate, plan: planOf(raw, refDate) })),
+          (run) => onDate?.(++done, todo.length, run.refDate)
         )
       )
     } else {
       for (const refDate of todo) {
-        runs.push(yield* startDate(before.raw, refDate))
-        options.onDate?.(++done, todo.length, refDate)
+        runs.push(yield* startDate(raw, refDate))
+        onDate?.(++done, todo.length, refDate)
       }
     }
-    const after = todo.length === 0 ? before : yield* fresh
-    return { found: before.stale, runs, stillStale: after.stale }
-  }).pipe(Effect.withSpan("Trigger.reconcile"))
+    return runs
+  })
+
+/**
+ * The staleness test again on `dates` only: their raw folders listed again (the rest of the
+ * listing `listed` kept), their manifests read again. O(dates), not O(history).
+ */
+const recheck = (
+  listed: ReadonlyArray<{ readonly key: string; readonly etag: string }>,
+  dates: ReadonlyArray<RefDate>
+) =>
+  Effect.gen(function*() {
+    const wanted = new Set<string>(dates)
+    const [fresh, manifests] = yield* Effect.all([
+      Effect.forEach(dates, (d) => listRaw(rawDatePrefix(d)), { concurrency: 8 }),
+      Effect.forEach(dates, (d) => Effect.flatMap(listManifests(manifestKey(d)), readListed), { concurrency: 8 })
+    ], { concurrency: 2 })
+    const kept = listed.filter((info) => {
+      const p = parseRawParquetKey(info.key)
+      return p === undefined || !wanted.has(p.refDate)
+    })
+    const raw = rawStateOf([...kept, ...fresh.flat()])
+    const byDate = new Map<RefDate, CheckpointEntry>()
+    const unreadable = new Set<RefDate>()
+    for (const [refDate, info, manifest] of manifests.flat()) {
+      if (manifest === undefined) unreadable.add(refDate)
+      else byDate.set(refDate, { etag: info.etag, manifest: stateOfManifest(manifest) })
+    }
+    const stale: Array<StaleDate> = []
+    for (const refDate of dates) {
+      const entry = byDate.get(refDate)
+      const reason = staleness(raw, refDate, entry?.manifest ?? (unreadable.has(refDate) ? null : undefined))
+      if (reason !== undefined) stale.push({ refDate, reason })
+    }
+    return { stale, manifests: byDate }
+  })
+
+/**
+ * The daily path: the staleness test and refine of the `dates` changed (from a journal of raw
+ * writes, such as the local adapter's `RawJournal`) and of the dates they imply, in O(changed dates)
+ * reads, not O(history): it lists the raw folders of those dates and their successors only, and
+ * takes every other date's raw objects from the manifest checkpoint (the raw objects each refine
+ * read). So it is exact when every raw change since the last reconcile is in `dates`; a change made
+ * outside the journal is found by a full `reconcile` (`b3 status`, `b3 refine`).
+ *
+ * `None` when there is no readable checkpoint (a warehouse never reconciled with `checkpoint`, or
+ * one written by an older version): the caller runs a full `reconcile({ checkpoint: true })`.
+ *
+ * @category reconcile
+ */
+export const reconcileDates = (
+  options: {
+    readonly dates: Iterable<RefDate>
+    readonly force?: Iterable<RefDate>
+    readonly onDate?: (done: number, total: number, refDate: RefDate) => void
+  }
+): Effect.Effect<Option.Option<ReconcileResult>, RefineJobError, ObjectStore | RefineJob> =>
+  Effect.gen(function*() {
+    const cached = yield* readCheckpoint
+    if (Option.isNone(cached)) return Option.none()
+    const entries = new Map(Object.entries(cached.value.entries) as Array<[RefDate, CheckpointEntry]>)
+    const force = new Set(options.force ?? [])
+    const changed = new Set<RefDate>([...options.dates, ...force])
+    const scanned = new Map<RefDate, Scan>()
+    const scanAll = (dates: Iterable<RefDate>) =>
+      Effect.forEach([...dates].filter((d) => !scanned.has(d)), (d) =>
+        Effect.map(scanDate(d), (s) => {
+          scanned.set(d, s)
+        }), { concurrency: 8, discard: true }).pipe(Effect.mapError(readFailure("reconcile")))
+    // The raw table as the refines committed it, with the scanned dates as they are now.
+    const state = () => {
+      const infos: Array<{ readonly key: string; readonly etag: string }> = []
+      for (const [d, entry] of entries) {
+        if (scanned.has(d)) continue
+        for (const i of entry.manifest.inputs) infos.push({ key: i.key, etag: i.etag ?? "" })
+      }
+      for (const s of scanned.values()) infos.push(...s.raw)
+      return { infos, raw: rawStateOf(infos) }
+    }
+    yield* scanAll(changed)
+    // the successors of every index a changed date had or has (their previous snapshot may change)
+    const { raw: first } = state()
+    const successors = new Set<RefDate>()
+    for (const d of changed) {
+      const codes = new Set<string>((first.byDate.get(d) ?? []).map((i) => i.indexCode))
+      for (const i of entries.get(d)?.manifest.inputs ?? []) codes.add(i.indexCode)
+      for (const code of codes) {
+        const next = after(first.byIndex.get(code as IndexCode) ?? [], d)
+        if (next !== null) successors.add(next)
+      }
+    }
+    yield* scanAll(successors)
+    const { infos, raw } = state()
+    let dirty = false
+    for (const [d, s] of scanned) {
+      if (entries.get(d)?.etag !== s.manifest?.etag) dirty = true
+      if (s.manifest === undefined) entries.delete(d)
+      else entries.set(d, s.manifest)
+    }
+    const found: Array<StaleDate> = []
+    for (const d of [...scanned.keys()].sort()) {
+      const s = scanned.get(d)
+      const reason = staleness(raw, d, s?.manifest?.manifest ?? (s?.unreadable === true ? null : undefined))
+      if (reason !== undefined) found.push({ refDate: d, reason })
+    }
+    const todo = [...new Set([...found.map((s) => s.refDate), ...force])].sort()
+    const runs = yield* refineDates(raw, todo, options.onDate)
+    if (todo.length === 0) {
+      if (dirty) yield* writeCheckpoint(entries)
+      return Option.some({ found, runs, stillStale: [] })
+    }
+    const again = yield* recheck(infos, todo).pipe(Effect.mapError(readFailure("reconcile")))
+    for (const d of todo) {
+      const m = again.manifests.get(d)
+      if (m === undefined) entries.delete(d)
+      else entries.set(d, m)
+    }
+    yield* writeCheckpoint(entries)
+    return Option.some({ found, runs, stillStale: again.stale })
+  }).pipe(Effect.withSpan("Trigger.reconcileDates"))
+
+/** One date as stored now: its raw objects and its manifest. */
+interface Scan {
+  readonly raw: ReadonlyArray<ListedObject>
+  readonly manifest: CheckpointEntry | undefined
+  readonly unreadable: boolean
+}
+
+const scanDate = (refDate: RefDate): Effect.Effect<Scan, ObjectStoreError, ObjectStore> =>
+  Effect.map(
+    Effect.all([listRaw(rawDatePrefix(refDate)), Effect.flatMap(listManifests(manifestKey(refDate)), readListed)], {
+      concurrency: 2
+    }),
+    ([raw, manifests]) => {
+      const found = manifests.find(([d]) => d === refDate)
+      const manifest = found?.[2]
+      return {
+        raw,
+        manifest: found !== undefined && manifest !== undefined
+          ? { etag: found[1].etag, manifest: stateOfManifest(manifest) }
+          : undefined,
+        unreadable: found !== undefined && manifest === undefined
+      }
+    }
+  )

@@ -3,8 +3,12 @@
  * every failure class, the retry schedule (back-off, Retry-After), deadlines, the CSV fallback and
  * fetchMany's concurrency bound. (Real sockets: packages/b3-simulator/test.)
  */
+import * as B3Encode from "@b3-pipeline/core/B3Encode"
 import * as B3HttpSource from "@b3-pipeline/core/B3HttpSource"
+import * as B3Wire from "@b3-pipeline/core/B3Wire"
 import { IndexCode, Language, Segment } from "@b3-pipeline/core/Domain"
+import type { RefDate } from "@b3-pipeline/core/Domain"
+import { generatePortfolio } from "@b3-pipeline/core/Generate"
 import type { FetchError, Payload } from "@b3-pipeline/core/PortfolioSource"
 import { PortfolioSource, request } from "@b3-pipeline/core/PortfolioSource"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -23,6 +27,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
+import { vi } from "vitest"
 import {
   classifyDownload,
   classifyJsonPage,
@@ -241,6 +246,24 @@ describe("B3HttpSource: pages", () => {
         assert.strictEqual(payload.origin, "b3")
       }))
   }
+
+  it.effect("each page is parsed once: the source's value reaches the decoder with the exact bytes", () =>
+    Effect.gen(function*() {
+      const portfolio = generatePortfolio({ indexCode: IBOV, refDate: "2025-10-03" as RefDate })
+      const pages = B3Encode.encodePortfolioDay(portfolio, { language: "pt-br", pageSize: 20 })
+      const texts = pages.map((b) => new TextDecoder().decode(b))
+      const fake = fakeB3((c) => ({ body: texts[(c.params.pageNumber as number) - 1] ?? "" }))
+      const parse = vi.spyOn(JSON, "parse")
+      const payload = yield* fetchWith(fake, { pageSize: 20 })
+      const decoded = yield* B3Wire.decodePayload(payload)
+      const pageParses = parse.mock.calls.filter(([text]) => typeof text === "string" && texts.includes(text))
+      parse.mockRestore()
+      assert.isAbove(pages.length, 1)
+      assert.strictEqual(pageParses.length, pages.length, "one JSON.parse per page, fetch and decode together")
+      assert.deepStrictEqual(payload.pages.map((p) => p.bytes), pages)
+      assert.strictEqual(decoded.size, portfolio.size)
+      assert.deepStrictEqual(decoded.tickers, portfolio.tickers)
+    }).pipe(Effect.ensuring(Effect.sync(() => vi.restoreAllMocks()))))
 
   it.effect("UTF-8 bytes are kept as sent (no latin1 round trip)", () =>
     Effect.gen(function*() {

@@ -277,6 +277,66 @@ describe("Trigger convergence (memory backend)", () => {
     { fastCheck: { numRuns: 40 } }
   )
 
+  it.effect.prop(
+    "the daily path (reconcileDates over a journal of written dates, manifest checkpoint) converges like reconcile",
+    { steps: FC.array(step, { minLength: 1, maxLength: 14 }) },
+    ({ steps }) =>
+      Effect.gen(function*() {
+        // the first reconcile writes the checkpoint; before it, the daily path declines
+        assert.isTrue(Option.isNone(yield* Trigger.reconcileDates({ dates: [] })))
+        yield* Trigger.reconcile({ checkpoint: true })
+        // the journal: dates written and not yet refined by a daily reconcile that left nothing stale
+        const journal = new Set<RefDate>()
+        const daily = Effect.gen(function*() {
+          const result = Option.getOrThrow(yield* Trigger.reconcileDates({ dates: journal }))
+          if (result.stillStale.length === 0) journal.clear()
+          return result
+        })
+        for (const s of steps) {
+          if (s._tag === "Write") {
+            yield* writeRaw(DATES[s.date]!, CODES[s.code]!, s.seed)
+            journal.add(d(DATES[s.date]!))
+          } else if (s._tag === "Deliver") {
+            yield* daily
+          } else {
+            // a refine cut off inside a daily reconcile: that reconcile failed, so its journal stays
+            const job = yield* interruptedJob(s.budget)
+            const raw = yield* Trigger.readRawState
+            const refDate = d(DATES[s.date]!)
+            journal.add(refDate)
+            yield* Effect.ignore(job.start({ refDate, plan: Trigger.planOf(raw, refDate) }))
+          }
+        }
+        const result = yield* daily
+        assert.deepStrictEqual(result.stillStale, [])
+        assert.deepStrictEqual(yield* storedRefined, yield* specRefined)
+        // the full staleness test agrees: nothing stale anywhere
+        assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
+        assert.deepStrictEqual((yield* daily).runs, [])
+      }).pipe(Effect.provide(Testing.layerPorts)),
+    { fastCheck: { numRuns: 40 } }
+  )
+
+  it.effect("the manifest checkpoint is a cache: a manifest rewritten behind it is read again", () =>
+    Effect.gen(function*() {
+      yield* writeRaw("2025-04-28", "IBOV", 0)
+      yield* writeRaw("2025-04-30", "IBOV", 0)
+      yield* Trigger.reconcile({ checkpoint: true })
+      const store = yield* ObjectStore
+      assert.isTrue(Option.isSome(yield* store.get(Trigger.CHECKPOINT_KEY)))
+      // a manifest replaced by one that no longer matches the raw table: stale, checkpoint or not
+      const m = Option.getOrThrow(yield* Trigger.readManifest(d("2025-04-30")))
+      yield* Trigger.commitManifest({ ...m, previous: { IBOV: "2025-04-01" } })
+      const found = (yield* Trigger.reconcile({ checkpoint: true })).found
+      assert.deepStrictEqual(stale(found), [{ refDate: "2025-04-30", reason: "PreviousChanged" }])
+      assert.deepStrictEqual((yield* Trigger.reconcile({ checkpoint: true })).runs, [])
+      // an unreadable checkpoint is ignored (every manifest is read), then rewritten
+      yield* store.put(Trigger.CHECKPOINT_KEY, new TextEncoder().encode("{not json"))
+      assert.deepStrictEqual((yield* Trigger.reconcile({ checkpoint: true })).found, [])
+      const rewritten = new TextDecoder().decode(Option.getOrThrow(yield* store.get(Trigger.CHECKPOINT_KEY)))
+      assert.deepStrictEqual(Object.keys(JSON.parse(rewritten).entries), ["2025-04-28", "2025-04-30"])
+    }).pipe(Effect.provide(Testing.layerPorts)))
+
   it.effect("an event for a key that is not raw Parquet starts nothing; a raw one refines date and successor", () =>
     Effect.gen(function*() {
       yield* writeRaw("2025-04-28", "IBOV", 0)

@@ -7,8 +7,8 @@
  * import { buildOptions, copyParquetWasm } from "@b3-pipeline/lambda-entry/Esbuild"
  *
  * const options = buildOptions({ entry: "src/handler.ts", outdir: "dist/handler" })
- * const result = await esbuild.build(options)
- * copyParquetWasm(result.metafile, options)   // dist/handler/parquet_wasm_bg.wasm, when used
+ * const result = await esbuild.build(options)   // dist/handler/index.mjs
+ * copyParquetWasm(result.metafile, options)     // dist/handler/parquet_wasm_bg.wasm, when used
  * ```
  *
  * Two things a plain bundle gets wrong, both handled here: CommonJS dependencies inside an ESM
@@ -20,13 +20,13 @@
  * @since 0.1.0
  */
 import { copyFileSync, existsSync } from "node:fs"
-import { dirname, join, resolve } from "node:path"
+import { join, resolve } from "node:path"
 
 /** @category models */
 export interface LambdaBundle {
   /** The handler's module (TypeScript or JavaScript), exporting `handler`. */
   readonly entry: string
-  /** The Lambda asset folder: `index.mjs` (+ `.map`) is written there. */
+  /** The Lambda asset folder: `index.mjs` (+ `.map`, + `chunk-*.mjs` when split) is written there. */
   readonly outdir: string
   /** Resolve from here (default: the current directory). */
   readonly absWorkingDir?: string
@@ -34,6 +34,15 @@ export interface LambdaBundle {
   readonly minify?: boolean
   /** Packages left to the runtime (e.g. `["@aws-sdk/*"]` to use the runtime's SDK). Default none. */
   readonly external?: ReadonlyArray<string>
+  /**
+   * Code splitting (default `false`): what a cold start does not run goes to `chunk-*.mjs` files
+   * that are read only when used.
+   */
+  readonly splitting?: boolean
+  /** A linked source map beside each file (default `true`). */
+  readonly sourcemap?: boolean
+  /** Extra package.json export conditions to resolve with (before `import`, `module`). */
+  readonly conditions?: ReadonlyArray<string>
 }
 
 /** Defines `require`, `__filename` and `__dirname` for the CommonJS code inside an ESM bundle. @category constants */
@@ -47,8 +56,9 @@ export const BANNER: string = [
 ].join("\n")
 
 /**
- * esbuild `build` options for one handler: ESM for Node 22, bundled, tree-shaken, with a metafile
- * (`copyParquetWasm` reads it).
+ * esbuild `build` options for one handler: ESM for Node 22, bundled, tree-shaken, `index.mjs` in
+ * `outdir`, with a metafile (`copyParquetWasm` reads it). The repository's own Lambda bundles
+ * (`scripts/bundle.ts`) are built from these options too.
  *
  * @category constructors
  */
@@ -56,18 +66,21 @@ export const buildOptions = (bundle: LambdaBundle) => {
   const cwd = bundle.absWorkingDir ?? process.cwd()
   return {
     absWorkingDir: cwd,
-    entryPoints: [resolve(cwd, bundle.entry)],
-    outfile: join(resolve(cwd, bundle.outdir), "index.mjs"),
+    entryPoints: { index: resolve(cwd, bundle.entry) },
+    outdir: resolve(cwd, bundle.outdir),
+    outExtension: { ".js": ".mjs" },
+    ...(bundle.splitting === true ? { splitting: true, chunkNames: "chunk-[hash]" } : {}),
     bundle: true,
     platform: "node" as const,
     target: "node22",
     format: "esm" as const,
     minify: bundle.minify ?? true,
     treeShaking: true,
-    sourcemap: "linked" as const,
+    sourcemap: bundle.sourcemap === false ? false : "linked" as const,
     legalComments: "none" as const,
     metafile: true,
     mainFields: ["module", "main"],
+    ...(bundle.conditions !== undefined ? { conditions: [...bundle.conditions, "import", "module"] } : {}),
     external: [...(bundle.external ?? [])],
     banner: { js: BANNER }
   }
@@ -84,26 +97,26 @@ export interface Metafile {
 }
 
 /**
- * Copies `parquet_wasm_bg.wasm` beside the bundle when parquet-wasm's Node build is in it. Returns
- * the copy's path, or `undefined` when the bundle does not use parquet-wasm. Throws when it is used
- * but its `.wasm` cannot be found (a bundle without it fails at its first Parquet read or write).
+ * Copies `parquet_wasm_bg.wasm` beside the bundle when parquet-wasm's Node build is in it (in the
+ * entry or in a chunk). Returns the copy's path, or `undefined` when the bundle does not use
+ * parquet-wasm. Throws when it is used but its `.wasm` cannot be found (a bundle without it fails at
+ * its first Parquet read or write).
  *
  * @category constructors
  */
 export const copyParquetWasm = (
   metafile: Metafile | undefined,
-  options: { readonly outfile: string; readonly absWorkingDir: string }
+  options: { readonly outdir: string; readonly absWorkingDir: string }
 ): string | undefined => {
   if (metafile === undefined) throw new Error("copyParquetWasm needs the build's metafile (metafile: true)")
   for (const output of Object.values(metafile.outputs)) {
-    if (output.entryPoint === undefined) continue
     const js = Object.entries(output.inputs).find(([file, input]) =>
       /parquet-wasm[\\/]node[\\/]parquet_wasm\.js$/.test(file) && input.bytesInOutput > 0
     )?.[0]
     if (js === undefined) continue
     const wasm = resolve(options.absWorkingDir, js.replace(/parquet_wasm\.js$/, "parquet_wasm_bg.wasm"))
     if (!existsSync(wasm)) throw new Error(`parquet-wasm is bundled but ${wasm} is missing`)
-    const target = join(dirname(options.outfile), "parquet_wasm_bg.wasm")
+    const target = join(options.outdir, "parquet_wasm_bg.wasm")
     copyFileSync(wasm, target)
     return target
   }

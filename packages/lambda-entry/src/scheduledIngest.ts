@@ -215,11 +215,11 @@ export const allowUnknownIndex: Config.Config<boolean> = Config.boolean("B3_ALLO
  */
 export const freshnessConfig: Config.Config<Option.Option<FreshnessOptions>> = Config.option(
   Config.all({
-    cutoff: Config.string("B3_FRESHNESS_CUTOFF").pipe(
+    cutoff: Config.string(AwsLive.EnvVar.freshnessCutoff).pipe(
       Config.validate({ message: "HH:MM (Sao Paulo time)", validation: (s) => /^([01]\d|2[0-3]):[0-5]\d$/.test(s) })
     ),
-    namespace: Config.string("B3_METRICS_NAMESPACE").pipe(Config.withDefault("B3Pipeline")),
-    environment: Config.string("B3_ENVIRONMENT").pipe(Config.withDefault("default"))
+    namespace: Config.string(AwsLive.EnvVar.metricsNamespace).pipe(Config.withDefault("B3Pipeline")),
+    environment: Config.string(AwsLive.EnvVar.environment).pipe(Config.withDefault("default"))
   })
 )
 

@@ -58,7 +58,7 @@ describe("bundled handlers", () => {
     () =>
       Effect.gen(function*() {
         const { bundle } = (yield* Effect.promise(() =>
-          import(pathToFileURL(join(root, "scripts", "bundle.mjs")).href)
+          import(pathToFileURL(join(root, "scripts", "bundle.ts")).href)
         )) as {
           bundle: (o: object) => Promise<Array<{ handler: string; file: string }>>
         }

@@ -32,10 +32,13 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
 import { SERVING_PREFIX } from "./DuckDbRefineJob.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
 import { confine, NOT_ALLOWED, onlySelect } from "./internal/readOnly.js"
+import { JOURNAL_PREFIX, parseMarkerKey } from "./RawJournal.js"
+import { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./RawServing.js"
 
 /** @category models */
 export interface DuckDbQueryEngineConfig {
@@ -80,6 +83,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
     const rawGlob = `${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`
     const servingGlob = `${abs(SERVING_PREFIX)}/month=*/*.parquet`
+    const rawServingGlob = `${abs(RAW_SERVING_PREFIX)}/month=*/*.parquet`
     const rawAll = [...rawColumns, ...rawPartitionKeys]
     const refinedAll = [...refinedColumns, ...refinedPartitionKeys]
 
@@ -91,13 +95,56 @@ export const make = (config: DuckDbQueryEngineConfig) =>
 
     // Which views read files: once a table has files, its view reads them by glob (DuckDB expands
     // the glob at each query, so new files are seen); while it has none, it is an empty view.
-    const live = { raw: false, refined: false }
+    const live = { rawSignature: "", refined: false }
+
+    // The raw table: the compact copy (RawServing) for every date it holds as the raw files are, the
+    // raw files for the others (a date with a journal marker, or in a month without a copy yet). Which
+    // is which comes from three small folder listings at each query (the journal, the copy's months,
+    // the raw dates); the view is rebuilt when that changes. A warehouse without a copy reads every
+    // raw file by one glob, as before.
+    const listNames = (key: string): ReadonlyArray<string> => {
+      try {
+        return fs.readdirSync(abs(key))
+      } catch {
+        return []
+      }
+    }
+    const hasParquet = (refDate: string): boolean =>
+      listNames(`${RAW_PREFIX}ref_date=${refDate}/`).some((dir) =>
+        listNames(`${RAW_PREFIX}ref_date=${refDate}/${dir}/`).some((f) => f.endsWith(".parquet"))
+      )
+    const rawView = (): { readonly signature: string; readonly whole: boolean; readonly body: string } => {
+      const months = listNames(RAW_SERVING_PREFIX).filter((n) => /^month=\d{4}-\d{2}$/.test(n)).map((n) => n.slice(6))
+        .filter((m) => fs.existsSync(abs(rawServingKey(m)))).sort()
+      if (months.length === 0) return { signature: "whole", whole: true, body: "" }
+      const journaled = [
+        ...new Set(
+          listNames(JOURNAL_PREFIX).map((n) => parseMarkerKey(`${JOURNAL_PREFIX}${n}`)).filter((d) => d !== undefined)
+        )
+      ].sort()
+      const marked = new Set<string>(journaled)
+      const covered = new Set(months)
+      const direct = listNames(RAW_PREFIX).filter((n) => /^ref_date=\d{4}-\d{2}-\d{2}$/.test(n)).map((n) => n.slice(9))
+        .filter((d) => (marked.has(d) || !covered.has(d.slice(0, 7))) && hasParquet(d)).sort()
+      const parts = [
+        `SELECT ${rawColumnList} FROM read_parquet(${literal(rawServingGlob)}, hive_partitioning = false)${
+          journaled.length > 0
+            ? ` WHERE ref_date NOT IN (${journaled.map((d) => `DATE ${literal(d)}`).join(", ")})`
+            : ""
+        }`
+      ]
+      if (direct.length > 0) {
+        const globs = direct.map((d) => literal(`${abs(RAW_PREFIX)}/ref_date=${d}/index_code=*/*.parquet`))
+        parts.push(`SELECT ${rawColumnList} FROM read_parquet([${globs.join(", ")}], ${rawHive})`)
+      }
+      return { signature: JSON.stringify([months, journaled, direct]), whole: false, body: parts.join(" UNION ALL ") }
+    }
     const refreshViews = (db: Db) =>
       Effect.gen(function*() {
         if (!ready) {
           for (const s of setup) yield* db.all(s)
           // read-only, and only the two tables' folders (internal/readOnly.ts)
-          yield* confine(db, [abs(RAW_PREFIX), abs(SERVING_PREFIX)])
+          yield* confine(db, [abs(RAW_PREFIX), abs(SERVING_PREFIX), abs(RAW_SERVING_PREFIX)])
           ready = true
         }
         const count = (glob: string) =>
@@ -105,16 +152,15 @@ export const make = (config: DuckDbQueryEngineConfig) =>
             Effect.map((r) => Number(r.getRowsJS()[0]?.[0] ?? 0))
           )
         const views: Array<[name: string, body: string]> = []
-        if (!live.raw) {
-          live.raw = (yield* count(rawGlob)) > 0
-          views.push([
-            "b3_portfolio_raw",
-            live.raw ?
-              `SELECT ${rawAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
-                literal(rawGlob)
-              }, hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR})` :
-              emptyOf(rawAll)
-          ])
+        const raw = rawView()
+        if (raw.signature !== live.rawSignature) {
+          live.rawSignature = raw.signature
+          const body = raw.whole ?
+            ((yield* count(rawGlob)) > 0 ?
+              `SELECT ${rawColumnList} FROM read_parquet(${literal(rawGlob)}, ${rawHive})` :
+              emptyOf(rawAll)) :
+            raw.body
+          views.push(["b3_portfolio_raw", body])
         }
         if (!live.refined) {
           live.refined = (yield* count(servingGlob)) > 0
@@ -138,7 +184,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         const reader = yield* Effect.zipRight(onlySelect(db, sql), db.all(sql)).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
           Effect.catchIf((e) => /No files found that match the pattern/.test(e.message), () => {
-            live.raw = false
+            live.rawSignature = ""
             live.refined = false
             return Effect.zipRight(refreshViews(db), Effect.zipRight(onlySelect(db, sql), db.all(sql)))
           }),

@@ -175,6 +175,7 @@ export const make = (
               Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeed([]) : Effect.fail(e)),
               Effect.mapError(fail("list", prefix, dir))
             )
+            const subs: Array<string> = []
             for (const name of entries) {
               if (name.startsWith(".")) continue
               if (name.includes(".")) {
@@ -182,9 +183,11 @@ export const make = (
                 if (key.startsWith(prefix) && isValidKey(key)) out.push(key)
               } else {
                 const sub = `${folderKey}${name}/`
-                if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* walk(sub)
+                if (sub.startsWith(prefix) || prefix.startsWith(sub)) subs.push(sub)
               }
             }
+            // sibling folders are read concurrently (a table's history is thousands of folders)
+            yield* Effect.forEach(subs, walk, { concurrency: 16, discard: true })
           })
         yield* walk("")
         return out.sort()

@@ -1,7 +1,8 @@
 /**
  * Everything the local adapter offers, wired on one warehouse folder: the filesystem object store,
  * the JSON catalog, core's raw layer, the DuckDB refine job and query engine, and the in-process
- * trigger (`LocalTrigger.flush` refines each date written since the last flush, once).
+ * trigger (`LocalTrigger.flush` refines each date written since the last flush, once, from the
+ * warehouse's raw-change journal, `RawJournal`).
  *
  * @since 0.1.0
  */
@@ -17,6 +18,8 @@ import * as DuckDbRefineJob from "./DuckDbRefineJob.js"
 import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import * as LocalCatalog from "./LocalCatalog.js"
 import * as LocalTrigger from "./LocalTrigger.js"
+import * as RawJournal from "./RawJournal.js"
+import * as RawServing from "./RawServing.js"
 import type * as RefineSql from "./RefineSql.js"
 
 /** @category models */
@@ -42,6 +45,7 @@ export type LocalServices =
   | RefineJob
   | QueryEngine
   | LocalTrigger.LocalTrigger
+  | RawJournal.RawJournal
   | NodeContext.NodeContext
 
 /**
@@ -54,14 +58,17 @@ export const layer = (config: LocalConfig): Layer.Layer<LocalServices, RefineSql
     ...(config.sqlDir !== undefined ? { sqlDir: config.sqlDir } : {}),
     ...(config.threads !== undefined ? { threads: config.threads } : {})
   }
-  const base = Layer.mergeAll(
-    FileSystemObjectStore.layer(config.warehouse, config.durable !== undefined ? { durable: config.durable } : {}),
-    LocalCatalog.layer(config.warehouse)
-  ).pipe(Layer.provideMerge(NodeContext.layer))
+  // every write goes through the journaled store: the trigger's daily flush reads the journal
+  const store = RawJournal.layer.pipe(
+    Layer.provide(
+      FileSystemObjectStore.layer(config.warehouse, config.durable !== undefined ? { durable: config.durable } : {})
+    )
+  )
+  const base = Layer.mergeAll(store, LocalCatalog.layer(config.warehouse)).pipe(Layer.provideMerge(NodeContext.layer))
   const refine = DuckDbRefineJob.layer({ warehouse: config.warehouse, ...optional }).pipe(Layer.provideMerge(base))
   return Layer.mergeAll(
     RawLayer.layer,
-    LocalTrigger.layer,
+    LocalTrigger.layer.pipe(Layer.provide(RawServing.layer({ warehouse: config.warehouse, ...optional }))),
     DuckDbQueryEngine.layer({ warehouse: config.warehouse, ...optional })
   ).pipe(Layer.provideMerge(refine))
 }

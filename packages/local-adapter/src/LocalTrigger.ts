@@ -13,6 +13,7 @@
 import { Catalog } from "@b3-pipeline/core/Catalog"
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
+import type { ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
 import { RefineJobError } from "@b3-pipeline/core/RefineJob"
 import type { RefineJob, RefineRun } from "@b3-pipeline/core/RefineJob"
 import * as Trigger from "@b3-pipeline/core/Trigger"
@@ -20,6 +21,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as RawJournal from "./RawJournal.js"
+import * as RawServing from "./RawServing.js"
 
 /** @category tags */
 export class LocalTrigger extends Context.Tag("@b3-pipeline/local-adapter/LocalTrigger")<LocalTrigger, {
@@ -56,6 +59,8 @@ export const stillStaleError = (stale: ReadonlyArray<Trigger.StaleDate>): Refine
 export const make = Effect.gen(function*() {
   const context = yield* Effect.context<ObjectStore | RefineJob>()
   const catalog = yield* Effect.serviceOption(Catalog)
+  const journal = yield* Effect.serviceOption(RawJournal.RawJournal)
+  const serving = yield* Effect.serviceOption(RawServing.RawServing)
   const marked = new Set<RefDate>()
   const lock = yield* Effect.makeSemaphore(1)
   const provide = <A, E>(effect: Effect.Effect<A, E, ObjectStore | RefineJob>): Effect.Effect<A, E> =>
@@ -63,16 +68,62 @@ export const make = Effect.gen(function*() {
       effect.pipe(Effect.provide(context), Effect.provideService(Catalog, catalog.value)) :
       effect.pipe(Effect.provide(context))
 
+  const journalError = (e: ObjectStoreError) =>
+    new RefineJobError({
+      reason: "Unknown",
+      method: "reconcile",
+      detail: `reading or clearing the raw-change journal: ${e.message}`,
+      cause: e
+    })
+  // Once a reconcile left nothing stale: the raw serving copy takes the dates changed or refined,
+  // then the journal's markers read before the reconcile are cleared (in that order: a date keeps
+  // its marker until the copy holds its rows).
+  const withJournal = (
+    run: (pending: RawJournal.Pending) => Effect.Effect<Trigger.ReconcileResult, RefineJobError>
+  ): Effect.Effect<Trigger.ReconcileResult, RefineJobError> =>
+    Effect.gen(function*() {
+      const pending = Option.isSome(journal) ?
+        yield* journal.value.pending.pipe(Effect.mapError(journalError)) :
+        { dates: [], markers: [] }
+      const result = yield* run(pending)
+      if (result.stillStale.length === 0) {
+        if (Option.isSome(serving)) {
+          yield* serving.value.update([...new Set([...pending.dates, ...result.runs.map((r) => r.refDate)])].sort())
+        }
+        if (Option.isSome(journal)) yield* journal.value.clear(pending).pipe(Effect.mapError(journalError))
+      }
+      return result
+    })
+
+  const full = (options: Trigger.ReconcileOptions, force: ReadonlyArray<RefDate>) =>
+    provide(Trigger.reconcile({ checkpoint: true, ...options, force: [...force, ...(options.force ?? [])] }))
+
   const reconcile = (options: Trigger.ReconcileOptions = {}) =>
     lock.withPermits(1)(Effect.gen(function*() {
       const force = [...marked]
-      const result = yield* provide(Trigger.reconcile({ ...options, force: [...force, ...(options.force ?? [])] }))
+      const result = yield* withJournal(() => full(options, force))
       for (const d of force) marked.delete(d)
       return result
     })).pipe(Effect.withSpan("LocalTrigger.reconcile"))
 
+  // With a journal: the dates it names (and those they imply), O(day); without one, or without a
+  // checkpoint yet, a full reconcile.
+  const daily = lock.withPermits(1)(Effect.gen(function*() {
+    const force = [...marked]
+    const result = yield* withJournal((pending) =>
+      Option.isNone(journal) ?
+        full({}, force) :
+        Effect.flatMap(
+          provide(Trigger.reconcileDates({ dates: pending.dates, force })),
+          Option.match({ onNone: () => full({}, force), onSome: Effect.succeed })
+        )
+    )
+    for (const d of force) marked.delete(d)
+    return result
+  })).pipe(Effect.withSpan("LocalTrigger.flush"))
+
   const flush = Effect.flatMap(
-    reconcile(),
+    daily,
     (result) =>
       result.stillStale.length === 0 ? Effect.succeed(result.runs) : Effect.fail(stillStaleError(result.stillStale))
   )

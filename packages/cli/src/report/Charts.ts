@@ -26,7 +26,7 @@ export const SERIES_COLORS: ReadonlyArray<string> = [
 ]
 
 /** @category charts */
-export const seriesColor = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!
+export const seriesColor = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length] ?? "#000000"
 
 const r1 = (n: number): string => (Math.round(n * 10) / 10).toString()
 
@@ -187,12 +187,15 @@ export const pickXTicks = (
   maxX: number
 ): Array<XTick> => {
   const n = xs.length
-  if (n === 0) return []
-  const width = (i: number) => chars[i]! * TICK_CHAR_W
-  if (n === 1 || xs[n - 1] === xs[0]) return [{ index: 0, anchor: "middle" }]
+  const first = xs[0]
+  const last = xs[n - 1]
+  if (first === undefined || last === undefined) return []
+  const at = (i: number): number => xs[i] ?? first
+  const width = (i: number) => (chars[i] ?? 0) * TICK_CHAR_W
+  if (n === 1 || last === first) return [{ index: 0, anchor: "middle" }]
   const kept: Array<{ tick: XTick; span: readonly [number, number] }> = []
   const tryKeep = (index: number, anchor: XTick["anchor"]) => {
-    const span = extent(xs[index]!, width(index), anchor)
+    const span = extent(at(index), width(index), anchor)
     if (span[0] < minX - 1 && anchor === "middle") return
     if (span[1] > maxX + 1 && anchor === "middle") return
     const clear = kept.every((k) => span[1] + TICK_GAP <= k.span[0] || k.span[1] + TICK_GAP <= span[0])
@@ -203,9 +206,9 @@ export const pickXTicks = (
   // about one label per 90 units of axis, at evenly spaced times, each snapped to the nearest date
   const slots = Math.max(0, Math.floor((maxX - minX) / 90) - 1)
   for (let k = 1; k <= slots; k++) {
-    const target = xs[0]! + (k * (xs[n - 1]! - xs[0]!)) / (slots + 1)
+    const target = first + (k * (last - first)) / (slots + 1)
     let best = 0
-    for (let i = 1; i < n; i++) if (Math.abs(xs[i]! - target) < Math.abs(xs[best]! - target)) best = i
+    for (let i = 1; i < n; i++) if (Math.abs(at(i) - target) < Math.abs(at(best) - target)) best = i
     tryKeep(best, "middle")
   }
   return kept.map((k) => k.tick).sort((a, b) => a.index - b.index)
@@ -249,10 +252,12 @@ export const lines = (
         }</text>`
     )
   }
-  const multiYear = dates.length > 0 && dates[0]!.slice(0, 4) !== dates[dates.length - 1]!.slice(0, 4)
+  const firstYear = dates[0]?.slice(0, 4)
+  const multiYear = firstYear !== undefined && firstYear !== dates[dates.length - 1]?.slice(0, 4)
   const xLabel = (d: RefDate): string => formatShortDate(d, locale) + (multiYear ? `/${d.slice(2, 4)}` : "")
-  const xTicks = pickXTicks(dates.map(x), dates.map((d) => xLabel(d).length), left, WIDTH - right).map((t) => {
-    const d = dates[t.index]!
+  const xTicks = pickXTicks(dates.map(x), dates.map((d) => xLabel(d).length), left, WIDTH - right).flatMap((t) => {
+    const d = dates[t.index]
+    if (d === undefined) return []
     return `<line class="axis" x1="${r1(x(d))}" x2="${r1(x(d))}" y1="${top + plotH}" y2="${top + plotH + 4}"/>` +
       `<text class="tick" data-axis="x" x="${r1(x(d))}" y="${top + plotH + 18}" text-anchor="${t.anchor}">${
         escapeHtml(xLabel(d))

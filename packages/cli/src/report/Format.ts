@@ -32,7 +32,7 @@ export const formatDecimalText = (text: string, locale: ReportLocale): string =>
   const m = PLAIN_DECIMAL.exec(text)
   if (m === null) return text
   const { decimal, group } = separators(locale)
-  const intDigits = m[2]!.replace(/^0+(?=\d)/, "")
+  const intDigits = (m[2] ?? "").replace(/^0+(?=\d)/, "")
   let grouped = ""
   for (let i = 0; i < intDigits.length; i++) {
     const fromEnd = intDigits.length - i

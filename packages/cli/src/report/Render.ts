@@ -166,18 +166,17 @@ export const renderReport = (data: ReportData, options: RenderOptions): string =
 
   // weight over time
   const series = data.series.map((s, i) => ({
+    empty: s.points.length === 0,
     key: s.ticker,
     title: s.company === "" ? s.ticker : `${s.ticker} (${s.company})`,
     color: seriesColor(i),
     points: s.points.map((p) => ({ date: p.refDate, weightPct: p.weightPct }))
   }))
-  const legend = series.map((s, i) =>
+  const legend = series.map((s) =>
     `<li data-legend="${
       escapeHtml(s.key)
     }"><svg viewBox="0 0 22 12" aria-hidden="true"><line x1="1" x2="21" y1="6" y2="6" stroke="${s.color}" stroke-width="2"/><circle cx="11" cy="6" r="3.5" fill="${s.color}"/></svg>` +
-    `<span>${escapeHtml(s.title)}</span>${
-      data.series[i]!.points.length === 0 ? ` <small>${escapeHtml(t.noSnapshotUpTo(date))}</small>` : ""
-    }</li>`
+    `<span>${escapeHtml(s.title)}</span>${s.empty ? ` <small>${escapeHtml(t.noSnapshotUpTo(date))}</small>` : ""}</li>`
   ).join("")
   const timeSection = series.length === 0 ?
     `<p class="empty" data-empty="weights-over-time">${escapeHtml(t.noTicker)}</p>` :
@@ -188,13 +187,15 @@ export const renderReport = (data: ReportData, options: RenderOptions): string =
       series,
       locale
     ) + `<ul class="legend">${legend}</ul>`
-  const span = data.dates.length === 0 ?
+  const firstDate = data.dates[0]
+  const lastDate = data.dates[data.dates.length - 1]
+  const span = firstDate === undefined || lastDate === undefined ?
     "" :
     t.snapshots(
       formatCount(data.dates.length, locale),
       data.dates.length === 1,
-      formatDate(data.dates[0]!, locale),
-      formatDate(data.dates[data.dates.length - 1]!, locale)
+      formatDate(firstDate, locale),
+      formatDate(lastDate, locale)
     )
 
   // entering and leaving

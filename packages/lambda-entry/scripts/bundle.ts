@@ -1,19 +1,23 @@
 // Bundles each Lambda handler for the nodejs22.x runtime: dist/<handler>/index.mjs exporting
 // `handler`, the chunks it imports (dist/<handler>/chunk-*.mjs) and their .map files; the folder is
-// the Lambda asset. Code splitting keeps what a cold start does not run (the credential providers
-// other than the environment's, for instance) in chunks that are never read unless used. The maps
-// are read only when an error leaves a handler (src/internal/stack.ts), so the function needs no
+// the Lambda asset. The esbuild options and the parquet-wasm copy are src/Esbuild.ts's (the recipe
+// this package offers its users); this script adds what only this repository needs: the workspace
+// sources read through the `@b3-pipeline/source` condition, and the pure-module plugin below.
+// Code splitting keeps what a cold start does not run (the credential providers other than the
+// environment's, for instance) in chunks that are never read unless used. The maps are read only
+// when an error leaves a handler (src/internal/stack.ts), so the function needs no
 // `--enable-source-maps` (which parses them on every cold start).
-// Usage: node scripts/bundle.mjs [--sdk=bundled|external] [--outdir=dist] [--no-minify] [--no-splitting]
+// Usage: tsx scripts/bundle.ts [--sdk=bundled|external] [--outdir=dist] [--no-minify] [--no-splitting]
 //   --sdk=bundled (default): the AWS SDK clients are inside the bundle (pinned versions, faster cold
 //   start, see the README's "On AWS"); --sdk=external leaves `@aws-sdk/*` to the runtime's copy.
 import * as esbuild from "esbuild"
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { buildOptions, copyParquetWasm } from "../src/Esbuild.js"
 
-export const HANDLERS = ["onRawObjectCreated", "scheduledIngest"]
+export const HANDLERS = ["onRawObjectCreated", "scheduledIngest"] as const
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -28,7 +32,7 @@ const TOP_LEVEL_CALL = /^((?:export )?const [\w$]+(?:: [^=\n]+)? = )(?=[A-Za-z_$
 // effects, so a module none of whose exports is used is dropped with its imports (what
 // `"sideEffects": false` in each package.json would say).
 const WORKSPACE_SOURCE = /\/packages\/[^/]+\/src\/.*\.ts$/
-const pureModuleValues = {
+const pureModuleValues: esbuild.Plugin = {
   name: "pure-module-values",
   setup(build) {
     build.onResolve({ filter: /^(\.{1,2}\/|@b3-pipeline\/)/ }, async (args) => {
@@ -49,11 +53,18 @@ const pureModuleValues = {
   }
 }
 
-/**
- * @param {{ sdk?: "bundled" | "external", outdir?: string, minify?: boolean, sourcemap?: boolean, splitting?: boolean, handlers?: string[] }} options
- * @returns {Promise<Array<{ handler: string, file: string, bytes: number }>>}
- */
-export const bundle = async (options = {}) => {
+export interface BundleOptions {
+  readonly sdk?: "bundled" | "external"
+  readonly outdir?: string
+  readonly minify?: boolean
+  readonly sourcemap?: boolean
+  readonly splitting?: boolean
+  readonly handlers?: ReadonlyArray<string>
+}
+
+export const bundle = async (
+  options: BundleOptions = {}
+): Promise<Array<{ handler: string; file: string; bytes: number }>> => {
   const sdk = options.sdk ?? "bundled"
   const outdir = resolve(root, options.outdir ?? "dist")
   const out = []
@@ -61,62 +72,35 @@ export const bundle = async (options = {}) => {
     const dir = join(outdir, handler)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
-    const file = join(dir, "index.mjs")
-    const result = await esbuild.build({
-      entryPoints: { index: join(root, "src", `${handler}.ts`) },
+    const build = buildOptions({
+      entry: join("src", `${handler}.ts`),
       outdir: dir,
-      outExtension: { ".js": ".mjs" },
-      ...(options.splitting === false ? {} : { splitting: true, chunkNames: "chunk-[hash]" }),
-      bundle: true,
-      platform: "node",
-      target: "node22",
-      format: "esm",
+      absWorkingDir: root,
       minify: options.minify ?? true,
-      treeShaking: true,
-      sourcemap: options.sourcemap === false ? false : "linked",
-      legalComments: "none",
-      metafile: true,
-      logLevel: "warning",
-      mainFields: ["module", "main"],
-      conditions: ["@b3-pipeline/source", "import", "module"],
-      external: sdk === "external" ? ["@aws-sdk/*"] : [],
-      plugins: [pureModuleValues],
-      // CJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
-      banner: {
-        js: [
-          "import { createRequire as __b3CreateRequire } from \"node:module\";",
-          "import { fileURLToPath as __b3FileURLToPath } from \"node:url\";",
-          "import { dirname as __b3Dirname } from \"node:path\";",
-          "const require = __b3CreateRequire(import.meta.url);",
-          "const __filename = __b3FileURLToPath(import.meta.url);",
-          "const __dirname = __b3Dirname(__filename);"
-        ].join("\n")
-      }
+      splitting: options.splitting !== false,
+      sourcemap: options.sourcemap !== false,
+      conditions: ["@b3-pipeline/source"],
+      external: sdk === "external" ? ["@aws-sdk/*"] : []
     })
+    const result = await esbuild.build({ ...build, logLevel: "warning", plugins: [pureModuleValues] })
     // Beside the handler's folder, not in it (the folder is the Lambda asset).
     writeFileSync(join(outdir, `${handler}.meta.json`), JSON.stringify(result.metafile))
     // parquet-wasm's Node build reads its .wasm beside itself (__dirname) when loaded.
-    const wasmJs = Object.values(result.metafile.outputs).flatMap((o) => Object.entries(o.inputs)).find(([f, i]) =>
-      f.endsWith("parquet-wasm/node/parquet_wasm.js") && i.bytesInOutput > 0
-    )?.[0]
-    if (wasmJs !== undefined) {
-      copyFileSync(
-        resolve(process.cwd(), wasmJs.replace(/parquet_wasm\.js$/, "parquet_wasm_bg.wasm")),
-        join(dir, "parquet_wasm_bg.wasm")
-      )
-    }
+    copyParquetWasm(result.metafile, build)
+    const file = join(dir, "index.mjs")
     out.push({ handler, file, bytes: statSync(file).size })
   }
   return out
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]
   const sdk = arg("sdk") ?? "bundled"
   if (sdk !== "bundled" && sdk !== "external") throw new Error(`--sdk must be bundled or external, got ${sdk}`)
+  const outdir = arg("outdir")
   const results = await bundle({
     sdk,
-    ...(arg("outdir") !== undefined ? { outdir: arg("outdir") } : {}),
+    ...(outdir !== undefined ? { outdir } : {}),
     minify: !process.argv.includes("--no-minify"),
     splitting: !process.argv.includes("--no-splitting")
   })

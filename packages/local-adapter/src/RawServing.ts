@@ -1,0 +1,125 @@
+/**
+ * The compact serving copy of the raw table: one Parquet file per month,
+ * `serving/b3_portfolio_raw/month=YYYY-MM/part-00000.parquet`, holding every raw row of the month
+ * with its `ref_date` and `index_code`, so that a query of the raw table reads a dozen files a year
+ * instead of one per index and date (36 x 250).
+ *
+ * `update(dates)` rewrites the months of `dates`: the month's file minus those dates, plus their raw
+ * files as they are now (the month's first file is built from all its raw files), written to a temp
+ * file and renamed over the old one (a reader sees the old month or the new one, never a half).
+ * `LocalTrigger` calls it for every date the raw-change journal names (and every date it refined)
+ * BEFORE it clears the journal, so a date without a journal marker has the same rows in the copy
+ * as in its raw files. `DuckDbQueryEngine` reads the copy for those dates and the raw files for the
+ * dates that have a marker or whose month has no file yet.
+ *
+ * @since 0.1.0
+ */
+import type { RefDate } from "@b3-pipeline/core/Domain"
+import { RefineJobError } from "@b3-pipeline/core/RefineJob"
+import { RAW_PREFIX, rawColumns, rawPartitionKeys } from "@b3-pipeline/core/Tables"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { Db, DuckDbFailure } from "./internal/duckdb.js"
+import { literal, open } from "./internal/duckdb.js"
+
+/** Prefix of the raw table's serving copy. @category constants */
+export const RAW_SERVING_PREFIX = "serving/b3_portfolio_raw/"
+
+/** The serving file of a month (`YYYY-MM`). @category constants */
+export const rawServingKey = (month: string): string => `${RAW_SERVING_PREFIX}month=${month}/part-00000.parquet`
+
+/** @category tags */
+export class RawServing extends Context.Tag("@b3-pipeline/local-adapter/RawServing")<RawServing, {
+  /** Rewrites the months of `dates` so that those dates' rows are their raw files' rows now. */
+  readonly update: (dates: ReadonlyArray<RefDate>) => Effect.Effect<void, RefineJobError>
+}>() {}
+
+const quote = (name: string): string => `"${name.replace(/"/g, "\"\"")}"`
+/** The raw table's columns, file columns then partition keys (the view's order). */
+export const rawColumnList: string = [...rawColumns, ...rawPartitionKeys].map((c) => quote(c.name)).join(", ")
+/** Hive options of a read of raw files. */
+export const rawHive = "hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR}"
+
+/**
+ * The copy on a warehouse folder. DuckDB is opened at the first update, not before (a command that
+ * writes nothing never pays for it).
+ *
+ * @category constructors
+ */
+export const make = (config: { readonly warehouse: string; readonly threads?: number }) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    // opened once, at the first update, and closed with the layer
+    const db = yield* Effect.cached(
+      Scope.extend(open(config.threads !== undefined ? { threads: config.threads } : {}), scope)
+    )
+    const abs = (key: string) => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
+    const fail = (detail: string, cause?: unknown) =>
+      new RefineJobError({ reason: "Unknown", method: "rawServing", detail, cause })
+    const onDuck = (e: DuckDbFailure) => fail(`raw serving copy: ${e.message}`, e)
+
+    /** Does the glob match a file? */
+    const any = (d: Db, glob: string) =>
+      Effect.map(d.all(`SELECT count(*) FROM glob(${literal(glob)})`), (r) => Number(r.getRowsJS()[0]?.[0] ?? 0) > 0)
+
+    const updateMonth = (d: Db, month: string, dates: ReadonlyArray<RefDate>) =>
+      Effect.gen(function*() {
+        const target = abs(rawServingKey(month))
+        const dir = path.dirname(target)
+        const temp = path.join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}`)
+        const hasFile = fs.existsSync(target)
+        // the dates to read from raw files: these dates, or the whole month for its first file
+        const globs: Array<string> = []
+        for (const date of hasFile ? dates : [`${month}-*`]) {
+          const glob = `${abs(RAW_PREFIX)}/ref_date=${date}/index_code=*/*.parquet`
+          if (yield* any(d, glob)) globs.push(glob)
+        }
+        const parts: Array<string> = []
+        if (hasFile) {
+          parts.push(
+            `SELECT ${rawColumnList} FROM read_parquet(${literal(target)}) WHERE ref_date NOT IN (${
+              dates.map((x) => `DATE ${literal(x)}`).join(", ")
+            })`
+          )
+        }
+        if (globs.length > 0) {
+          parts.push(`SELECT ${rawColumnList} FROM read_parquet([${globs.map(literal).join(", ")}], ${rawHive})`)
+        }
+        if (parts.length === 0) return // no file and no raw data in the month: nothing to serve
+        fs.mkdirSync(dir, { recursive: true })
+        yield* d.run(
+          `COPY (SELECT * FROM (${parts.join(" UNION ALL ")}) ORDER BY ref_date, index_code, row_number)
+           TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`
+        ).pipe(Effect.tapError(() => Effect.sync(() => fs.rmSync(temp, { force: true }))))
+        fs.renameSync(temp, target)
+      })
+
+    const update = (dates: ReadonlyArray<RefDate>): Effect.Effect<void, RefineJobError> =>
+      Effect.gen(function*() {
+        if (dates.length === 0) return
+        const byMonth = new Map<string, Array<RefDate>>()
+        for (const date of dates) {
+          const month = date.slice(0, 7)
+          const list = byMonth.get(month)
+          if (list === undefined) byMonth.set(month, [date])
+          else list.push(date)
+        }
+        const d = yield* db.pipe(Effect.mapError(onDuck))
+        for (const [month, list] of [...byMonth].sort(([a], [b]) => (a < b ? -1 : 1))) {
+          yield* updateMonth(d, month, list).pipe(Effect.mapError(onDuck))
+        }
+      }).pipe(
+        Effect.catchAllDefect((defect) => Effect.fail(fail(`raw serving copy: ${String(defect)}`, defect))),
+        Effect.withSpan("RawServing.update")
+      )
+
+    return RawServing.of({ update })
+  })
+
+/** @category layers */
+export const layer = (config: { readonly warehouse: string; readonly threads?: number }): Layer.Layer<RawServing> =>
+  Layer.scoped(RawServing, make(config))

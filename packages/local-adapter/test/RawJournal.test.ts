@@ -1,0 +1,124 @@
+import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
+import { generatePortfolio } from "@b3-pipeline/core/Generate"
+import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
+import * as Pipeline from "@b3-pipeline/core/Pipeline"
+import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
+import { rawParquetKey } from "@b3-pipeline/core/Tables"
+import * as Testing from "@b3-pipeline/core/Testing"
+import * as Trigger from "@b3-pipeline/core/Trigger"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as LocalLive from "../src/LocalLive.js"
+import { LocalTrigger } from "../src/LocalTrigger.js"
+import { JOURNAL_PREFIX, RawJournal } from "../src/RawJournal.js"
+import { rawServingKey } from "../src/RawServing.js"
+import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
+
+afterAll(cleanupWarehouses)
+
+const ibov = "IBOV" as IndexCode
+const ingest = (refDate: string, seed = 1, size?: number) =>
+  Pipeline.ingestPayload(
+    Testing.payloadOf(
+      generatePortfolio({ indexCode: ibov, refDate: refDate as RefDate, seed, ...(size !== undefined ? { size } : {}) })
+    )
+  )
+const rawCounts = QueryEngine.collect(
+  "SELECT CAST(ref_date AS VARCHAR) AS d, count(*) AS n FROM b3_portfolio_raw GROUP BY ALL ORDER BY d"
+)
+const markers = (warehouse: string): Array<string> => {
+  const dir = path.join(warehouse, ...JOURNAL_PREFIX.split("/"))
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []
+}
+const dates = (runs: ReadonlyArray<{ readonly refDate: string }>) => runs.map((r) => r.refDate as string)
+
+describe("RawJournal + LocalTrigger (the daily flush)", () => {
+  it.effect("raw writes leave markers; a flush refines their dates and clears them", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      yield* ingest("2025-05-05")
+      assert.deepStrictEqual(markers(warehouse), ["ref_date=2025-05-05_index_code=IBOV.json"])
+      assert.deepStrictEqual<ReadonlyArray<string>>((yield* (yield* RawJournal).pending).dates, ["2025-05-05"])
+      assert.deepStrictEqual(dates(yield* trigger.flush), ["2025-05-05"])
+      assert.deepStrictEqual(markers(warehouse), [])
+      assert.isTrue(fs.existsSync(path.join(warehouse, ...Trigger.CHECKPOINT_KEY.split("/"))))
+      // the daily path from now on: a backfill refines its date and the next one
+      yield* ingest("2025-05-07")
+      yield* ingest("2025-05-06")
+      assert.deepStrictEqual(dates(yield* trigger.flush), ["2025-05-06", "2025-05-07"])
+      assert.deepStrictEqual(yield* trigger.flush, [])
+      assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+  })
+
+  it.effect("a change another process wrote and never refined is refined by the next process's flush", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      // process 1: refines a first date (checkpoint written), then writes another and stops (killed, or its refine failed)
+      yield* Effect.gen(function*() {
+        yield* ingest("2025-05-05")
+        yield* (yield* LocalTrigger).flush
+        yield* ingest("2025-05-06")
+      }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+      assert.deepStrictEqual(markers(warehouse), ["ref_date=2025-05-06_index_code=IBOV.json"])
+      // process 2: writes a later date; its flush refines both
+      yield* Effect.gen(function*() {
+        yield* ingest("2025-05-08")
+        assert.deepStrictEqual(dates(yield* (yield* LocalTrigger).flush), ["2025-05-06", "2025-05-08"])
+        assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
+      }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+      assert.deepStrictEqual(markers(warehouse), [])
+    })
+  })
+
+  it.effect("a raw object removed through the store is journaled: the flush clears its date and re-refines the next", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      yield* ingest("2025-05-05")
+      yield* ingest("2025-05-06")
+      yield* ingest("2025-05-07")
+      assert.deepStrictEqual(dates(yield* trigger.flush), ["2025-05-05", "2025-05-06", "2025-05-07"])
+      const store = yield* ObjectStore
+      yield* store.delete(rawParquetKey("2025-05-06" as RefDate, ibov))
+      const runs = yield* trigger.flush
+      assert.deepStrictEqual(dates(runs), ["2025-05-06", "2025-05-07"])
+      assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
+      assert.isFalse(fs.existsSync(path.join(warehouse, ...Trigger.manifestKey("2025-05-06" as RefDate).split("/"))))
+      const m = yield* Trigger.readManifest("2025-05-07" as RefDate)
+      assert.strictEqual(m._tag === "Some" ? m.value.previous["IBOV"] : "none", "2025-05-05")
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+  })
+
+  it.effect("the raw table reads the compact copy for flushed dates and the raw files for journaled ones", () => {
+    const warehouse = tempWarehouse()
+    const copy = path.join(warehouse, ...rawServingKey("2025-05").split("/"))
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      yield* ingest("2025-05-05", 1, 5)
+      yield* ingest("2025-05-06", 1, 6)
+      // not flushed yet: no copy, the raw files
+      assert.isFalse(fs.existsSync(copy))
+      assert.deepStrictEqual(yield* rawCounts, [{ d: "2025-05-05", n: 5 }, { d: "2025-05-06", n: 6 }])
+      yield* trigger.flush
+      assert.isTrue(fs.existsSync(copy))
+      assert.deepStrictEqual(yield* rawCounts, [{ d: "2025-05-05", n: 5 }, { d: "2025-05-06", n: 6 }])
+      // a replaced date and a new one, journaled, not flushed: their raw files, not the copy's old rows
+      yield* ingest("2025-05-06", 2, 9)
+      yield* ingest("2025-05-07", 1, 4)
+      yield* (yield* ObjectStore).delete(rawParquetKey("2025-05-05" as RefDate, ibov))
+      assert.deepStrictEqual(yield* rawCounts, [{ d: "2025-05-06", n: 9 }, { d: "2025-05-07", n: 4 }])
+      yield* trigger.flush
+      assert.deepStrictEqual(markers(warehouse), [])
+      assert.deepStrictEqual(yield* rawCounts, [{ d: "2025-05-06", n: 9 }, { d: "2025-05-07", n: 4 }])
+      // and the copy alone holds exactly that
+      const inCopy = yield* QueryEngine.collect(
+        `SELECT count(*) AS n FROM b3_portfolio_raw WHERE ref_date BETWEEN DATE '2025-05-01' AND DATE '2025-05-31'`
+      )
+      assert.deepStrictEqual(inCopy, [{ n: 13 }])
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+  })
+})
