@@ -45,7 +45,10 @@ describe("RefinedWriter", () => {
             (r) => r.getRowsJS().map((row) => [row[0], row[1]])
           )
         const rows = (file: string) =>
-          Effect.map(db.all(`SELECT * FROM read_parquet(${literal(file)}, hive_partitioning = false)`), (r) => r.getRowsJS().map(String))
+          Effect.map(
+            db.all(`SELECT * FROM read_parquet(${literal(file)}, hive_partitioning = false)`),
+            (r) => r.getRowsJS().map(String)
+          )
         assert.deepStrictEqual(yield* describe(ours), yield* describe(duck))
         assert.deepStrictEqual(yield* rows(ours), yield* rows(duck))
         assert.deepStrictEqual(decodeRefinedParquet(fs.readFileSync(ours)), decodeRefinedParquet(fs.readFileSync(duck)))
