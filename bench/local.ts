@@ -117,6 +117,16 @@ const runPipeline = (corpus: Corpus, warehouse: string) =>
       if (runs.length !== 1) throw new Error(`expected one refine for ${day}, got ${runs.length}`)
       refineMs.push(performance.now() - t1)
       perDay.push(performance.now() - t0)
+      const n = refineMs.length
+      if (n === 1 || n % 10 === 0) {
+        // progress of a long run (BENCH_DAYS=250): the refine of this date so far, in case the run is cut short
+        const last = refineMs.slice(-10)
+        process.stderr.write(
+          `bench: local: day ${n}: refine (flush) median of the last ${last.length} days ${
+            round(median(last))
+          } ms, ingest + refine ${round(median(perDay.slice(-10)))} ms\n`
+        )
+      }
     }
     return { perDay, refineMs }
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)

@@ -255,11 +255,11 @@ const decodeManifestJson = Schema.decodeUnknownEither(Schema.parseJson(RefineMan
 export const decodeManifest = (bytes: Uint8Array): Either.Either<RefineManifest, string> =>
   Either.mapLeft(decodeManifestJson(decoder.decode(bytes)), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
 
-/** The manifest a refine of `plan` commits. @category manifests */
+/** The manifest a refine of `plan` commits at `committedAt` (the caller's `Clock`). @category manifests */
 export const manifestOf = (
   plan: RefinePlan,
   result: { readonly rows: number; readonly tickers: ReadonlyArray<string>; readonly runId: string },
-  committedAt: Date = new Date()
+  committedAt: Date
 ): RefineManifest => ({
   version: 1,
   refDate: plan.refDate,
