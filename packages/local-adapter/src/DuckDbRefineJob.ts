@@ -115,7 +115,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
         method: "start",
         refDate,
         runId,
-        detail: e.message.split("\n")[0]!,
+        detail: e.message.split("\n")[0] ?? e.message,
         cause: e.cause
       })
     const fsFail = (refDate: string, runId: string, where: string) => (cause: unknown) =>
@@ -459,7 +459,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           // this is the month's first date): one file per date and ticker of the month.
           const glob = `${abs(REFINED_PREFIX)}/ref_date=${month}-*/ticker=*/*.parquet`
           const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(Effect.mapError(onDuck))
-          return Number(found.getRowsJS()[0]![0] as bigint) === 0 ?
+          return Number(found.getRowsJS()[0]?.[0] ?? 0) === 0 ?
             `SELECT ${columns} FROM refined WHERE false` :
             `SELECT ${columns} FROM read_parquet(${literal(glob)}, hive_partitioning = true,
               hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ${others}`
