@@ -74,7 +74,7 @@ export interface DuckDbRefineJobConfig {
   readonly threads?: number
   /** Skip the serving copy (for tests of the Hive layout alone). */
   readonly serving?: boolean
-  /** DuckDB's `memory_limit` for the refine (default 256MB: a refine holds one month of rows at most). */
+  /** DuckDB's `memory_limit` for the refine (default 256MB: a refine holds one date's rows at a time). */
   readonly memoryLimit?: string
 }
 
@@ -524,6 +524,9 @@ export const make = (config: DuckDbRefineJobConfig) =>
           for (
             const setting of [
               `SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`,
+              // past the limit DuckDB spills to files: in the warehouse's staging folder, never in
+              // the user's current folder (DuckDB's default `.tmp` for an in-memory database)
+              `SET temp_directory = ${literal(abs(`${STAGING_PREFIX}duckdb-spill`))}`,
               // hand freed memory back to the system as it goes, not at exit
               `SET allocator_background_threads = true`,
               `SET allocator_flush_threshold = '16MB'`
