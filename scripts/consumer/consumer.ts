@@ -37,7 +37,9 @@ export const ingestFile = (input: unknown): Effect.Effect<string> =>
             `raw layer failed: ${e.message}`
         ),
       PayloadInputError: (e) => Effect.succeed(`cannot read ${e.path ?? "?"}: ${e.reason}`),
-      RefineSqlError: (e) => Effect.succeed(`refine SQL missing: ${e.file}`)
+      RefineSqlError: (e) => Effect.succeed(`refine SQL missing: ${e.file}`),
+      // the warehouse's query engine (DuckDB) fails when the layer is built
+      QueryError: (e) => Effect.succeed(`query engine failed (${e.reason}): ${e.message}`)
     }),
     Effect.provide(NodeFileSystem.layer)
   )

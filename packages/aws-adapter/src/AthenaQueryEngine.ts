@@ -195,7 +195,14 @@ const make = (config: AthenaQueryEngineConfig) =>
               }),
               { abortSignal }
             ))
-          const queryId = started.QueryExecutionId ?? ""
+          const queryId = started.QueryExecutionId
+          if (queryId === undefined || queryId === "") {
+            return yield* new QueryError({
+              reason: "Failed",
+              sql,
+              detail: "StartQueryExecution answered without a QueryExecutionId"
+            })
+          }
           // Interrupted while Athena runs it (a caller's timeout, Ctrl-C): stop the query, best effort.
           const done = yield* await_(sql, queryId).pipe(Effect.onInterrupt(() => stop(sql, queryId)))
           if (done.state !== "SUCCEEDED") {

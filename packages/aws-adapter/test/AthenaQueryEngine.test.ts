@@ -284,4 +284,15 @@ describe("AthenaQueryEngine", () => {
       assert.deepStrictEqual(rows, [{ tab_name: "b3_portfolio_raw" }, { tab_name: "b3_portfolio_refined" }])
     }).pipe(Effect.provide(layer))
   })
+
+  it.effect("a start without a QueryExecutionId fails typed instead of polling an empty id", () => {
+    const { layer, mock } = setup()
+    mock.on(StartQueryExecutionCommand).resolves({})
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(runOnClock(collectAll))
+      assert.strictEqual(error.reason, "Failed")
+      assert.include(error.message, "QueryExecutionId")
+      assert.strictEqual(mock.commandCalls(GetQueryExecutionCommand).length, 0)
+    }).pipe(Effect.provide(layer))
+  })
 })

@@ -5,13 +5,14 @@
  * is on 127.0.0.1.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 import { runInProcess } from "./support/inProcess.js"
-import { runB3 } from "./support/runB3.js"
+import { bin, runB3 } from "./support/runB3.js"
 
 const sample = fileURLToPath(new URL("../../../fixtures/b3/IBOVDia_03-10-25.csv", import.meta.url))
 const sampleJson = fileURLToPath(
@@ -112,6 +113,28 @@ describe("b3 CLI", () => {
     assert.strictEqual(usage.code, 2)
     assert.match(usage.stderr, /^b3: invalid index code/)
     assert.notMatch(usage.stderr, /at .*\.ts:\d+/)
+  })
+
+  it("SIGTERM interrupts a writer: it releases the writer lock and exits 130; the next writer finds nothing to recover", async () => {
+    const dir = join(root, "interrupted")
+    const child = spawn(process.execPath, [bin, "--warehouse", dir, "run", "--all", "--source", "simulated"], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1" }
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => {
+      stderr += String(d)
+      if (/run: 1\/36/.test(stderr)) child.kill("SIGTERM") // one index written, 35 to go
+    })
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on("close", (c, s) => resolve([c, s]))
+    )
+    assert.strictEqual(signal, null, stderr)
+    assert.strictEqual(code, 130, stderr)
+    assert.deepStrictEqual(readdirSync(dir).filter((e) => e.startsWith(".b3-writer")), [])
+    const next = await b3(dir, "ingest", "--file", sample)
+    assert.strictEqual(next.code, 0, next.stderr)
+    assert.notMatch(next.stderr, /did not finish/)
   })
 
   it("run --source simulated fills a fresh warehouse with every index through the real HTTP code", async () => {

@@ -45,6 +45,7 @@ import {
 import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -297,7 +298,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
               rows: rows.get(w.refDate) ?? 0,
               tickers: tickersOf.get(w.refDate) ?? [],
               runId: w.runId
-            })
+            }, new Date(yield* Clock.currentTimeMillis))
           ).pipe(
             Effect.provideService(ObjectStore, store),
             Effect.mapError(fsFail(w.refDate, w.runId, abs(Trigger.manifestKey(w.refDate))))
