@@ -89,7 +89,7 @@ export const timeCli = async (
 
 /** The note of a CLI figure: CPU time and the machine's load while it was measured. */
 export const cliNote = (t: CliTime, what: string): string =>
-  `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; load average ${os.loadavg()[0]!.toFixed(1)}`
+  `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; load average ${(os.loadavg()[0] ?? NaN).toFixed(1)}`
 
 /** Inputs of the entry's static import closure (the modules `b3 --version` evaluates). */
 const entryClosure = (): { files: Array<string>; inputs: Array<string> } => {
@@ -102,7 +102,8 @@ const entryClosure = (): { files: Array<string>; inputs: Array<string> } => {
   const visit = (k: string | undefined) => {
     if (k === undefined || seen.has(k)) return
     seen.add(k)
-    const out = meta.outputs[k]!
+    const out = meta.outputs[k]
+    if (out === undefined) throw new Error(`the bundle's metafile has no output ${k}`)
     for (const i of Object.keys(out.inputs)) inputs.add(i)
     for (const imp of out.imports) {
       if (imp.kind !== "import-statement") continue

@@ -117,6 +117,16 @@ const runPipeline = (corpus: Corpus, warehouse: string) =>
       if (runs.length !== 1) throw new Error(`expected one refine for ${day}, got ${runs.length}`)
       refineMs.push(performance.now() - t1)
       perDay.push(performance.now() - t0)
+      const n = refineMs.length
+      if (n === 1 || n % 10 === 0) {
+        // progress of a long run (BENCH_DAYS=250): the refine of this date so far, in case the run is cut short
+        const last = refineMs.slice(-10)
+        process.stderr.write(
+          `bench: local: day ${n}: refine (flush) median of the last ${last.length} days ${
+            round(median(last))
+          } ms, ingest + refine ${round(median(perDay.slice(-10)))} ms\n`
+        )
+      }
     }
     return { perDay, refineMs }
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
@@ -230,7 +240,9 @@ const runDuckDb = async (archive: string, warehouse: string) => {
       "part-00000.parquet"
     )
     const prior = fs.existsSync(serving) ?
-      `SELECT * FROM read_parquet(${q(serving)}) WHERE ref_date <> DATE ${q(day)} UNION ALL ` :
+      `SELECT * FROM read_parquet(${q(serving)}, hive_partitioning = false) WHERE ref_date <> DATE ${
+        q(day)
+      } UNION ALL ` :
       ""
     fs.mkdirSync(path.dirname(serving), { recursive: true })
     await c.run(`COPY (SELECT * FROM (${prior}SELECT * FROM refined) ORDER BY ref_date, index_code, ticker)
@@ -253,7 +265,7 @@ const runDuckDb = async (archive: string, warehouse: string) => {
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
+  return s[Math.floor(s.length / 2)] ?? NaN
 }
 const round = (x: number, digits = 1) => Number(x.toFixed(digits))
 
@@ -437,7 +449,8 @@ export async function run(): Promise<Array<BenchRow>> {
   buildCli() // b3 runs the bundle, not the sources
   try {
     const corpus = writeCorpus(root, lastTradingDays(days + 1))
-    const nextDay = corpus.days[days]! // kept out of the backfill: the "one new date" of b3 run
+    const nextDay = corpus.days[days] // kept out of the backfill: the "one new date" of b3 run
+    if (nextDay === undefined) throw new Error(`the corpus has no day after its ${days} backfill days`)
     const backfill: Corpus = {
       ...corpus,
       days: corpus.days.slice(0, days),

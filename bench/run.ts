@@ -61,10 +61,12 @@ const table = (rows: ReadonlyArray<readonly [string, BenchRow]>, withNotes: bool
     ratio(r),
     [verdict(r), withNotes ? r.note ?? "" : ""].filter((x) => x !== "").join("; ")
   ])
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)))
   const right = new Set([2, 4, 5])
   const line = (c: ReadonlyArray<string>) =>
-    c.map((x, i) => i === c.length - 1 ? x : right.has(i) ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)).join("  ")
+    c.map((x, i) => i === c.length - 1 ? x : right.has(i) ? x.padStart(widths[i] ?? 0) : x.padEnd(widths[i] ?? 0)).join(
+      "  "
+    )
       .trimEnd()
   return [line(head), "-".repeat(widths.reduce((a, b) => a + b + 2, 0)), ...cells.map(line)].join("\n") + "\n"
 }
@@ -72,7 +74,7 @@ const table = (rows: ReadonlyArray<readonly [string, BenchRow]>, withNotes: bool
 process.stdout.write(table(all, true))
 const targets = all.filter(([, r]) => r.check !== undefined)
 if (targets.length > 0) {
-  const met = targets.filter(([, r]) => r.check!.met).length
+  const met = targets.filter(([, r]) => r.check?.met === true).length
   process.stdout.write(`\ntargets: ${met} of ${targets.length} met\n`)
   process.stdout.write(table(targets, false))
 }

@@ -38,8 +38,8 @@ export const ingestFile = (input: unknown): Effect.Effect<string> =>
         ),
       PayloadInputError: (e) => Effect.succeed(`cannot read ${e.path ?? "?"}: ${e.reason}`),
       RefineSqlError: (e) => Effect.succeed(`refine SQL missing: ${e.file}`),
-      // the local query engine's DuckDB could not open (the layer fails when it is built)
-      QueryError: (e) => Effect.succeed(`query engine unavailable (${e.reason}): ${e.message}`)
+      // the warehouse's query engine (DuckDB) fails when the layer is built
+      QueryError: (e) => Effect.succeed(`query engine failed (${e.reason}): ${e.message}`)
     }),
     Effect.provide(NodeFileSystem.layer)
   )

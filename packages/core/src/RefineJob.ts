@@ -267,7 +267,11 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
         ).pipe(Effect.mapError(fail))
         // the commit point: last, one atomic put
         yield* Trigger.commitManifest(
-          Trigger.manifestOf({ ...plan, inputs }, { rows: refined.length, tickers: [...byTicker.keys()], runId })
+          Trigger.manifestOf(
+            { ...plan, inputs },
+            { rows: refined.length, tickers: [...byTicker.keys()], runId },
+            new Date(yield* Clock.currentTimeMillis)
+          )
         ).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
         return refined.length
       })

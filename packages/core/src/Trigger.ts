@@ -226,6 +226,22 @@ export const RefineManifest = Schema.Struct({
 /** @category manifests */
 export type RefineManifest = typeof RefineManifest.Type
 
+/**
+ * What the staleness test reads of a manifest: all of it but the tickers (the manifest checkpoint
+ * keeps only this, about half the bytes).
+ *
+ * @category manifests
+ */
+export const ManifestState = RefineManifest.pipe(Schema.omit("tickers"))
+/** @category manifests */
+export type ManifestState = typeof ManifestState.Type
+
+/** A manifest's `ManifestState`. @category manifests */
+export const stateOfManifest = (manifest: RefineManifest): ManifestState => {
+  const { tickers: _tickers, ...state } = manifest
+  return state
+}
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -239,11 +255,11 @@ const decodeManifestJson = Schema.decodeUnknownEither(Schema.parseJson(RefineMan
 export const decodeManifest = (bytes: Uint8Array): Either.Either<RefineManifest, string> =>
   Either.mapLeft(decodeManifestJson(decoder.decode(bytes)), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
 
-/** The manifest a refine of `plan` commits. @category manifests */
+/** The manifest a refine of `plan` commits at `committedAt` (the caller's `Clock`). @category manifests */
 export const manifestOf = (
   plan: RefinePlan,
   result: { readonly rows: number; readonly tickers: ReadonlyArray<string>; readonly runId: string },
-  committedAt: Date = new Date()
+  committedAt: Date
 ): RefineManifest => ({
   version: 1,
   refDate: plan.refDate,
@@ -344,7 +360,7 @@ export const ManifestCheckpoint = Schema.Struct({
   /** date -> the manifest and the etag of the stored version it was read from. */
   entries: Schema.Record({
     key: Schema.String,
-    value: Schema.Struct({ etag: Schema.String, manifest: RefineManifest })
+    value: Schema.Struct({ etag: Schema.String, manifest: ManifestState })
   })
 })
 /** @category manifests */
@@ -379,7 +395,7 @@ const writeCheckpoint = (entries: ReadonlyMap<RefDate, CheckpointEntry>): Effect
 
 /** The manifests read through the checkpoint, and the checkpoint's entries as they should now be. */
 interface CheckpointedManifests {
-  readonly manifests: Map<RefDate, RefineManifest | undefined>
+  readonly manifests: Map<RefDate, ManifestState | undefined>
   readonly entries: Map<RefDate, CheckpointEntry>
   /** True when `entries` differ from the stored checkpoint (it should be rewritten). */
   readonly changed: boolean
@@ -392,7 +408,7 @@ const readManifestsCheckpointed: Effect.Effect<CheckpointedManifests, ObjectStor
       concurrency: 2
     })
     const stored: ManifestCheckpoint["entries"] = Option.match(cached, { onNone: () => ({}), onSome: (c) => c.entries })
-    const manifests = new Map<RefDate, RefineManifest | undefined>()
+    const manifests = new Map<RefDate, ManifestState | undefined>()
     const entries = new Map<RefDate, CheckpointEntry>()
     const missing: Array<readonly [RefDate, ListedObject]> = []
     for (const [refDate, info] of listed) {
@@ -408,7 +424,7 @@ const readManifestsCheckpointed: Effect.Effect<CheckpointedManifests, ObjectStor
     for (const [refDate, info, manifest] of yield* readListed(missing)) {
       manifests.set(refDate, manifest)
       if (manifest !== undefined) {
-        entries.set(refDate, { etag: info.etag, manifest })
+        entries.set(refDate, { etag: info.etag, manifest: stateOfManifest(manifest) })
         changed = true
       }
     }
@@ -457,7 +473,7 @@ const sameInputs = (
 export const staleness = (
   raw: RawState,
   refDate: RefDate,
-  manifest: RefineManifest | undefined | null
+  manifest: ManifestState | undefined | null
 ): StaleReason | undefined => {
   const plan = planOf(raw, refDate)
   if (plan.inputs.length === 0) return manifest === undefined ? undefined : "NoRawData"
@@ -479,7 +495,7 @@ export const staleness = (
  */
 export const staleDates = (
   raw: RawState,
-  manifests: ReadonlyMap<RefDate, RefineManifest | undefined>,
+  manifests: ReadonlyMap<RefDate, ManifestState | undefined>,
   catalogDates: Iterable<RefDate> = []
 ): ReadonlyArray<StaleDate> => {
   const dates = new Set<RefDate>([...raw.byDate.keys(), ...manifests.keys(), ...catalogDates])
@@ -507,7 +523,7 @@ const catalogRefinedDates = Effect.flatMap(
 /** What the warehouse's refined table lags behind, with the raw state read. @category staleness */
 export interface Freshness {
   readonly raw: RawState
-  readonly manifests: ReadonlyMap<RefDate, RefineManifest | undefined>
+  readonly manifests: ReadonlyMap<RefDate, ManifestState | undefined>
   readonly stale: ReadonlyArray<StaleDate>
 }
 
@@ -753,7 +769,7 @@ const recheck = (
     const unreadable = new Set<RefDate>()
     for (const [refDate, info, manifest] of manifests.flat()) {
       if (manifest === undefined) unreadable.add(refDate)
-      else byDate.set(refDate, { etag: info.etag, manifest })
+      else byDate.set(refDate, { etag: info.etag, manifest: stateOfManifest(manifest) })
     }
     const stale: Array<StaleDate> = []
     for (const refDate of dates) {
@@ -865,7 +881,9 @@ const scanDate = (refDate: RefDate): Effect.Effect<Scan, ObjectStoreError, Objec
       const manifest = found?.[2]
       return {
         raw,
-        manifest: found !== undefined && manifest !== undefined ? { etag: found[1].etag, manifest } : undefined,
+        manifest: found !== undefined && manifest !== undefined
+          ? { etag: found[1].etag, manifest: stateOfManifest(manifest) }
+          : undefined,
         unreadable: found !== undefined && manifest === undefined
       }
     }

@@ -72,7 +72,7 @@ describe("Trigger rule", () => {
 
   it("the staleness test names why a date is stale", () => {
     const m = (refDate: string) =>
-      Trigger.manifestOf(Trigger.planOf(raw, d(refDate)), { rows: 1, tickers: ["X"], runId: "r" })
+      Trigger.manifestOf(Trigger.planOf(raw, d(refDate)), { rows: 1, tickers: ["X"], runId: "r" }, new Date(0))
     const manifests = new Map<RefDate, Trigger.RefineManifest | undefined>([
       [d("2025-01-02"), m("2025-01-02")],
       [d("2025-01-03"), m("2025-01-03")],

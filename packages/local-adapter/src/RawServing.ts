@@ -66,12 +66,17 @@ export const make = (config: { readonly warehouse: string; readonly threads?: nu
     const any = (d: Db, glob: string) =>
       Effect.map(d.all(`SELECT count(*) FROM glob(${literal(glob)})`), (r) => Number(r.getRowsJS()[0]?.[0] ?? 0) > 0)
 
-    const updateMonth = (d: Db, month: string, dates: ReadonlyArray<RefDate>) =>
+    const updateMonth = (
+      d: Db,
+      month: string,
+      dates: ReadonlyArray<RefDate>,
+      rebuild = false
+    ): Effect.Effect<void, DuckDbFailure> =>
       Effect.gen(function*() {
         const target = abs(rawServingKey(month))
         const dir = path.dirname(target)
         const temp = path.join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}`)
-        const hasFile = fs.existsSync(target)
+        const hasFile = !rebuild && fs.existsSync(target)
         // the dates to read from raw files: these dates, or the whole month for its first file
         const globs: Array<string> = []
         for (const date of hasFile ? dates : [`${month}-*`]) {
@@ -94,8 +99,12 @@ export const make = (config: { readonly warehouse: string; readonly threads?: nu
         yield* d.run(
           `COPY (SELECT * FROM (${parts.join(" UNION ALL ")}) ORDER BY ref_date, index_code, row_number)
            TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`
-        ).pipe(Effect.tapError(() => Effect.sync(() => fs.rmSync(temp, { force: true }))))
-        fs.renameSync(temp, target)
+        ).pipe(
+          Effect.tapError(() => Effect.sync(() => fs.rmSync(temp, { force: true }))),
+          // the month's file cannot be read (damaged): rebuilt from all the month's raw files, once
+          Effect.catchAll((e) => hasFile ? updateMonth(d, month, dates, true) : Effect.fail(e))
+        )
+        if (fs.existsSync(temp)) fs.renameSync(temp, target)
       })
 
     const update = (dates: ReadonlyArray<RefDate>): Effect.Effect<void, RefineJobError> =>

@@ -47,7 +47,9 @@ describe("LocalTrigger", () => {
             started.push(request.refDate)
             const runId = `r${started.length}`
             assert.isDefined(request.plan)
-            yield* Trigger.commitManifest(Trigger.manifestOf(request.plan!, { rows: 0, tickers: [], runId })).pipe(
+            yield* Trigger.commitManifest(
+              Trigger.manifestOf(request.plan!, { rows: 0, tickers: [], runId }, new Date(0))
+            ).pipe(
               Effect.provide(store),
               Effect.orDie
             )

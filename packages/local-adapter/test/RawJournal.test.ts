@@ -119,6 +119,15 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
         `SELECT count(*) AS n FROM b3_portfolio_raw WHERE ref_date BETWEEN DATE '2025-05-01' AND DATE '2025-05-31'`
       )
       assert.deepStrictEqual(inCopy, [{ n: 13 }])
+      // a damaged copy is rebuilt from the month's raw files by the next flush
+      fs.writeFileSync(copy, "not parquet")
+      yield* ingest("2025-05-08", 1, 3)
+      yield* trigger.flush
+      assert.deepStrictEqual(yield* rawCounts, [
+        { d: "2025-05-06", n: 9 },
+        { d: "2025-05-07", n: 4 },
+        { d: "2025-05-08", n: 3 }
+      ])
     }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
   })
 })
