@@ -106,6 +106,8 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const log = makeRunLog()
     let counter = 0
     let compatLoaded = false
+    /** `refined` is the view over a pass's staged serving rows (see `refineGroup`), not a table. */
+    let refinedIsView = false
 
     const duckFail = (refDate: string, runId: string) => (e: DuckDbFailure) =>
       new RefineJobError({
@@ -189,57 +191,78 @@ export const make = (config: DuckDbRefineJobConfig) =>
           }
         }
 
-        const rawFiles = group.flatMap((w) => w.plan.inputs.map((i) => abs(i.key)))
-        yield* db.run(
-          `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
-            rawFiles.map(literal).join(", ")
-          }], hive_partitioning = true, hive_types = ${RAW_GLOB_HIVE})`
-        ).pipe(Effect.mapError(onDuck))
-        // The previous snapshot of each index is all the refine needs of other dates: the plans'
-        // (index, previous date) pairs, no glob over the whole history. All plans come from one
-        // listing, so no date of another index's plan falls between a date and its previous one.
-        const dateRows = new Set<string>()
-        for (const w of group) {
-          for (const i of w.plan.inputs) {
-            dateRows.add(`(${literal(i.indexCode)}, DATE ${literal(w.refDate)})`)
-            const previous = w.plan.previous[i.indexCode]
-            if (previous !== undefined && previous !== null) {
-              dateRows.add(`(${literal(i.indexCode)}, DATE ${literal(previous)})`)
-            }
-          }
-        }
-        yield* db.run(`CREATE OR REPLACE TEMP TABLE raw_dates AS
-          SELECT * FROM (VALUES ${[...dateRows].join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDuck))
-        yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDuck))
-
-        // 1. Stage every (date, ticker) file, encoded from the refine's rows (RefinedWriter).
-        const files = yield* RefinedWriter.encodePartitions(db).pipe(Effect.mapError(onDuck))
+        // 1. Refine each date (refine.sql over the date's raw files) and stage its (date, ticker)
+        //    files, encoded from the refine's rows (RefinedWriter); with more than one date, each
+        //    date's rows are also staged as a Parquet file for the serving copy, read back as the
+        //    view `refined`. Date by date, nothing kept in DuckDB: its memory is a date's, not a
+        //    month's (about 3.5 MB a date otherwise).
+        const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
         const rows = new Map<RefDate, number>()
-        const tickersOf = new Map<RefDate, Array<string>>(dates.map((d) => [d, []]))
-        for (const f of files) {
-          rows.set(f.refDate, (rows.get(f.refDate) ?? 0) + f.rows)
-          tickersOf.get(f.refDate)?.push(f.ticker)
+        const tickersOf = new Map<RefDate, ReadonlyArray<string>>()
+        const servingStage = path.join(staging, "serving")
+        if (refinedIsView) yield* db.run(`DROP VIEW IF EXISTS refined`).pipe(Effect.mapError(onDuck))
+        refinedIsView = false
+        if (group.length > 1) {
+          yield* fs.makeDirectory(servingStage, { recursive: true }).pipe(Effect.mapError(onFs(servingStage)))
         }
-        for (const [d, tickers] of tickersOf) {
-          const badTicker = tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
+        for (const w of group) {
+          const onDate = duckFail(w.refDate, w.runId)
+          yield* db.run(
+            `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
+              w.plan.inputs.map((i) => literal(abs(i.key))).join(", ")
+            }], hive_partitioning = true, hive_types = ${RAW_GLOB_HIVE})`
+          ).pipe(Effect.mapError(onDate))
+          // The previous snapshot of each index is all the refine needs of other dates: the plan's
+          // (index, previous date) pairs, no glob over the whole history.
+          const dateRows = w.plan.inputs.flatMap((i) => {
+            const previous = w.plan.previous[i.indexCode]
+            return [
+              `(${literal(i.indexCode)}, DATE ${literal(w.refDate)})`,
+              ...(previous !== undefined && previous !== null ?
+                [`(${literal(i.indexCode)}, DATE ${literal(previous)})`] :
+                [])
+            ]
+          })
+          yield* db.run(`CREATE OR REPLACE TEMP TABLE raw_dates AS
+            SELECT * FROM (VALUES ${dateRows.join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDate))
+          yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDate))
+
+          const staged = yield* RefinedWriter.readDate(db, w.refDate).pipe(Effect.mapError(onDate))
+          const badTicker = staged.tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
           if (badTicker !== undefined) {
             return yield* Effect.fail(
               new RefineJobError({
                 reason: "Failed",
                 method: "start",
-                refDate: d,
-                runId,
+                refDate: w.refDate,
+                runId: w.runId,
                 detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
               })
             )
           }
+          yield* staged.write(staging).pipe(
+            Effect.provideService(FileSystem.FileSystem, fs),
+            Effect.provideService(Path.Path, path),
+            Effect.mapError(fsFail(w.refDate, w.runId, staging))
+          )
+          rows.set(w.refDate, staged.rows)
+          tickersOf.set(w.refDate, staged.tickers)
+          if (group.length > 1) {
+            const file = path.join(servingStage, `${w.refDate}.parquet`)
+            yield* db.run(`COPY refined TO ${literal(file)} (FORMAT parquet, COMPRESSION uncompressed)`).pipe(
+              Effect.mapError(onDate)
+            )
+          }
         }
-        const staging = abs(`${STAGING_PREFIX}refine-${refDate}-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
-        yield* RefinedWriter.writePartitions(staging, files).pipe(
-          Effect.provideService(FileSystem.FileSystem, fs),
-          Effect.provideService(Path.Path, path),
-          Effect.mapError(onFs(staging))
-        )
+        if (group.length > 1) {
+          yield* db.run(`DROP TABLE refined`).pipe(Effect.mapError(onDuck))
+          yield* db.run(
+            `CREATE TEMP VIEW refined AS SELECT * FROM read_parquet([${
+              group.map((w) => literal(path.join(servingStage, `${w.refDate}.parquet`))).join(", ")
+            }])`
+          ).pipe(Effect.mapError(onDuck))
+          refinedIsView = true
+        }
 
         // 2. and 3. Each date's partitions swapped in, tickers that left removed.
         const removed = new Map<RefDate, ReadonlyArray<string>>()
@@ -254,14 +277,19 @@ export const make = (config: DuckDbRefineJobConfig) =>
             )
           )
         }
+
+        // 4. The serving copy of the month (a group is one month).
+        if (config.serving !== false) yield* rebuildServing(db, dates, refDate, runId)
+        if (refinedIsView) {
+          // the view reads the staging folder, removed next
+          yield* db.run(`DROP VIEW refined`).pipe(Effect.mapError(onDuck))
+          refinedIsView = false
+        }
         yield* fs.remove(staging, { recursive: true }).pipe(Effect.mapError(onFs(staging)))
         // and the staging root once empty
         if ((yield* listDir(stagingRoot).pipe(Effect.orElseSucceed(() => ["?"]))).length === 0) {
           yield* fs.remove(stagingRoot, { recursive: true }).pipe(Effect.ignore)
         }
-
-        // 4. The serving copy of the month (a group is one month).
-        if (config.serving !== false) yield* rebuildServing(db, dates, refDate, runId)
 
         // 5. Catalog.
         const onCatalog = catalogFail(refDate, runId)
@@ -493,9 +521,16 @@ export const make = (config: DuckDbRefineJobConfig) =>
             yield* db.run(statement).pipe(Effect.mapError(duckFail(refDate, runId)))
           }
           // a refine holds a month of rows at most: a bound keeps a long backfill's memory flat
-          yield* db.run(`SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`).pipe(
-            Effect.mapError(duckFail(refDate, runId))
-          )
+          for (
+            const setting of [
+              `SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`,
+              // hand freed memory back to the system as it goes, not at exit
+              `SET allocator_background_threads = true`,
+              `SET allocator_flush_threshold = '16MB'`
+            ]
+          ) {
+            yield* db.run(setting).pipe(Effect.mapError(duckFail(refDate, runId)))
+          }
           compatLoaded = true
         }
         return db

@@ -1,102 +1,136 @@
 /**
- * Writes the refined partition files of a refine pass straight from DuckDB's result: the rows of the
- * `refined` table (built by `glue/sql/refine.sql`) are read column by column, grouped by
- * `(ref_date, ticker)`, and each group is encoded by core's `Refine.encodeRefinedParquet` (Arrow +
- * parquet-wasm: the one encoder of the refined file format, also used by the in-memory refine) into
- * `<staging>/ref_date=D/ticker=T/part-00000.parquet`.
+ * Writes the refined partition files of a refine pass straight from DuckDB's result, one date at a
+ * time: the date's rows of the `refined` table (built by `glue/sql/refine.sql`) are read column by
+ * column, cut into runs of one ticker, and each run is encoded as one Parquet file
+ * (`<staging>/ref_date=D/ticker=T/part-00000.parquet`) by hyparquet-writer (pure JavaScript).
  *
- * Why not DuckDB's `COPY ... PARTITION_BY`: with one small file per ticker (about 900 a date), the
- * partitioned COPY holds a buffer per open partition (a date took ~250 MB and a month did not fit in
- * 4 GB) and spent ~0.4 ms a file; encoding the same files here costs a fraction of that in a few MB.
+ * Why not DuckDB's `COPY ... PARTITION_BY (ticker)`: with one small file per ticker (about 900 a
+ * date) the partitioned COPY holds a buffer per open partition (a date took ~250 MB, a month did not
+ * fit in 4 GB) and spends ~0.4 ms a file. Why not core's `Refine.encodeRefinedParquet` (Arrow +
+ * parquet-wasm): for files of one to a few rows, its Arrow table, IPC stream and wasm call cost
+ * 0.35-0.75 ms a file, about half of a backfill's CPU; hyparquet-writer writes the same columns,
+ * types and values in a third of that. The files read back as the same rows through core's
+ * `Refine.decodeRefinedParquet` and DuckDB (test/RefinedWriter.test.ts).
+ *
+ * Memory: one date's rows and files at a time.
  *
  * @since 0.1.0
  */
-import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
-import type { RefinedFileRow } from "@b3-pipeline/core/Refine"
-import { encodeRefinedParquet } from "@b3-pipeline/core/Refine"
+import type { RefDate } from "@b3-pipeline/core/Domain"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
+import { ByteWriter, parquetWrite } from "hyparquet-writer"
+import type { ColumnSource, SchemaElement } from "hyparquet-writer"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
-
-/** The refined rows in the encoder's form (decimals as thousandths, dates as text), in file order. */
-const ROWS_SQL = `SELECT
-  CAST(ref_date AS VARCHAR), ticker, index_code, company,
-  CAST(weight_pct * 1000 AS INTEGER), theoretical_qty, share_class, sector,
-  CAST(index_constituents AS INTEGER), CAST(sector_weight_pct * 1000 AS INTEGER),
-  CAST(period_start AS VARCHAR), days_since_period_start, days_since_previous_snapshot
-FROM refined ORDER BY ref_date, ticker, index_code`
-
-/** One partition file to write: its date, ticker and bytes. @category models */
-export interface PartitionFile {
-  readonly refDate: RefDate
-  readonly ticker: string
-  /** Rows in the file. */
-  readonly rows: number
-  readonly bytes: Uint8Array
-}
-
-const text = (v: unknown): string => String(v)
-const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
-const int = (v: unknown): number => Number(v)
-const intOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+import { literal } from "./internal/duckdb.js"
 
 /**
- * The partition files of the `refined` table, encoded (in date, then ticker order).
+ * The columns of a refined file, in file order (`Tables.refinedColumns`), with how DuckDB hands each
+ * one over: decimals as their unscaled thousandths (BIGINT), dates as days since 1970-01-01.
+ */
+const COLUMNS: ReadonlyArray<{ readonly element: SchemaElement; readonly select: string }> = [
+  { element: { name: "index_code", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "index_code" },
+  { element: { name: "company", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "company" },
+  {
+    element: { name: "weight_pct", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    select: "CAST(weight_pct * 1000 AS BIGINT)"
+  },
+  { element: { name: "theoretical_qty", type: "INT64" }, select: "CAST(theoretical_qty AS BIGINT)" },
+  { element: { name: "share_class", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "share_class" },
+  { element: { name: "sector", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "sector" },
+  { element: { name: "index_constituents", type: "INT64" }, select: "CAST(index_constituents AS BIGINT)" },
+  {
+    element: { name: "sector_weight_pct", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    select: "CAST(sector_weight_pct * 1000 AS BIGINT)"
+  },
+  {
+    element: { name: "period_start", type: "INT32", converted_type: "DATE" },
+    select: "CAST(date_diff('day', DATE '1970-01-01', period_start) AS INTEGER)"
+  },
+  { element: { name: "days_since_period_start", type: "INT32" }, select: "days_since_period_start" },
+  { element: { name: "days_since_previous_snapshot", type: "INT32" }, select: "days_since_previous_snapshot" }
+]
+
+/** Every column OPTIONAL, as DuckDB and Spark write them. */
+const SCHEMA: Array<SchemaElement> = [
+  { name: "schema", num_children: COLUMNS.length },
+  ...COLUMNS.map((c): SchemaElement => ({ ...c.element, repetition_type: "OPTIONAL" }))
+]
+
+/**
+ * One refined file: the rows `[from, to)` of `columns` (in `COLUMNS` order, as DuckDB returned them).
  *
  * @category encoding
  */
-export const encodePartitions = (db: Db): Effect.Effect<Array<PartitionFile>, DuckDbFailure> =>
-  Effect.map(db.all(ROWS_SQL), (result) => {
-    const columns = result.getColumnsJS()
-    const col = (i: number): ReadonlyArray<unknown> => columns[i] ?? []
-    const [refDate, ticker, indexCode, company, weight, qty, shareClass, sector] = [0, 1, 2, 3, 4, 5, 6, 7].map(col)
-    const [constituents, sectorWeight, periodStart, sincePeriod, sincePrevious] = [8, 9, 10, 11, 12].map(col)
-    const n = refDate?.length ?? 0
-    const at = <A>(xs: ReadonlyArray<unknown> | undefined, i: number, f: (v: unknown) => A): A => f(xs?.[i])
-    const out: Array<PartitionFile> = []
-    let start = 0
-    while (start < n) {
-      const d = at(refDate, start, text)
-      const t = at(ticker, start, text)
-      let end = start + 1
-      while (end < n && at(refDate, end, text) === d && at(ticker, end, text) === t) end++
-      const rows: Array<RefinedFileRow> = []
-      for (let i = start; i < end; i++) {
-        rows.push({
-          index_code: at(indexCode, i, text) as IndexCode,
-          company: at(company, i, text),
-          weight_pct: at(weight, i, int),
-          theoretical_qty: at(qty, i, (v) => (typeof v === "bigint" ? v : BigInt(Number(v)))),
-          share_class: at(shareClass, i, text),
-          sector: at(sector, i, textOrNull),
-          index_constituents: at(constituents, i, int),
-          sector_weight_pct: at(sectorWeight, i, intOrNull),
-          period_start: at(periodStart, i, text) as RefDate,
-          days_since_period_start: at(sincePeriod, i, int),
-          days_since_previous_snapshot: at(sincePrevious, i, intOrNull)
-        })
-      }
-      out.push({ refDate: d as RefDate, ticker: t, rows: rows.length, bytes: encodeRefinedParquet(rows) })
-      start = end
-    }
-    return out
+export const encodeFile = (columns: ReadonlyArray<ReadonlyArray<unknown>>, from: number, to: number): Uint8Array => {
+  const writer = new ByteWriter()
+  parquetWrite({
+    writer,
+    schema: SCHEMA,
+    columnData: COLUMNS.map((c, i): ColumnSource => ({
+      name: c.element.name,
+      data: (columns[i] ?? []).slice(from, to) as ColumnSource["data"],
+      statistics: false,
+      offsetIndex: false
+    })),
+    codec: "UNCOMPRESSED",
+    statistics: false,
+    createdBy: "b3-pipeline (hyparquet-writer 0.17)"
   })
+  return new Uint8Array(writer.getBuffer())
+}
+
+/** A date's rows, read: its tickers in order, and how to write their files. @category models */
+export interface StagedDate {
+  readonly refDate: RefDate
+  readonly tickers: ReadonlyArray<string>
+  readonly rows: number
+  /** Encodes and writes every ticker's file under `staging`, a few at a time. */
+  readonly write: (staging: string) => Effect.Effect<void, unknown, FileSystem.FileSystem | Path.Path>
+}
 
 /**
- * Writes the files under `staging` (`ref_date=D/ticker=T/part-00000.parquet`), a few at a time.
+ * Reads one date of the `refined` table (ordered by ticker, then index code: the file order).
  *
- * @category writing
+ * @category encoding
  */
-export const writePartitions = (staging: string, files: ReadonlyArray<PartitionFile>) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    yield* Effect.forEach(files, (f) => {
-      const dir = path.join(staging, `ref_date=${f.refDate}`, `ticker=${f.ticker}`)
-      return Effect.zipRight(
-        fs.makeDirectory(dir, { recursive: true }),
-        fs.writeFile(path.join(dir, "part-00000.parquet"), f.bytes)
-      )
-    }, { concurrency: 8, discard: true })
-  })
+export const readDate = (db: Db, refDate: RefDate): Effect.Effect<StagedDate, DuckDbFailure> =>
+  Effect.map(
+    db.all(
+      `SELECT ticker, ${COLUMNS.map((c) => c.select).join(", ")} FROM refined
+       WHERE ref_date = DATE ${literal(refDate)} ORDER BY ticker, index_code`
+    ),
+    (result) => {
+      const [tickerColumn = [], ...columns] = result.getColumnsJS()
+      const n = tickerColumn.length
+      const runs: Array<{ readonly ticker: string; readonly from: number; readonly to: number }> = []
+      let from = 0
+      while (from < n) {
+        const ticker = String(tickerColumn[from])
+        let to = from + 1
+        while (to < n && String(tickerColumn[to]) === ticker) to++
+        runs.push({ ticker, from, to })
+        from = to
+      }
+      return {
+        refDate,
+        tickers: runs.map((r) => r.ticker),
+        rows: n,
+        write: (staging) =>
+          Effect.gen(function*() {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            yield* Effect.forEach(runs, (r) => {
+              const dir = path.join(staging, `ref_date=${refDate}`, `ticker=${r.ticker}`)
+              return Effect.zipRight(
+                fs.makeDirectory(dir, { recursive: true }),
+                Effect.suspend(() =>
+                  fs.writeFile(path.join(dir, "part-00000.parquet"), encodeFile(columns, r.from, r.to))
+                )
+              )
+            }, { concurrency: 8, discard: true })
+          })
+      }
+    }
+  )
