@@ -13,9 +13,10 @@ import { parseRawParquetKey, QUARANTINE_PREFIX, RAW_PREFIX, REFINED_TABLE } from
 import * as Trigger from "@b3-pipeline/core/Trigger"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { BatchSummary } from "./Batch.js"
 
 const rawPartitions = Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(RAW_PREFIX))).pipe(
   Effect.map((infos) =>
@@ -33,6 +34,16 @@ export const rawDates: Effect.Effect<ReadonlyArray<RefDate>, ObjectStoreError, O
 )
 
 const decoder = new TextDecoder()
+
+/** What `b3 status` reads of a run record (`Batch.recordRun`'s `BatchSummary`). */
+const RunRecord = Schema.parseJson(Schema.Struct({
+  command: Schema.String,
+  startedAt: Schema.String,
+  items: Schema.Array(Schema.Struct({ label: Schema.String, error: Schema.optional(Schema.String) })),
+  refines: Schema.Array(Schema.Unknown),
+  refineError: Schema.optional(Schema.String)
+}))
+const decodeRunRecord = Schema.decodeUnknownEither(RunRecord)
 
 const staleWhy: Record<Trigger.StaleReason, string> = {
   NotRefined: "never refined, or its refine did not finish",
@@ -111,18 +122,19 @@ export const report = Effect.gen(function*() {
   for (const r of runs) {
     const body = yield* store.get(r.key)
     if (Option.isNone(body)) continue
-    try {
-      const s = JSON.parse(decoder.decode(body.value)) as BatchSummary
-      const failed = s.items.filter((i) => i.error !== undefined)
-      lines.push(
-        `  ${s.startedAt}  ${s.command.padEnd(7)} ${s.items.length - failed.length} ok, ${failed.length} failed` +
-          `${s.refineError !== undefined ? ", refine FAILED" : `, ${s.refines.length} refine(s)`}`
-      )
-      for (const f of failed.slice(0, 3)) lines.push(`      failed ${f.label}: ${f.error}`)
-      if (s.command === "forget") { for (const i of s.items) lines.push(`      ${i.label}`) }
-    } catch {
+    const decoded = decodeRunRecord(decoder.decode(body.value))
+    if (Either.isLeft(decoded)) {
       lines.push(`  ${r.key}: unreadable run record`)
+      continue
     }
+    const s = decoded.right
+    const failed = s.items.filter((i) => i.error !== undefined)
+    lines.push(
+      `  ${s.startedAt}  ${s.command.padEnd(7)} ${s.items.length - failed.length} ok, ${failed.length} failed` +
+        `${s.refineError !== undefined ? ", refine FAILED" : `, ${s.refines.length} refine(s)`}`
+    )
+    for (const f of failed.slice(0, 3)) lines.push(`      failed ${f.label}: ${f.error}`)
+    if (s.command === "forget") { for (const i of s.items) lines.push(`      ${i.label}`) }
   }
   const quarantined = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list(QUARANTINE_PREFIX)))
     .filter((i) => i.key.endsWith("error.json"))

@@ -141,6 +141,24 @@ describe("global options", () => {
   })
 })
 
+describe("b3 status", () => {
+  it("names a run record it cannot read (not JSON, or not a run's shape) and goes on", async () => {
+    const dir = join(wh, "runs", "2000-01-01")
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, "run-a.json"), "{ not json")
+    writeFileSync(join(dir, "run-b.json"), JSON.stringify({ command: "run", startedAt: "2000-01-01T00:00:00Z" }))
+    try {
+      const r = await b3(["status", "--warehouse", wh])
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.include(r.stdout, "runs/2000-01-01/run-a.json: unreadable run record")
+      assert.include(r.stdout, "runs/2000-01-01/run-b.json: unreadable run record")
+      assert.match(r.stdout, /^ {2}\S+ {2}run {5}1 ok, 0 failed, \d+ refine\(s\)$/m) // the real run still shows
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("a folder that is not a warehouse", () => {
   it("reading commands fail with exit 2 naming the folder, and create nothing", async () => {
     const missing = join(root, "typo-warehouse")

@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -303,7 +304,8 @@ export const make = (impl: ObjectStoreImpl, options: MakeOptions = {}): Effect.E
           )
           const info: ObjectInfo = { key, size: body.byteLength, sha256, etag }
           if (publishes) {
-            yield* PubSub.publish(pubsub, makeCreatedRecord(impl.bucket, info, new Date(), options.region))
+            const now = yield* Clock.currentTimeMillis
+            yield* PubSub.publish(pubsub, makeCreatedRecord(impl.bucket, info, new Date(now), options.region))
           }
           return { ...info, written: true }
         })

@@ -92,7 +92,8 @@ export class RawLayer extends Context.Tag("@b3-pipeline/core/RawLayer")<RawLayer
 
 /** SHA-256 (hex) of a payload: all pages' bytes concatenated in page order. @category keys */
 export const payloadSha256 = (payload: Payload): string => {
-  if (payload.pages.length === 1) return sha256Hex(payload.pages[0]!.bytes)
+  const [only, ...more] = payload.pages
+  if (only !== undefined && more.length === 0) return sha256Hex(only.bytes)
   const total = payload.pages.reduce((n, p) => n + p.bytes.byteLength, 0)
   const all = new Uint8Array(total)
   let at = 0

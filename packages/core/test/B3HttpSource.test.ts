@@ -588,29 +588,22 @@ describe("B3HttpSource options", () => {
 
   it.effect("a bad option fails the layer's construction with a ConfigError naming it, not a defect", () =>
     Effect.gen(function*() {
-      const fromInput = yield* Effect.exit(
-        Layer.build(B3HttpSource.layer({ pageSize: -1 }).pipe(Layer.provide(FetchHttpClient.layer)))
-          .pipe(Effect.scoped)
-      )
-      assert.isTrue(Exit.isFailure(fromInput) && Cause.isFailType(fromInput.cause))
-      assert.include(String(Exit.isFailure(fromInput) ? Cause.squash(fromInput.cause) : ""), "pageSize")
-      const env = new Map([["B3_PAGE_SIZE", "many"]])
-      const fromEnv = yield* Effect.exit(
-        Layer.build(B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer))).pipe(
-          Effect.scoped,
-          Effect.withConfigProvider(ConfigProvider.fromMap(env))
-        )
-      )
-      assert.isTrue(Exit.isFailure(fromEnv) && Cause.isFailType(fromEnv.cause))
-      assert.include(String(Exit.isFailure(fromEnv) ? Cause.squash(fromEnv.cause) : ""), "B3_PAGE_SIZE")
-      const zeroEnv = new Map([["B3_PAGE_SIZE", "0"]])
-      const fromZero = yield* Effect.exit(
-        Layer.build(B3HttpSource.layerConfig(B3HttpSource.config).pipe(Layer.provide(FetchHttpClient.layer))).pipe(
-          Effect.scoped,
-          Effect.withConfigProvider(ConfigProvider.fromMap(zeroEnv))
-        )
-      )
-      assert.isTrue(Exit.isFailure(fromZero) && Cause.isFailType(fromZero.cause))
+      /** The layer's build fails (a typed failure, not a defect); the failure's text. */
+      const buildFailure = (layer: Layer.Layer<PortfolioSource, unknown, HttpClient.HttpClient>, env = new Map()) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(
+            Layer.build(layer.pipe(Layer.provide(FetchHttpClient.layer))).pipe(
+              Effect.scoped,
+              Effect.withConfigProvider(ConfigProvider.fromMap(env))
+            )
+          )
+          assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause), "a typed failure")
+          return String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : "")
+        })
+      assert.include(yield* buildFailure(B3HttpSource.layer({ pageSize: -1 })), "pageSize")
+      const fromConfig = B3HttpSource.layerConfig(B3HttpSource.config)
+      assert.include(yield* buildFailure(fromConfig, new Map([["B3_PAGE_SIZE", "many"]])), "B3_PAGE_SIZE")
+      assert.include(yield* buildFailure(fromConfig, new Map([["B3_PAGE_SIZE", "0"]])), "pageSize")
     }))
 
   it.effect("config from the environment", () =>

@@ -24,6 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
 import { classify, describe } from "./internal/fsError.js"
 
 /**
@@ -69,7 +70,8 @@ const durableTest = (durable: Options["durable"]): (key: string) => boolean => {
   return (key) => option.some((prefix) => key.startsWith(prefix))
 }
 
-const randomSuffix = (): string => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+/** A temp name no other writer picks (no clock involved: a random UUID). */
+const randomSuffix = (): string => randomUUID()
 
 /**
  * Builds the store on `root` (created on first write).
