@@ -87,6 +87,8 @@ export const rawMapping: ReadonlyArray<Mapping> = rawFrameColumns.map((c) => ({
   Dropped: false
 }))
 
+const leadingSpaces = (line: string): number => line.length - line.replace(/^ +/, "").length
+
 const DEF_LINE = /^def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*glueContext\s*,\s*dfc\s*\)[^\n]*:[ \t]*$/
 
 /**
@@ -100,17 +102,19 @@ const DEF_LINE = /^def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*glueContext\s*,\s*dfc\s
 export const customCode = (code: string, node: string): { readonly ClassName: string; readonly Code: string } => {
   const lines = code.replace(/\r\n/g, "\n").split("\n")
   const at = lines.findIndex((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))
-  const m = at < 0 ? null : DEF_LINE.exec(lines[at]!)
-  if (m === null) throw new Error(`CustomCode for ${node} must be one function (glueContext, dfc)`)
+  const first = lines[at]
+  const m = first === undefined ? null : DEF_LINE.exec(first)
+  const className = m?.[1]
+  if (className === undefined) throw new Error(`CustomCode for ${node} must be one function (glueContext, dfc)`)
   const body = lines.slice(at + 1)
   for (const l of body) {
     if (l.trim() !== "" && /^\S/.test(l)) throw new Error(`CustomCode for ${node}: more than one top-level statement`)
   }
-  const indents = body.filter((l) => l.trim() !== "").map((l) => /^[ ]*/.exec(l)![0].length)
+  const indents = body.filter((l) => l.trim() !== "").map((l) => leadingSpaces(l))
   const indent = indents.length === 0 ? 0 : Math.min(...indents)
   if (indent === 0) throw new Error(`CustomCode for ${node}: the function has no indented body`)
-  const text = body.map((l) => l.slice(Math.min(indent, /^[ ]*/.exec(l)![0].length))).join("\n").trim()
-  return { ClassName: m[1]!, Code: `${text}\n` }
+  const text = body.map((l) => l.slice(Math.min(indent, leadingSpaces(l)))).join("\n").trim()
+  return { ClassName: className, Code: `${text}\n` }
 }
 
 /** The Glue Studio graph, node id -> node (each with exactly one kind key). @category graph */

@@ -210,11 +210,10 @@ export const startServer = (options: SimulatorOptions = {}): Promise<Simulator> 
       if (!known.has(index)) {
         return { status: 200, contentType: "application/json; charset=utf-8", body: utf8.encode("\"\"") }
       }
-      return {
-        status: 200,
-        contentType: "application/json; charset=utf-8",
-        body: pagesOf(sim.method, index as IndexCode, language, "1", 1)[0]!
-      }
+      const [body] = pagesOf(sim.method, index as IndexCode, language, "1", 1)
+      return body === undefined
+        ? jsonAnswer(500, { Message: "The simulator encoded no download body." })
+        : { status: 200, contentType: "application/json; charset=utf-8", body }
     }
     const pageNumber = p.pageNumber ?? 1
     const pageSize = p.pageSize ?? 20

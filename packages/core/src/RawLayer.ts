@@ -105,8 +105,7 @@ export const payloadSha256 = (payload: Payload): string => {
 }
 
 const firstNonSpace = (bytes: Uint8Array): number => {
-  for (let i = 0; i < bytes.length && i < 4096; i++) {
-    const b = bytes[i]!
+  for (const b of bytes.subarray(0, 4096)) {
     // skip whitespace and a UTF-8 BOM
     if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf) return b
   }

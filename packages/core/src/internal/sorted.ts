@@ -4,7 +4,8 @@ export const lastBelow = <T extends string | number>(sorted: ReadonlyArray<T>, x
   let hi = sorted.length
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (sorted[mid]! < x) lo = mid + 1
+    const v = sorted[mid]
+    if (v !== undefined && v < x) lo = mid + 1
     else hi = mid
   }
   return lo === 0 ? undefined : sorted[lo - 1]

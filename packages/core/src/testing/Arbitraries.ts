@@ -164,8 +164,9 @@ export const mutate = (bytes: Uint8Array): fc.Arbitrary<Uint8Array> =>
           }
           case "digit": {
             for (let i = at; i < b.length; i++) {
-              if (b[i]! >= 48 && b[i]! <= 57) {
-                b[i] = 48 + ((b[i]! - 48 + 1 + (e.byte % 9)) % 10)
+              const c = b[i] ?? 0
+              if (c >= 48 && c <= 57) {
+                b[i] = 48 + ((c - 48 + 1 + (e.byte % 9)) % 10)
                 break
               }
             }
