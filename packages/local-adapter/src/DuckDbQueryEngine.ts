@@ -33,12 +33,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
-import { SERVING_PREFIX } from "./DuckDbRefineJob.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
 import { confine, NOT_ALLOWED, onlySelect } from "./internal/readOnly.js"
 import { JOURNAL_PREFIX, parseMarkerKey } from "./RawJournal.js"
 import { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./RawServing.js"
+import { REFINED_SERVING_PREFIX as SERVING_PREFIX } from "./ServingLayout.js"
 
 /** @category models */
 export interface DuckDbQueryEngineConfig {
