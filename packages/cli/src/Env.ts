@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as path from "node:path"
@@ -11,7 +12,6 @@ import type * as AwsTarget from "./AwsTarget.js"
 import type * as LocalQuery from "./LocalQuery.js"
 import type * as LocalTarget from "./LocalTarget.js"
 import type { Services } from "./Refresher.js"
-import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
 
 export { Refresher, type Services } from "./Refresher.js"
 
