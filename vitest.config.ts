@@ -21,7 +21,7 @@ export default defineConfig({
       "infra"
     ].map((root) => ({
       extends: true,
-      test: { name: root.split("/").pop()!, root, include: ["test/**/*.test.ts"] }
+      test: { name: root.split("/").at(-1) ?? root, root, include: ["test/**/*.test.ts"] }
     })),
     sequence: { concurrent: false },
     testTimeout: 60_000,

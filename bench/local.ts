@@ -75,7 +75,8 @@ const writeCorpus = (root: string, days: ReadonlyArray<RefDate>): Corpus => {
       rows += p.size
       const [page] = B3Encode.encodePortfolioDay(p, { language: "pt-br" })
       const file = path.join(dir, day, `${code}.json`)
-      fs.writeFileSync(file, page!)
+      if (page === undefined) throw new Error(`bench: local: no page encoded for ${code} on ${day}`)
+      fs.writeFileSync(file, page)
       files.push({ day, code, file, segment })
     })
   }
@@ -447,8 +448,11 @@ const convergenceCost = (warehouse: string, msPerDay: number) =>
   }).pipe(Effect.provide(LocalLive.layer({ warehouse })), Effect.runPromise)
 
 /** The last refined date of a warehouse (from its manifests). */
-const lastDate = (warehouse: string): RefDate =>
-  fs.readdirSync(path.join(warehouse, Trigger.MANIFEST_PREFIX)).sort().at(-1)!.slice(9, 19) as RefDate
+const lastDate = (warehouse: string): RefDate => {
+  const last = fs.readdirSync(path.join(warehouse, Trigger.MANIFEST_PREFIX)).sort().at(-1)
+  if (last === undefined) throw new Error(`bench: local: ${warehouse} has no refine manifest`)
+  return last.slice(9, 19) as RefDate
+}
 
 const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
 
