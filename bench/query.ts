@@ -6,9 +6,13 @@
  *   DECIMAL(7,3), BIGINT, DATE, INTEGER) and hands its rows as JSON (`runAndReadAll` +
  *   `getRowsJson`), what `DuckDbQueryEngine` reads: the floor;
  * - `query.decode.duckdb-json.p50`: `decodeRows` over those rows; target: at most half the floor;
- * - `query.decode.athena-text.p50`: `decodeRows` over the same values as Athena sends them (all text).
+ * - `query.decode.athena-text.p50`: `decodeRows` over the same values as Athena sends them (all text);
+ * - `query.decode.duckdb-columns.p50`: what `DuckDbQueryEngine` does instead of JSON rows plus
+ *   `decodeRows` (`DuckDbQueryEngine.decodeResult`: DuckDB's values read column by column, then the
+ *   same mapping), compared with the JSON rows' read plus their decode, measured in the same run.
  */
 import { decodeRows } from "@b3-pipeline/core/QueryEngine"
+import { decodeResult } from "@b3-pipeline/local-adapter/DuckDbQueryEngine"
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import { ratioAtMost, SMOKE } from "./check.js"
@@ -43,10 +47,16 @@ export async function run(): Promise<Array<BenchRow>> {
     const text = rows.map((r) => r.map((v) => (v === null ? undefined : String(v))))
     const decodeJson = () => Effect.runSync(decodeRows(columns, rows, (r, i) => r[i]))
     const decodeText = () => Effect.runSync(decodeRows(athenaColumns, text, (r, i) => r[i]))
+    const decodeColumns = () => Effect.runSync(decodeResult(reader)).rows
     if (decodeJson().length !== ROWS || decodeText().length !== ROWS) throw new Error("bench query: wrong row count")
+    if (JSON.stringify(decodeColumns()) !== JSON.stringify(decodeJson())) {
+      throw new Error("bench query: the column read and the JSON rows disagree")
+    }
     const readMs: Array<number> = []
     const jsonMs: Array<number> = []
     const textMs: Array<number> = []
+    const jsonRowsMs: Array<number> = []
+    const columnsMs: Array<number> = []
     for (let k = 0; k < RUNS; k++) {
       let t = performance.now()
       await read()
@@ -57,6 +67,12 @@ export async function run(): Promise<Array<BenchRow>> {
       t = performance.now()
       decodeText()
       textMs.push(performance.now() - t)
+      t = performance.now()
+      Effect.runSync(decodeRows(columns, reader.getRowsJson(), (r, i) => r[i]))
+      jsonRowsMs.push(performance.now() - t)
+      t = performance.now()
+      decodeColumns()
+      columnsMs.push(performance.now() - t)
     }
     const floor = p50(readMs)
     const json = p50(jsonMs)
@@ -79,6 +95,20 @@ export async function run(): Promise<Array<BenchRow>> {
         value: p50(textMs),
         unit: "ms",
         note: "decodeRows over the same values as text"
+      },
+      {
+        name: "query.decode.duckdb-json-rows.p50",
+        value: p50(jsonRowsMs),
+        unit: "ms",
+        note: "getRowsJson + decodeRows (what DuckDbQueryEngine did)"
+      },
+      {
+        name: "query.decode.duckdb-columns.p50",
+        value: p50(columnsMs),
+        unit: "ms",
+        note: `DuckDbQueryEngine.decodeResult (column by column + decodeRows) vs getRowsJson + decodeRows: ${
+          (p50(columnsMs) / p50(jsonRowsMs)).toFixed(2)
+        }x`
       }
     ]
   } finally {

@@ -19,6 +19,8 @@
  * @since 0.1.0
  */
 import type { ColumnType } from "@b3-pipeline/core/Catalog"
+import { formatDecimal } from "@b3-pipeline/core/Domain"
+import type { Row } from "@b3-pipeline/core/QueryEngine"
 import { decodeRows, QueryEngine, QueryError } from "@b3-pipeline/core/QueryEngine"
 import {
   RAW_PREFIX,
@@ -27,8 +29,8 @@ import {
   refinedColumns,
   refinedPartitionKeys
 } from "@b3-pipeline/core/Tables"
-import type { DuckDBValueConverter } from "@duckdb/node-api"
-import { DuckDBDateValue, DuckDBTypeId, JsonDuckDBValueConverter } from "@duckdb/node-api"
+import type { DuckDBResultReader, DuckDBValueConverter } from "@duckdb/node-api"
+import { DuckDBDateValue, DuckDBDecimalValue, DuckDBTypeId, JsonDuckDBValueConverter } from "@duckdb/node-api"
 import * as Path from "@effect/platform/Path"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -70,8 +72,9 @@ const toError = (sql: string) => (e: DuckDbFailure): QueryError =>
 /**
  * What `decodeRows` reads from DuckDB: its JSON values (DECIMAL as exact text, INTEGER/DOUBLE as
  * numbers, VARCHAR as text...), except that BIGINT/HUGEINT stay bigints (the mapping makes them
- * numbers when safe, without the text round trip) and a DATE's text is made once per distinct day
- * of the result (a result's dates repeat: one per row of a date).
+ * numbers when safe, without the text round trip), a DECIMAL's exact text comes from core's
+ * `formatDecimal`, and a DATE's text is made once per distinct day of the result (a result's dates
+ * repeat: one per row of a date).
  */
 const cellConverter = (): DuckDBValueConverter<unknown> => {
   const dates = new Map<number, string>()
@@ -83,6 +86,10 @@ const cellConverter = (): DuckDBValueConverter<unknown> => {
       case DuckDBTypeId.HUGEINT:
       case DuckDBTypeId.UHUGEINT:
         return value
+      case DuckDBTypeId.DECIMAL:
+        // the exact text, by string slicing rather than DuckDB's bigint division per value
+        if (value instanceof DuckDBDecimalValue) return formatDecimal(value.value, value.scale)
+        break
       case DuckDBTypeId.DATE: {
         if (!(value instanceof DuckDBDateValue)) break
         const known = dates.get(value.days)
@@ -95,6 +102,31 @@ const cellConverter = (): DuckDBValueConverter<unknown> => {
     return JsonDuckDBValueConverter(value, type, JsonDuckDBValueConverter)
   }
 }
+
+/**
+ * A DuckDB result as the port's columns and `Row`s: its values read column by column
+ * (`cellConverter`), through the port's one mapping (`decodeRows`).
+ *
+ * @category mapping
+ */
+export const decodeResult = (reader: DuckDBResultReader, sql?: string): Effect.Effect<
+  { readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>; readonly rows: Array<Row> },
+  QueryError
+> =>
+  Effect.suspend(() => {
+    const types = reader.columnTypes().map(String)
+    const columns = reader.deduplicatedColumnNames().map((name, i) => ({ name, type: types[i] ?? "" }))
+    const values = reader.convertColumns(cellConverter())
+    return Effect.map(
+      decodeRows(
+        columns,
+        Array.from({ length: reader.currentRowCount }, (_, r) => r),
+        (r, i) => values[i]?.[r],
+        { sql }
+      ),
+      (rows) => ({ columns, rows })
+    )
+  })
 
 /**
  * Builds the engine (one DuckDB connection for the layer's lifetime).
@@ -221,16 +253,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
           }),
           Effect.mapError(toError(sql))
         )
-        const types = reader.columnTypes().map(String)
-        const columns = reader.deduplicatedColumnNames().map((name, i) => ({ name, type: types[i] ?? "" }))
-        // DuckDB's values read column by column, through the port's one mapping
-        const values = reader.convertColumns(cellConverter())
-        const rows = yield* decodeRows(
-          columns,
-          Array.from({ length: reader.currentRowCount }, (_, r) => r),
-          (r, i) => values[i]?.[r],
-          { sql }
-        )
+        const { columns, rows } = yield* decodeResult(reader, sql)
         return { columns, rows: Stream.fromIterable(rows) }
       })).pipe(Effect.withSpan("DuckDbQueryEngine.query"))
 
