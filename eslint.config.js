@@ -28,5 +28,11 @@ export default [
       "@typescript-eslint/no-namespace": "off",
       "@typescript-eslint/no-empty-object-type": "off"
     }
+  },
+  {
+    // production code and benches narrow instead of asserting (tests may still assert what they just built)
+    files: ["**/*.ts"],
+    ignores: ["**/test/**", "**/*.test.ts"],
+    rules: { "@typescript-eslint/no-non-null-assertion": "error" }
   }
 ]

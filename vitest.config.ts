@@ -22,7 +22,7 @@ export default defineConfig({
       "infra"
     ].map((root) => ({
       extends: true,
-      test: { name: root.split("/").pop()!, root, include: ["test/**/*.test.ts"] }
+      test: { name: root.split("/").at(-1) ?? root, root, include: ["test/**/*.test.ts"] }
     })),
     // Vitest's default is one worker less than the cores (1 on a 2-core machine). Most of the slow
     // files wait on child processes and loopback servers, so two files at a time is faster there

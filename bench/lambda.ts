@@ -222,7 +222,8 @@ export async function run(): Promise<Array<BenchRow>> {
     ] as const
     for (const v of variants) {
       if (SMOKE && (v.build !== "split" || v.args.length > 0)) continue
-      const file = files[`${v.handler}.${v.build}`]!
+      const file = files[`${v.handler}.${v.build}`]
+      if (file === undefined) throw new Error(`bench: lambda: no ${v.build} bundle of ${v.handler}`)
       const h = handlers[v.handler]
       await coldRun(file, h.event, h.env, h.check, v.args) // warm the OS file cache
       const runs: Array<ColdRun> = []

@@ -24,6 +24,12 @@ const code = (handler: string) => {
   }
   return dir
 }
+const ctxOf = {
+  indices: ctx("indices"),
+  extraIndices: ctx("extraIndices"),
+  freshnessCutoff: ctx("freshnessCutoff"),
+  alarmEmail: ctx("alarmEmail")
+}
 const triggered = ctx("triggeredJob")
 if (triggered !== undefined && triggered !== "script" && triggered !== "visual") {
   throw new Error(`context triggeredJob must be script or visual, got ${triggered}`)
@@ -32,10 +38,10 @@ if (triggered !== undefined && triggered !== "script" && triggered !== "visual")
 new B3PipelineStack(app, `B3Pipeline-${envName}`, {
   envName,
   lambdaCode: { onRawObjectCreated: code("onRawObjectCreated"), scheduledIngest: code("scheduledIngest") },
-  ...(ctx("indices") !== undefined ? { indices: ctx("indices")! } : {}),
-  ...(ctx("extraIndices") !== undefined ? { extraIndexCodes: ctx("extraIndices")!.split(",") } : {}),
-  ...(ctx("freshnessCutoff") !== undefined ? { freshnessCutoff: ctx("freshnessCutoff")! } : {}),
-  ...(ctx("alarmEmail") !== undefined ? { alarmEmail: ctx("alarmEmail")! } : {}),
+  ...(ctxOf.indices !== undefined ? { indices: ctxOf.indices } : {}),
+  ...(ctxOf.extraIndices !== undefined ? { extraIndexCodes: ctxOf.extraIndices.split(",") } : {}),
+  ...(ctxOf.freshnessCutoff !== undefined ? { freshnessCutoff: ctxOf.freshnessCutoff } : {}),
+  ...(ctxOf.alarmEmail !== undefined ? { alarmEmail: ctxOf.alarmEmail } : {}),
   ...(triggered !== undefined ? { triggeredJob: triggered } : {}),
   ...(process.env.CDK_DEFAULT_ACCOUNT !== undefined && process.env.CDK_DEFAULT_REGION !== undefined
     ? { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }

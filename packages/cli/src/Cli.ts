@@ -83,13 +83,21 @@ const withTarget = <A, E, R>(
   sub: Globals.Values,
   access: Globals.Access,
   f: (env: { target: Env.Target; warehouse: string }) => Effect.Effect<A, E, R>
+) => onTarget(sub, access, Env.layer, f)
+
+/** `withTarget` with the services `layer` builds (`b3 query`: the query engine alone). */
+const onTarget = <A, E, R, ROut, LE>(
+  sub: Globals.Values,
+  access: Globals.Access,
+  layer: (target: Env.Target, warehouse: string) => Layer.Layer<ROut, LE>,
+  f: (env: { target: Env.Target; warehouse: string }) => Effect.Effect<A, E, R>
 ) =>
   Effect.flatMap(b3, (root) => {
     const given = Globals.resolve(root, sub)
     const env = { target: given.target, warehouse: Env.resolveWarehouse(given.warehouse) }
     return Stdio.withPlainConsole(Effect.zipRight(
       env.target === "local" ? Globals.ensureWarehouse(env.warehouse, access) : Effect.void,
-      f(env).pipe(Effect.provide(Env.layer(env.target, env.warehouse)))
+      f(env).pipe(Effect.provide(layer(env.target, env.warehouse)))
     ))
   })
 
@@ -373,7 +381,7 @@ const query = Command.make("query", {
     Options.withDefault("table" as Output.Format)
   )
 }, (o) =>
-  withTarget(o, "read", () =>
+  onTarget(o, "read", Env.layerQuery, () =>
     Effect.gen(function*() {
       if (Option.isSome(o.sql) === Option.isSome(o.file)) {
         return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })

@@ -4,10 +4,12 @@
  *
  * @since 0.1.0
  */
+import type { QueryEngine } from "@b3-pipeline/core/QueryEngine"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as path from "node:path"
 import type * as AwsTarget from "./AwsTarget.js"
+import type * as LocalQuery from "./LocalQuery.js"
 import type * as LocalTarget from "./LocalTarget.js"
 import type { Services } from "./Refresher.js"
 
@@ -49,3 +51,18 @@ export const layer = (target: Target, warehouse: string): Layer.Layer<Services, 
   target === "aws" ?
     Layer.unwrapEffect(Effect.promise(() => import("./AwsTarget.js")).pipe(Effect.map((m) => m.layer))) :
     layerLocal(warehouse)
+
+/**
+ * What `b3 query` uses: the query engine alone. Locally that is `LocalQuery` (DuckDB over the
+ * warehouse folder, nothing else built or loaded); on AWS the whole target (Athena needs its
+ * configuration like every other command).
+ *
+ * @category layers
+ */
+export const layerQuery = (
+  target: Target,
+  warehouse: string
+): Layer.Layer<QueryEngine, TargetError | Layer.Layer.Error<ReturnType<typeof LocalQuery.layer>>> =>
+  target === "aws" ?
+    layer(target, warehouse) :
+    Layer.unwrapEffect(Effect.promise(() => import("./LocalQuery.js")).pipe(Effect.map((m) => m.layer(warehouse))))

@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { detectMethod } from "./B3Wire.js"
@@ -123,8 +124,8 @@ const build = (
  * @category constructors
  */
 export const fromBytes = (bytes: Uint8Array, options: PayloadOptions = {}): Effect.Effect<Payload, PayloadInputError> =>
-  Effect.suspend(() => {
-    const at = options.fetchedAt ?? new Date().toISOString()
+  Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+    const at = options.fetchedAt ?? new Date(ms).toISOString()
     return build(bytes, options, {
       method: "BYTES",
       url: `bytes:${options.name ?? "payload"}`,
@@ -154,7 +155,9 @@ export const fromFile = (
       new PayloadInputError({ reason: "Unreadable", path: file, detail: `cannot read: ${e.message}` })
     const bytes = yield* fs.readFile(file).pipe(Effect.mapError(unreadable))
     const info = yield* fs.stat(file).pipe(Effect.mapError(unreadable))
-    const mtime = info.mtime._tag === "Some" ? info.mtime.value.toISOString() : new Date().toISOString()
+    const mtime = info.mtime._tag === "Some" ?
+      info.mtime.value.toISOString() :
+      new Date(yield* Clock.currentTimeMillis).toISOString()
     const absolute = absolutePath(file)
     return yield* build(bytes, { name: file, origin: `file:${absolute}`, ...options }, {
       method: "FILE",

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -136,25 +137,27 @@ export const layerMemory = (
         if (pages === undefined) {
           return Effect.fail(new FetchError({ reason: "NotFound", indexCode: req.indexCode, method: req.method }))
         }
-        const now = new Date().toISOString()
-        return Effect.succeed({
-          request: req,
-          origin: "memory",
-          fetchedAt: now,
-          ...(options?.refDate !== undefined ? { refDate: options.refDate } : {}),
-          pages: pages.map((bytes, i) => ({
-            bytes,
-            request: {
-              method: "GET",
-              url: `memory://${req.method}/${req.indexCode}/${i + 1}`,
-              params: { index: req.indexCode, language: req.language, pageNumber: i + 1, segment: req.segment },
-              status: 200,
-              headers: {},
-              startedAt: now,
-              durationMs: 0,
-              attempt: 1
-            }
-          }))
+        return Effect.map(Clock.currentTimeMillis, (ms) => {
+          const now = new Date(ms).toISOString()
+          return {
+            request: req,
+            origin: "memory",
+            fetchedAt: now,
+            ...(options?.refDate !== undefined ? { refDate: options.refDate } : {}),
+            pages: pages.map((bytes, i) => ({
+              bytes,
+              request: {
+                method: "GET",
+                url: `memory://${req.method}/${req.indexCode}/${i + 1}`,
+                params: { index: req.indexCode, language: req.language, pageNumber: i + 1, segment: req.segment },
+                status: 200,
+                headers: {},
+                startedAt: now,
+                durationMs: 0,
+                attempt: 1
+              }
+            }))
+          }
         })
       }
     })

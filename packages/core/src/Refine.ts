@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 import type { IndexCode, RefDate } from "./Domain.js"
-import { epochDay, fromEpochDay, refDateFromParts, shareClassOf } from "./Domain.js"
+import { epochDay, fromEpochDay, shareClassOf } from "./Domain.js"
 import * as P from "./internal/parquet.js"
 import { lastBelow } from "./internal/sorted.js"
 import type { RawFileRow } from "./RawParquet.js"
@@ -76,10 +76,23 @@ export interface RefinedRow extends RefinedFileRow {
 /** Start of the four-month portfolio period containing `d`: 1 Jan, 1 May or 1 Sep. @category dates */
 export const periodStart = (d: RefDate): RefDate => {
   const month = Number(d.slice(5, 7))
-  return refDateFromParts(Number(d.slice(0, 4)), month <= 4 ? 1 : month <= 8 ? 5 : 9, 1)!
+  return `${d.slice(0, 4)}-${month <= 4 ? "01" : month <= 8 ? "05" : "09"}-01` as RefDate
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+interface DayTotals {
+  count: number
+  readonly sectors: Map<string, { sum: number }>
+}
+
+const getOrMake = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
+  const found = map.get(key)
+  if (found !== undefined) return found
+  const made = make()
+  map.set(key, made)
+  return made
+}
 
 /**
  * The reference refine. Pure and exact; see the module comment for the contract.
@@ -90,16 +103,15 @@ export const refine = (
   raw: ReadonlyArray<RefineInput>,
   rawDates: ReadonlyArray<RawDate>
 ): Array<RefinedRow> => {
-  const counts = new Map<string, number>()
-  const sectorSums = new Map<string, number>()
-  for (const r of raw) {
-    const day = `${r.ref_date}|${r.index_code}`
-    counts.set(day, (counts.get(day) ?? 0) + 1)
-    if (r.segment !== null) {
-      const key = `${day}|${r.segment}`
-      sectorSums.set(key, (sectorSums.get(key) ?? 0) + r.part)
-    }
-  }
+  // one pass: each row holds its (date, index) and (date, index, sector) totals, complete after the pass
+  const days = new Map<string, DayTotals>()
+  const tagged = raw.map((r) => {
+    const totals = getOrMake(days, `${r.ref_date}|${r.index_code}`, () => ({ count: 0, sectors: new Map() }))
+    totals.count += 1
+    const sector = r.segment === null ? null : getOrMake(totals.sectors, r.segment, () => ({ sum: 0 }))
+    if (sector !== null) sector.sum += r.part
+    return { r, totals, sector }
+  })
   const snapshots = new Map<string, Array<number>>()
   for (const d of rawDates) {
     const list = snapshots.get(d.indexCode)
@@ -108,11 +120,10 @@ export const refine = (
   }
   for (const list of snapshots.values()) list.sort((a, b) => a - b)
 
-  const out: Array<RefinedRow> = raw.map((r) => {
+  const out: Array<RefinedRow> = tagged.map(({ r, sector, totals }) => {
     const day = epochDay(r.ref_date)
     const start = periodStart(r.ref_date)
     const previous = lastBelow(snapshots.get(r.index_code) ?? [], day)
-    const dayKey = `${r.ref_date}|${r.index_code}`
     return {
       ref_date: r.ref_date,
       ticker: r.cod,
@@ -122,8 +133,8 @@ export const refine = (
       theoretical_qty: r.theorical_qty,
       share_class: shareClassOf(r.type),
       sector: r.segment,
-      index_constituents: counts.get(dayKey)!,
-      sector_weight_pct: r.segment === null ? null : sectorSums.get(`${dayKey}|${r.segment}`)!,
+      index_constituents: totals.count,
+      sector_weight_pct: sector === null ? null : sector.sum,
       period_start: start,
       days_since_period_start: day - epochDay(start),
       days_since_previous_snapshot: previous === undefined ? null : day - previous
@@ -151,8 +162,12 @@ export const encodeRefinedParquet = (rows: ReadonlyArray<RefinedFileRow>): Uint8
   const periodDays = new Int32Array(n)
   const sincePeriod = new Int32Array(n)
   const sincePrevious = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!
+  const at = (i: number): RefinedFileRow => {
+    const r = rows[i]
+    if (r === undefined) throw new RangeError(`refined row ${i} of ${n} is missing`)
+    return r
+  }
+  for (const [i, r] of rows.entries()) {
     qty[i] = r.theoretical_qty
     constituents[i] = BigInt(r.index_constituents)
     periodDays[i] = epochDay(r.period_start)
@@ -160,17 +175,17 @@ export const encodeRefinedParquet = (rows: ReadonlyArray<RefinedFileRow>): Uint8
     sincePrevious[i] = r.days_since_previous_snapshot ?? 0
   }
   return P.writeColumns([
-    P.stringColumn("index_code", 0, n, (i) => rows[i]!.index_code),
-    P.stringColumn("company", 1, n, (i) => rows[i]!.company),
-    P.decimalColumn("weight_pct", 7, 3, n, (i) => rows[i]!.weight_pct),
+    P.stringColumn("index_code", 0, n, (i) => at(i).index_code),
+    P.stringColumn("company", 1, n, (i) => at(i).company),
+    P.decimalColumn("weight_pct", 7, 3, n, (i) => at(i).weight_pct),
     P.int64Column("theoretical_qty", qty),
-    P.stringColumn("share_class", 2, n, (i) => rows[i]!.share_class),
-    P.stringColumn("sector", 3, n, (i) => rows[i]!.sector),
+    P.stringColumn("share_class", 2, n, (i) => at(i).share_class),
+    P.stringColumn("sector", 3, n, (i) => at(i).sector),
     P.int64Column("index_constituents", constituents),
-    P.decimalColumn("sector_weight_pct", 7, 3, n, (i) => rows[i]!.sector_weight_pct),
+    P.decimalColumn("sector_weight_pct", 7, 3, n, (i) => at(i).sector_weight_pct),
     P.dateColumn("period_start", periodDays),
     P.int32Column("days_since_period_start", sincePeriod),
-    P.int32Column("days_since_previous_snapshot", sincePrevious, (i) => rows[i]!.days_since_previous_snapshot === null)
+    P.int32Column("days_since_previous_snapshot", sincePrevious, (i) => at(i).days_since_previous_snapshot === null)
   ], n)
 }
 

@@ -247,7 +247,8 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
           if (written.has(info.key)) continue
           yield* store.delete(info.key).pipe(Effect.mapError(fail))
           const m = /\/ticker=([^/]+)\//.exec(info.key)
-          if (m !== null && !byTicker.has(m[1]!)) staleTickers.add(m[1]!)
+          const ticker = m?.[1]
+          if (ticker !== undefined && !byTicker.has(ticker)) staleTickers.add(ticker)
         }
 
         yield* catalog.upsertTable(rawTable).pipe(Effect.mapError(fail))

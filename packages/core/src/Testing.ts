@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -48,7 +49,10 @@ export const layerStore: Layer.Layer<ObjectStore.ObjectStore | PendingEvents> = 
         inner.put(key, body, options).pipe(
           Effect.tap((result) =>
             result.written ?
-              Queue.offer(pending, ObjectStore.makeCreatedRecord(inner.bucket, result, new Date())) :
+              Effect.flatMap(
+                Clock.currentTimeMillis,
+                (ms) => Queue.offer(pending, ObjectStore.makeCreatedRecord(inner.bucket, result, new Date(ms)))
+              ) :
               Effect.void
           )
         )

@@ -27,18 +27,20 @@ import {
   refinedColumns,
   refinedPartitionKeys
 } from "@b3-pipeline/core/Tables"
+import type { DuckDBValueConverter } from "@duckdb/node-api"
+import { DuckDBDateValue, DuckDBTypeId, JsonDuckDBValueConverter } from "@duckdb/node-api"
 import * as Path from "@effect/platform/Path"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
-import { SERVING_PREFIX } from "./DuckDbRefineJob.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
 import { confine, NOT_ALLOWED, onlySelect } from "./internal/readOnly.js"
 import { JOURNAL_PREFIX, parseMarkerKey } from "./RawJournal.js"
 import { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./RawServing.js"
+import { REFINED_SERVING_PREFIX as SERVING_PREFIX } from "./ServingLayout.js"
 
 /** @category models */
 export interface DuckDbQueryEngineConfig {
@@ -64,6 +66,35 @@ const reasonOf = (message: string): QueryError["reason"] =>
 
 const toError = (sql: string) => (e: DuckDbFailure): QueryError =>
   new QueryError({ reason: reasonOf(e.message), sql, detail: e.message, cause: e.cause })
+
+/**
+ * What `decodeRows` reads from DuckDB: its JSON values (DECIMAL as exact text, INTEGER/DOUBLE as
+ * numbers, VARCHAR as text...), except that BIGINT/HUGEINT stay bigints (the mapping makes them
+ * numbers when safe, without the text round trip) and a DATE's text is made once per distinct day
+ * of the result (a result's dates repeat: one per row of a date).
+ */
+const cellConverter = (): DuckDBValueConverter<unknown> => {
+  const dates = new Map<number, string>()
+  return (value, type) => {
+    if (value === null) return null
+    switch (type.typeId) {
+      case DuckDBTypeId.BIGINT:
+      case DuckDBTypeId.UBIGINT:
+      case DuckDBTypeId.HUGEINT:
+      case DuckDBTypeId.UHUGEINT:
+        return value
+      case DuckDBTypeId.DATE: {
+        if (!(value instanceof DuckDBDateValue)) break
+        const known = dates.get(value.days)
+        if (known !== undefined) return known
+        const text = value.toString()
+        dates.set(value.days, text)
+        return text
+      }
+    }
+    return JsonDuckDBValueConverter(value, type, JsonDuckDBValueConverter)
+  }
+}
 
 /**
  * Builds the engine (one DuckDB connection for the layer's lifetime).
@@ -192,8 +223,14 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         )
         const types = reader.columnTypes().map(String)
         const columns = reader.deduplicatedColumnNames().map((name, i) => ({ name, type: types[i] ?? "" }))
-        // DuckDB's JSON rows (BIGINT, DECIMAL, DATE as text) through the port's one mapping
-        const rows = yield* decodeRows(columns, reader.getRowsJson(), (values, i) => values[i], { sql })
+        // DuckDB's values read column by column, through the port's one mapping
+        const values = reader.convertColumns(cellConverter())
+        const rows = yield* decodeRows(
+          columns,
+          Array.from({ length: reader.currentRowCount }, (_, r) => r),
+          (r, i) => values[i]?.[r],
+          { sql }
+        )
         return { columns, rows: Stream.fromIterable(rows) }
       })).pipe(Effect.withSpan("DuckDbQueryEngine.query"))
 

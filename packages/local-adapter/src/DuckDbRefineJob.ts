@@ -50,6 +50,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { randomUUID } from "node:crypto"
 import * as FileSystemObjectStore from "./FileSystemObjectStore.js"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open, statements, stripSql } from "./internal/duckdb.js"
@@ -104,7 +105,6 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const dbOrError = yield* Effect.either(open({ threads: config.threads ?? 1 }))
     const lock = yield* Effect.makeSemaphore(1)
     const log = makeRunLog()
-    let counter = 0
     let compatLoaded = false
     /** `refined` is the view over a pass's staged serving rows (see `refineGroup`), not a table. */
     let refinedIsView = false
@@ -485,10 +485,9 @@ export const make = (config: DuckDbRefineJobConfig) =>
         yield* fs.rename(temp, target).pipe(Effect.mapError(onFs(target)))
       })
 
-    const newRunId = (refDate: string) => {
-      counter += 1
-      return `local-${refDate}-${Date.now().toString(36)}-${counter}`
-    }
+    const newRunId = (refDate: string) =>
+      // time first (runs sort by start), then a random tail: two jobs, or a test clock, never share an id
+      Effect.map(Clock.currentTimeMillis, (ms) => `local-${refDate}-${ms.toString(36)}-${randomUUID().slice(0, 8)}`)
 
     /** The open connection (compat macros loaded) for a run of `refDate`, or the run's error. */
     const ready = (refDate: string, runId: string) =>
@@ -541,7 +540,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
 
     const start: Context_Service["start"] = (request) =>
       lock.withPermits(1)(Effect.gen(function*() {
-        const runId = newRunId(request.refDate)
+        const runId = yield* newRunId(request.refDate)
         const db = yield* ready(request.refDate, runId)
         return yield* log.record(request, runId, refineDate(db, request, runId))
       })).pipe(Effect.withSpan("DuckDbRefineJob.start", { attributes: { refDate: request.refDate } }))
@@ -583,7 +582,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           )
         })
         for (const request of requests) {
-          const runId = newRunId(request.refDate)
+          const runId = yield* newRunId(request.refDate)
           yield* ready(request.refDate, runId)
           const plan = yield* planFor(request, runId)
           const month = request.refDate.slice(0, 7)

@@ -20,10 +20,12 @@ import { ObjectStore, unsafeKey } from "@b3-pipeline/core/ObjectStore"
 import type { ObjectKey, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
 import { parseRawParquetKey } from "@b3-pipeline/core/Tables"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
 
 /** Prefix of the journal's markers. @category constants */
 export const JOURNAL_PREFIX = "_manifests/_journal/b3_portfolio_raw/"
@@ -69,9 +71,12 @@ export const make = (inner: Context.Tag.Service<typeof ObjectStore>) => {
   const mark = (key: string) => {
     const raw = parseRawParquetKey(key)
     if (raw === undefined) return Effect.void
-    // the marker's bytes differ per change, so a rewritten marker has a new etag
-    const body = encoder.encode(`${JSON.stringify({ key, at: new Date().toISOString(), nonce: Math.random() })}\n`)
-    return Effect.asVoid(inner.put(markerKey(raw.refDate, raw.indexCode), body, { contentType: "application/json" }))
+    return Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+      // the marker's bytes differ per change, so a rewritten marker has a new etag
+      const at = new Date(ms).toISOString()
+      const body = encoder.encode(`${JSON.stringify({ key, at, nonce: randomUUID() })}\n`)
+      return Effect.asVoid(inner.put(markerKey(raw.refDate, raw.indexCode), body, { contentType: "application/json" }))
+    })
   }
   const store = ObjectStore.of({
     ...inner,

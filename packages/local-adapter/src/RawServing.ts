@@ -21,6 +21,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
@@ -75,7 +76,7 @@ export const make = (config: { readonly warehouse: string; readonly threads?: nu
       Effect.gen(function*() {
         const target = abs(rawServingKey(month))
         const dir = path.dirname(target)
-        const temp = path.join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}`)
+        const temp = path.join(dir, `.tmp-${randomUUID()}`)
         const hasFile = !rebuild && fs.existsSync(target)
         // the dates to read from raw files: these dates, or the whole month for its first file
         const globs: Array<string> = []

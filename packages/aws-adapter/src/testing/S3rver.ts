@@ -51,7 +51,8 @@ export const startS3rver = (
         })
     )
     const port = yield* Effect.async<number, Error>((resume) => {
-      const lines = createInterface({ input: child.stdout! })
+      if (child.stdout === null) return resume(Effect.fail(new Error("s3rver: the child has no stdout pipe")))
+      const lines = createInterface({ input: child.stdout })
       let ready = false
       lines.on("line", (line) => {
         let msg: { ready?: { port: number }; event?: unknown }

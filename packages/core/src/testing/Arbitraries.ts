@@ -18,7 +18,7 @@ export const refDate: fc.Arbitrary<RefDate> = fc
     m: fc.integer({ min: 1, max: 12 }),
     d: fc.integer({ min: 1, max: 31 })
   })
-  .map(({ d, m, y }) => refDateFromParts(y, m, d) ?? refDateFromParts(y, m, 28)!)
+  .map(({ d, m, y }) => refDateFromParts(y, m, d) ?? (`${y}-${String(m).padStart(2, "0")}-28` as RefDate))
 
 /**
  * Days a stored portfolio can have (what `B3Wire.decodePayload`'s plausibility check accepts): from
