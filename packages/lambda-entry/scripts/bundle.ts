@@ -37,6 +37,9 @@ const pureModuleValues: esbuild.Plugin = {
   setup(build) {
     build.onResolve({ filter: /^(\.{1,2}\/|@b3-pipeline\/)/ }, async (args) => {
       if (args.pluginData?.inner === true) return undefined
+      // A relative import inside a dependency never lands in the workspace's sources: no need to
+      // resolve it twice (most of the imports of a bundle are these).
+      if (args.path.startsWith(".") && args.importer.includes("/node_modules/")) return undefined
       const result = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
