@@ -57,9 +57,10 @@ import { literal, open, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
 import * as RefinedWriter from "./RefinedWriter.js"
 import * as RefineSql from "./RefineSql.js"
+import { REFINED_SERVING_PREFIX } from "./ServingLayout.js"
 
-/** Prefix of the compacted serving copy of the refined table. @category constants */
-export const SERVING_PREFIX = "serving/b3_portfolio_refined/"
+/** Prefix of the compacted serving copy of the refined table (defined in `ServingLayout`). @category constants */
+export const SERVING_PREFIX = REFINED_SERVING_PREFIX
 /** Staging folder of refine runs (same filesystem as the table, so renames are atomic). @category constants */
 export const STAGING_PREFIX = "_staging/"
 

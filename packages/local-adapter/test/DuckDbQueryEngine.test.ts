@@ -9,10 +9,8 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as DuckDbQueryEngine from "../src/DuckDbQueryEngine.js"
-import * as DuckDbRefineJob from "../src/DuckDbRefineJob.js"
 import * as FileSystemObjectStore from "../src/FileSystemObjectStore.js"
 import * as LocalCatalog from "../src/LocalCatalog.js"
-import { REFINED_SERVING_PREFIX } from "../src/ServingLayout.js"
 import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
 
 afterAll(cleanupWarehouses)
@@ -37,8 +35,4 @@ describe("DuckDbQueryEngine layer", () => {
       assert.strictEqual(error.reason, "Unavailable")
       assert.include(error.message, "DuckDB did not open")
     }))
-
-  it("reads the refined serving copy where the refine job writes it", () => {
-    assert.strictEqual(DuckDbRefineJob.SERVING_PREFIX, REFINED_SERVING_PREFIX)
-  })
 })
