@@ -101,14 +101,8 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const compatSql = statements(sql.compat)
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
 
-    // One thread by default: a date is a few thousand rows, and DuckDB's partitioned COPY is both
-    // faster (one writer per file) and deterministic single-threaded.
-    const dbOrError = yield* Effect.either(open({ threads: config.threads ?? 1 }))
     const lock = yield* Effect.makeSemaphore(1)
     const log = makeRunLog()
-    let compatLoaded = false
-    /** `refined` is the view over a pass's staged serving rows (see `refineGroup`), not a table. */
-    let refinedIsView = false
 
     const duckFail = (refDate: string, runId: string) => (e: DuckDbFailure) =>
       new RefineJobError({
@@ -201,8 +195,8 @@ export const make = (config: DuckDbRefineJobConfig) =>
         const rows = new Map<RefDate, number>()
         const tickersOf = new Map<RefDate, ReadonlyArray<string>>()
         const servingStage = path.join(staging, "serving")
-        if (refinedIsView) yield* db.run(`DROP VIEW IF EXISTS refined`).pipe(Effect.mapError(onDuck))
-        refinedIsView = false
+        /** `refined` is the view over the pass's staged serving rows, not a table. */
+        let refinedIsView = false
         if (group.length > 1) {
           yield* fs.makeDirectory(servingStage, { recursive: true }).pipe(Effect.mapError(onFs(servingStage)))
         }
@@ -490,60 +484,57 @@ export const make = (config: DuckDbRefineJobConfig) =>
       // time first (runs sort by start), then a random tail: two jobs, or a test clock, never share an id
       Effect.map(Clock.currentTimeMillis, (ms) => `local-${refDate}-${ms.toString(36)}-${randomUUID().slice(0, 8)}`)
 
-    /** The open connection (compat macros loaded) for a run of `refDate`, or the run's error. */
-    const ready = (refDate: string, runId: string) =>
-      Effect.gen(function*() {
-        if (dbOrError._tag === "Left") {
-          return yield* Effect.fail(
+    /** `refDate` names a date (YYYY-MM-DD), or the run's error. */
+    const checkDate = (refDate: string, runId: string) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(refDate) ? Effect.void : Effect.fail(
+        new RefineJobError({ reason: "Failed", method: "start", refDate, runId, detail: "the date is not YYYY-MM-DD" })
+      )
+
+    /**
+     * Runs `use` on a DuckDB instance of its own (compat macros loaded, memory bounded), closed when
+     * `use` ends: a unit of work (one date, or one month of a backfill) starts from a fresh instance
+     * and hands everything it allocated back when it ends, so a backfill's memory is a month's, not
+     * a year's. Opening one costs a few tens of milliseconds.
+     */
+    const withDb = <A, E>(refDate: string, runId: string, use: (db: Db) => Effect.Effect<A, E>) =>
+      Effect.scoped(Effect.gen(function*() {
+        yield* checkDate(refDate, runId)
+        // One thread by default: a date is a few thousand rows, and the refine's writes are
+        // deterministic single-threaded.
+        const db = yield* open({ threads: config.threads ?? 1 }).pipe(
+          Effect.mapError((e) =>
             new RefineJobError({
               reason: "Unknown",
               method: "start",
               refDate,
               runId,
-              detail: `DuckDB did not open: ${dbOrError.left.message}`
+              detail: `DuckDB did not open: ${e.message}`
             })
           )
+        )
+        const settings = [
+          ...compatSql,
+          // a refine holds a month of serving rows at most: a bound keeps a long backfill's memory flat
+          `SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`,
+          // past the limit DuckDB spills to files: in the warehouse's staging folder, never in
+          // the user's current folder (DuckDB's default `.tmp` for an in-memory database)
+          `SET temp_directory = ${literal(abs(`${STAGING_PREFIX}duckdb-spill`))}`,
+          // DuckDB keeps the bytes of every file it read (about 2 MB per refined date) unless told not to
+          `SET enable_external_file_cache = false`,
+          // hand freed memory back to the system as it goes, not at exit
+          `SET allocator_background_threads = true`,
+          `SET allocator_flush_threshold = '16MB'`
+        ]
+        for (const statement of settings) {
+          yield* db.run(statement).pipe(Effect.mapError(duckFail(refDate, runId)))
         }
-        const db = dbOrError.right
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(refDate)) {
-          return yield* Effect.fail(
-            new RefineJobError({
-              reason: "Failed",
-              method: "start",
-              refDate,
-              runId,
-              detail: "the date is not YYYY-MM-DD"
-            })
-          )
-        }
-        if (!compatLoaded) {
-          for (const statement of compatSql) {
-            yield* db.run(statement).pipe(Effect.mapError(duckFail(refDate, runId)))
-          }
-          // a refine holds a month of rows at most: a bound keeps a long backfill's memory flat
-          for (
-            const setting of [
-              `SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`,
-              // past the limit DuckDB spills to files: in the warehouse's staging folder, never in
-              // the user's current folder (DuckDB's default `.tmp` for an in-memory database)
-              `SET temp_directory = ${literal(abs(`${STAGING_PREFIX}duckdb-spill`))}`,
-              // hand freed memory back to the system as it goes, not at exit
-              `SET allocator_background_threads = true`,
-              `SET allocator_flush_threshold = '16MB'`
-            ]
-          ) {
-            yield* db.run(setting).pipe(Effect.mapError(duckFail(refDate, runId)))
-          }
-          compatLoaded = true
-        }
-        return db
-      })
+        return yield* use(db)
+      }))
 
     const start: Context_Service["start"] = (request) =>
       lock.withPermits(1)(Effect.gen(function*() {
         const runId = yield* newRunId(request.refDate)
-        const db = yield* ready(request.refDate, runId)
-        return yield* log.record(request, runId, refineDate(db, request, runId))
+        return yield* withDb(request.refDate, runId, (db) => log.record(request, runId, refineDate(db, request, runId)))
       })).pipe(Effect.withSpan("DuckDbRefineJob.start", { attributes: { refDate: request.refDate } }))
 
     /**
@@ -562,29 +553,30 @@ export const make = (config: DuckDbRefineJobConfig) =>
           const [first] = work
           if (first === undefined) return Effect.void
           const committed = new Set<RefDate>()
-          return Effect.gen(function*() {
-            const db = yield* ready(first.refDate, first.runId)
-            yield* refineGroup(db, work, (w, rows) =>
+          return withDb(first.refDate, first.runId, (db) =>
+            refineGroup(db, work, (w, rows) =>
               log.record(w.request, w.runId, Effect.succeed(rows)).pipe(
                 Effect.map((run) => {
                   committed.add(w.refDate)
                   runs.push(run)
                   onDate?.(run)
                 })
-              ))
-          }).pipe(
-            // the dates of the group not committed: failed runs (they stay stale)
-            Effect.tapError((e) =>
-              Effect.forEach(
-                work.filter((w) => !committed.has(w.refDate)),
-                (w) => Effect.ignore(log.record(w.request, w.runId, Effect.fail(e)))
+              ))).pipe(
+              // the dates of the group not committed: failed runs (they stay stale)
+              Effect.tapError((e) =>
+                Effect.forEach(
+                  work.filter((w) =>
+                    !committed.has(w.refDate)
+                  ),
+                  (w) =>
+                    Effect.ignore(log.record(w.request, w.runId, Effect.fail(e)))
+                )
               )
             )
-          )
         })
         for (const request of requests) {
           const runId = yield* newRunId(request.refDate)
-          yield* ready(request.refDate, runId)
+          yield* checkDate(request.refDate, runId)
           const plan = yield* planFor(request, runId)
           const month = request.refDate.slice(0, 7)
           const last = group.at(-1)
@@ -594,8 +586,11 @@ export const make = (config: DuckDbRefineJobConfig) =>
             continue
           }
           yield* flushGroup
-          const db = yield* ready(request.refDate, runId)
-          const run = yield* log.record(request, runId, clearDate(db, request.refDate, runId))
+          const run = yield* withDb(
+            request.refDate,
+            runId,
+            (db) => log.record(request, runId, clearDate(db, request.refDate, runId))
+          )
           runs.push(run)
           onDate?.(run)
         }

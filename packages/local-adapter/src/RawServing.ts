@@ -20,7 +20,6 @@ import { RAW_PREFIX, rawColumns, rawPartitionKeys } from "@b3-pipeline/core/Tabl
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -32,6 +31,15 @@ export const RAW_SERVING_PREFIX = "serving/b3_portfolio_raw/"
 
 /** The serving file of a month (`YYYY-MM`). @category constants */
 export const rawServingKey = (month: string): string => `${RAW_SERVING_PREFIX}month=${month}/part-00000.parquet`
+
+/** @category models */
+export interface RawServingConfig {
+  readonly warehouse: string
+  /** DuckDB threads (default 1). */
+  readonly threads?: number
+  /** DuckDB's `memory_limit` for a month's rewrite (default 256MB). */
+  readonly memoryLimit?: string
+}
 
 /** @category tags */
 export class RawServing extends Context.Tag("@b3-pipeline/local-adapter/RawServing")<RawServing, {
@@ -46,18 +54,30 @@ export const rawColumnList: string = [...rawColumns, ...rawPartitionKeys].map((c
 export const rawHive = "hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR}"
 
 /**
- * The copy on a warehouse folder. DuckDB is opened at the first update, not before (a command that
- * writes nothing never pays for it).
+ * The copy on a warehouse folder. Each month is rewritten by a DuckDB instance of its own (one
+ * thread, 256 MB by default, no cache of the files it read), closed after the month: the memory of
+ * an update is one month's whatever the number of months (a backfill's update names every month),
+ * and a command that writes nothing never opens DuckDB.
  *
  * @category constructors
  */
-export const make = (config: { readonly warehouse: string; readonly threads?: number }) =>
+export const make = (config: RawServingConfig) =>
   Effect.gen(function*() {
-    const scope = yield* Effect.scope
-    // opened once, at the first update, and closed with the layer
-    const db = yield* Effect.cached(
-      Scope.extend(open(config.threads !== undefined ? { threads: config.threads } : {}), scope)
-    )
+    /** A fresh instance for `use`, closed when it ends. */
+    const withDb = <A>(use: (d: Db) => Effect.Effect<A, DuckDbFailure>) =>
+      Effect.scoped(Effect.gen(function*() {
+        const d = yield* open({ threads: config.threads ?? 1 })
+        for (
+          const setting of [
+            `SET memory_limit = ${literal(config.memoryLimit ?? "256MB")}`,
+            // past the limit DuckDB spills: inside the warehouse, never in the current folder
+            `SET temp_directory = ${literal(abs("_staging/duckdb-spill-raw-serving"))}`,
+            // DuckDB would otherwise keep the bytes of every raw file it read
+            `SET enable_external_file_cache = false`
+          ]
+        ) yield* d.run(setting)
+        return yield* use(d)
+      }))
     const abs = (key: string) => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
     const fail = (detail: string, cause?: unknown) =>
       new RefineJobError({ reason: "Unknown", method: "rawServing", detail, cause })
@@ -118,9 +138,8 @@ export const make = (config: { readonly warehouse: string; readonly threads?: nu
           if (list === undefined) byMonth.set(month, [date])
           else list.push(date)
         }
-        const d = yield* db.pipe(Effect.mapError(onDuck))
         for (const [month, list] of [...byMonth].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          yield* updateMonth(d, month, list).pipe(Effect.mapError(onDuck))
+          yield* withDb((d) => updateMonth(d, month, list)).pipe(Effect.mapError(onDuck))
         }
       }).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(fail(`raw serving copy: ${String(defect)}`, defect))),
@@ -131,5 +150,4 @@ export const make = (config: { readonly warehouse: string; readonly threads?: nu
   })
 
 /** @category layers */
-export const layer = (config: { readonly warehouse: string; readonly threads?: number }): Layer.Layer<RawServing> =>
-  Layer.scoped(RawServing, make(config))
+export const layer = (config: RawServingConfig): Layer.Layer<RawServing> => Layer.effect(RawServing, make(config))
