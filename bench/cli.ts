@@ -17,20 +17,13 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { below, SMOKE } from "./check.js"
+import { median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = path.join(root, "packages", "cli", "bin", "b3.js")
 const dist = path.join(root, "packages", "cli", "dist")
 const RUNS = SMOKE ? 2 : 11
-
-export const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  const upper = s[m]
-  if (upper === undefined) return Number.NaN
-  return s.length % 2 === 1 ? upper : ((s[m - 1] ?? upper) + upper) / 2
-}
 
 /** Builds the CLI bundle (dist/b3.mjs + chunks), as `npm ci` does. */
 export const buildCli = (): void => {
@@ -83,8 +76,7 @@ export const timeCli = async (
   await timeCliOnce(args, command)
   const times: Array<CliTime> = []
   for (let i = 0; i < runs; i++) times.push(await timeCliOnce(args, command))
-  const r = (x: number) => Math.round(x * 10) / 10
-  return { wallMs: r(median(times.map((t) => t.wallMs))), cpuMs: r(median(times.map((t) => t.cpuMs))) }
+  return { wallMs: round(median(times.map((t) => t.wallMs))), cpuMs: round(median(times.map((t) => t.cpuMs))) }
 }
 
 /** The note of a CLI figure: CPU time and the machine's load while it was measured. */

@@ -16,6 +16,7 @@ import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
 import * as Either from "effect/Either"
 import { pathToFileURL } from "node:url"
 import { below, SMOKE } from "./check.js"
+import { median } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
 const TARGET_ROWS = SMOKE ? 20_000 : 1_000_000
@@ -48,11 +49,6 @@ const corpus = (encode: (p: ReturnType<typeof generatePortfolio>) => ReadonlyArr
     for (const b of d.pages) bytes += b.length
   }
   return { payloads, rows, bytes }
-}
-
-const median = (xs: Array<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)] ?? Number.NaN
 }
 
 const cpuMs = (): number => {

@@ -24,6 +24,7 @@ import type { AddressInfo } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { below, SMOKE } from "./check.js"
+import { median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
 const RUNS = SMOKE ? 1 : 9
@@ -49,16 +50,6 @@ interface ColdRun {
   readonly cpuMs: number
   readonly wallMs: number
 }
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  const upper = s[m]
-  if (upper === undefined) return Number.NaN
-  return s.length % 2 === 1 ? upper : ((s[m - 1] ?? upper) + upper) / 2
-}
-
-const round = (x: number): number => Math.round(x * 10) / 10
 
 /** A Glue JSON-protocol stub: enough of GetJobRuns/StartJobRun for the trigger. */
 const startGlueStub = async () => {

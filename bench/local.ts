@@ -45,6 +45,7 @@ import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { atMost, below, ratioAtMost, SMOKE } from "./check.js"
 import { buildCli, cliNote, timeCli, timeCliOnce } from "./cli.js"
+import { mean, median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
 const SQL_DIR = fileURLToPath(new URL("../glue/sql/", import.meta.url))
@@ -264,12 +265,6 @@ const runDuckDb = async (archive: string, warehouse: string) => {
   return perDay
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)] ?? NaN
-}
-const round = (x: number, digits = 1) => Number(x.toFixed(digits))
-
 /** Every file under `dir`: its path relative to `dir` and its size. */
 const filesOf = (dir: string): Array<{ readonly rel: string; readonly size: number }> => {
   const out: Array<{ rel: string; size: number }> = []
@@ -453,8 +448,6 @@ const lastDate = (warehouse: string): RefDate => {
   if (last === undefined) throw new Error(`bench: local: ${warehouse} has no refine manifest`)
   return last.slice(9, 19) as RefDate
 }
-
-const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
 
 export async function run(): Promise<Array<BenchRow>> {
   const days = Number(process.env["BENCH_DAYS"] ?? (SMOKE ? 1 : 20))

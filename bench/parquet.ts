@@ -18,13 +18,12 @@ import { decodeRawParquet, dictionaryStringColumn, encodeRawParquet } from "@b3-
 import * as Arrow from "apache-arrow"
 import { pathToFileURL } from "node:url"
 import { SMOKE } from "./check.js"
+import { median } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
 const TARGET_ROWS = Number(process.env["BENCH_PARQUET_ROWS"] ?? (SMOKE ? 20_000 : 1_000_000))
 const RUNS = SMOKE ? 1 : 3
 const meta = { payloadSha256: "0".repeat(64), fetchedAt: "2025-04-07T09:00:00.000Z" }
-
-const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 
 const time = <A>(f: () => A): { ms: number; value: A } => {
   const t = performance.now()

@@ -31,24 +31,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { IndexCode } from "./Domain.js"
 import * as httpRetry from "./internal/httpRetry.js"
+import type { RetryOptions } from "./internal/httpRetry.js"
 import type { AttemptFailure, JsonPage, Where } from "./internal/httpWire.js"
 import * as wire from "./internal/httpWire.js"
 import type { FetchMethod, FetchRequest, Payload, PayloadPage, RequestRecord } from "./PortfolioSource.js"
 import { FetchError, PortfolioSource, request as makeRequest } from "./PortfolioSource.js"
 
 /** @category models */
-export interface RetryOptions {
-  /** Total tries per request, the first included. Default 5. */
-  readonly maxAttempts: number
-  /** Default 500 millis, doubled per try (`factor`), capped at `maxDelay` (default 8 seconds). */
-  readonly baseDelay: Duration.DurationInput
-  readonly maxDelay: Duration.DurationInput
-  readonly factor: number
-  /** Default true: each delay times a random factor in [0.8, 1.2). */
-  readonly jitter: boolean
-  /** A `Retry-After` longer than this (default 60 seconds) is not waited for. */
-  readonly maxRetryAfter: Duration.DurationInput
-}
+export type { RetryOptions }
 
 /** One HTTP exchange as it happened, failed ones included (for logs and tests). @category models */
 export interface Exchange {

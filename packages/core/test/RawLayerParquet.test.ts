@@ -172,6 +172,22 @@ describe("DuckDB reads the files", () => {
         described.map((r) => [r["column_name"], r["column_type"]]),
         rawColumns.map((c) => [c.name, sqlType(c.type)])
       )
+      const physicalOf: Record<string, [string, string | null]> = {
+        "int": ["INT32", null],
+        "bigint": ["INT64", null],
+        "string": ["BYTE_ARRAY", "UTF8"],
+        "decimal(7,3)": ["INT32", "DECIMAL"],
+        "decimal(18,8)": ["INT64", "DECIMAL"]
+      }
+      // the physical types Athena and Spark read (and parquet-rs writes): decimals on INT32 up to
+      // 9 digits, on INT64 up to 18; strings UTF-8 byte arrays
+      const physical = (await connection.runAndReadAll(
+        `SELECT name, type, converted_type FROM parquet_schema('${rawFile}') WHERE type IS NOT NULL`
+      )).getRowObjectsJson()
+      assert.deepStrictEqual(
+        physical.map((r) => [r["name"], r["type"], r["converted_type"]]),
+        rawColumns.map((c) => [c.name, ...physicalOf[c.type]!])
+      )
       const rows = (await connection.runAndReadAll(
         `SELECT cod, CAST(part AS VARCHAR) AS part, CAST(theorical_qty AS VARCHAR) AS qty, CAST(reductor AS VARCHAR) AS reductor,
                 CAST(sum(part) OVER () AS VARCHAR) AS total_part, CAST(sum(theorical_qty) OVER () AS VARCHAR) AS total_qty

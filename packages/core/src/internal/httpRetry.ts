@@ -7,10 +7,23 @@
  */
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
-import type { RetryOptions } from "../B3HttpSource.js"
 import type { AttemptFailure } from "./httpWire.js"
 
-/** The retry settings of `B3HttpSource` (documented there). */
+/** The retry settings of `B3HttpSource` (its `retry` option). */
+export interface RetryOptions {
+  /** Total tries per request, the first included. Default 5. */
+  readonly maxAttempts: number
+  /** Default 500 millis, doubled per try (`factor`), capped at `maxDelay` (default 8 seconds). */
+  readonly baseDelay: Duration.DurationInput
+  readonly maxDelay: Duration.DurationInput
+  readonly factor: number
+  /** Default true: each delay times a random factor in [0.8, 1.2). */
+  readonly jitter: boolean
+  /** A `Retry-After` longer than this (default 60 seconds) is not waited for. */
+  readonly maxRetryAfter: Duration.DurationInput
+}
+
+/** The policy the functions below read: the full `RetryOptions`. */
 export type RetryPolicy = RetryOptions
 
 /** The delay before try `n + 1` after `n` failed tries, before jitter and `Retry-After`. */
