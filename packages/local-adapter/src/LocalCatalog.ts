@@ -249,14 +249,24 @@ export const make = (warehouse: string, options: Options = {}) =>
           return out.sort(byLocation)
         }),
       upsertPartitions: (table, partitions) =>
-        updateShards("upsertPartitions", table, partitions.map((p) => p.values), (file, before) => {
-          const map = new Map(before.map((p) => [partitionId(p.values), p]))
+        Effect.suspend(() => {
+          // the partitions of each shard, grouped once (a backfill's month upserts ~20k partitions
+          // over ~20 shards: no scan of all of them per shard)
+          const byShard = new Map<string, Array<Partition>>()
           for (const p of partitions) {
-            if (shardFile(table, p.values) === file) {
+            const file = shardFile(table, p.values)
+            const list = byShard.get(file)
+            if (list === undefined) byShard.set(file, [p])
+            else list.push(p)
+          }
+          const keys = [...byShard.values()].map((ps) => ps[0]?.values ?? [])
+          return updateShards("upsertPartitions", table, keys, (file, before) => {
+            const map = new Map(before.map((p) => [partitionId(p.values), p]))
+            for (const p of byShard.get(file) ?? []) {
               map.set(partitionId(p.values), { values: [...p.values], location: p.location })
             }
-          }
-          return [...map.values()].sort(byLocation)
+            return [...map.values()].sort(byLocation)
+          })
         }),
       dropPartitions: (table, values) =>
         updateShards("dropPartitions", table, values, (_file, before) => {
