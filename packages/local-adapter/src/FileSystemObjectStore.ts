@@ -1,7 +1,13 @@
 /**
- * The `ObjectStore` port on a warehouse folder, through @effect/platform's `FileSystem`: the folder
- * mirrors the bucket (`<root>/raw/...`, `<root>/refined/...`).
+ * The `ObjectStore` port on a warehouse folder: the folder mirrors the bucket (`<root>/raw/...`,
+ * `<root>/refined/...`).
  *
+ * - `put`, `get` and `head` use plain node:fs calls, synchronous except the fsync (a backfill puts
+ *   four small objects a payload; through @effect/platform's asynchronous `FileSystem` each of their
+ *   ~20 calls was a hand-off to libuv's thread pool and an effect around it). Folders this instance
+ *   created are remembered, so a put into a known folder makes no `mkdir`; a folder removed behind
+ *   its back (another process, `b3 forget`) is created again when the write finds it missing.
+ *   `list` and `delete` go through `FileSystem`.
  * - Writes are atomic: the bytes go to `.tmp-<random>` in the target folder (a name the key grammar
  *   can never produce, since a key's name cannot start with `.`), then are renamed over the key. The
  *   temp file is fsynced before the rename only for keys under the `durable` prefixes (see `Options`).
@@ -26,6 +32,8 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { classify, describe } from "./internal/fsError.js"
+import type { Io } from "./internal/nodeIo.js"
+import { nodeIo } from "./internal/nodeIo.js"
 
 /**
  * A file's etag, from its stat alone: size, modification time and inode. Every write is an atomic
@@ -33,11 +41,8 @@ import { classify, describe } from "./internal/fsError.js"
  * changes exactly when the object's bytes may have. (Only three rewrites of equal size within one
  * clock tick that also reuse the first file's inode could repeat an etag.)
  */
-const etagOf = (stat: FileSystem.File.Info): string => {
-  const mtime = Option.match(stat.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
-  const ino = Option.getOrElse(stat.ino, () => 0)
-  return `${Number(stat.size).toString(16)}-${mtime.toString(16)}-${ino.toString(16)}`
-}
+const etagOf = (size: number, mtime: number, ino: number): string =>
+  `${size.toString(16)}-${mtime.toString(16)}-${ino.toString(16)}`
 
 /** Prefix of the temporary files this store writes (never a valid key name). @category constants */
 export const TEMP_PREFIX = ".tmp-"
@@ -61,6 +66,8 @@ export interface Options {
    * these prefixes. Default `DURABLE_PREFIXES`.
    */
   readonly durable?: boolean | ReadonlyArray<string>
+  /** The filesystem calls of `put`, `get` and `head` (node:fs by default; tests inject failures). */
+  readonly io?: Io
 }
 
 const durableTest = (durable: Options["durable"]): (key: string) => boolean => {
@@ -101,56 +108,109 @@ export const make = (
       })
     }
 
-    /** Stat of a file, `None` when absent. */
-    const statFile = (method: string, key: string, file: string) =>
-      fs.stat(file).pipe(
-        Effect.map(Option.some),
-        Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
-        Effect.mapError(fail(method, key, file))
-      )
+    const io = options.io ?? nodeIo
+    /** Folders this instance created or found: a put into one of them makes no `mkdir`. */
+    const folders = new Set<string>()
 
     const infoOf = (method: string, key: string, file: string) =>
-      Effect.gen(function*() {
-        const stat = yield* statFile(method, key, file)
-        if (Option.isNone(stat) || stat.value.type !== "File") return Option.none<ObjectInfo>()
-        const size = Number(stat.value.size)
-        const mtime = Option.match(stat.value.mtime, { onNone: () => -1, onSome: (d) => d.getTime() })
-        const etag = etagOf(stat.value)
-        const cached = hashCache.get(file)
-        if (cached !== undefined && cached.size === size && cached.mtime === mtime && mtime !== -1) {
-          return Option.some<ObjectInfo>({ key: key as ObjectKey, size, sha256: cached.sha256, etag })
-        }
-        const bytes = yield* fs.readFile(file).pipe(Effect.mapError(fail(method, key, file)))
-        const sha256 = sha256Hex(bytes)
-        hashCache.set(file, { size: bytes.byteLength, mtime, sha256 })
-        return Option.some<ObjectInfo>({ key: key as ObjectKey, size: bytes.byteLength, sha256, etag })
+      Effect.try({
+        try: (): Option.Option<ObjectInfo> => {
+          const stat = io.stat(file)
+          if (stat === undefined || !stat.isFile) return Option.none()
+          const etag = etagOf(stat.size, stat.mtime, stat.ino)
+          const cached = hashCache.get(file)
+          if (cached !== undefined && cached.size === stat.size && cached.mtime === stat.mtime) {
+            return Option.some({ key: key as ObjectKey, size: stat.size, sha256: cached.sha256, etag })
+          }
+          const bytes = io.readFile(file)
+          if (bytes === undefined) return Option.none() // removed between the stat and the read
+          const sha256 = sha256Hex(bytes)
+          hashCache.set(file, { size: bytes.byteLength, mtime: stat.mtime, sha256 })
+          return Option.some({ key: key as ObjectKey, size: bytes.byteLength, sha256, etag })
+        },
+        catch: fail(method, key, file)
       })
 
-    const writeAtomic = (key: string, file: string, body: Uint8Array) =>
-      Effect.gen(function*() {
-        const dir = path.dirname(file)
-        yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail("put", key, dir)))
-        const temp = path.join(dir, `${TEMP_PREFIX}${randomSuffix()}`)
-        const written = Effect.scoped(Effect.gen(function*() {
-          const handle = yield* fs.open(temp, { flag: "wx" })
-          if (body.byteLength > 0) yield* handle.writeAll(body)
-          if (isDurable(key)) yield* handle.sync
-        })).pipe(
-          Effect.zipRight(fs.rename(temp, file)),
-          Effect.mapError(fail("put", key, file))
-        )
-        yield* written.pipe(
-          Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
-        )
+    /** Opens a new temp file in `dir`, creating `dir` first unless this instance already did. */
+    const openTemp = (dir: string, temp: string): number => {
+      if (!folders.has(dir)) {
+        io.mkdir(dir)
+        folders.add(dir)
+        return io.openExclusive(temp)
+      }
+      try {
+        return io.openExclusive(temp)
+      } catch (e) {
+        if (classify(e) !== "NotFound") throw e
+        // the folder was removed behind this instance's back: create it again
+        folders.delete(dir)
+        io.mkdir(dir)
+        folders.add(dir)
+        return io.openExclusive(temp)
+      }
+    }
+
+    /**
+     * Temp file, bytes, fsync (durable keys), close, rename over the key: a reader sees the old
+     * object or the new one, never a part. On failure the temp file is removed. Uninterruptible,
+     * so an interrupted put leaves no open descriptor and no temp file.
+     */
+    const writeAtomic = (key: string, file: string, body: Uint8Array) => {
+      const dir = path.dirname(file)
+      const temp = path.join(dir, `${TEMP_PREFIX}${randomSuffix()}`)
+      let fd: number | undefined
+      const cleanUp = Effect.sync(() => {
+        if (fd !== undefined) {
+          try {
+            io.close(fd)
+          } catch {
+            // already failing: the first error is the one reported
+          }
+          fd = undefined
+        }
+        try {
+          io.unlink(temp)
+        } catch {
+          // never created, or already gone
+        }
       })
+      const open = Effect.try({
+        try: () => {
+          fd = openTemp(dir, temp)
+          if (body.byteLength > 0) io.writeAll(fd, body)
+        },
+        catch: fail("put", key, file)
+      })
+      const sync = Effect.async<void, ObjectStoreError>((resume) => {
+        io.fsync(fd as number, (error) =>
+          resume(error === undefined || error === null ? Effect.void : Effect.fail(fail("put", key, file)(error))))
+      })
+      const commit = Effect.try({
+        try: () => {
+          const opened = fd as number
+          fd = undefined
+          io.close(opened)
+          io.rename(temp, file)
+        },
+        catch: fail("put", key, file)
+      })
+      return Effect.uninterruptible(
+        open.pipe(
+          Effect.zipRight(isDurable(key) ? sync : Effect.void),
+          Effect.zipRight(commit),
+          Effect.tapError(() =>
+            cleanUp
+          )
+        )
+      )
+    }
 
     const get = (key: ObjectKey) => {
       const file = pathOf(key)
-      return fs.readFile(file).pipe(
-        Effect.map(Option.some),
-        Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeedNone : Effect.fail(e)),
-        Effect.mapError(fail("get", key, file))
-      )
+      return Effect.try({
+        try: () => Option.fromNullable(io.readFile(file)),
+        catch: fail("get", key, file)
+      })
     }
 
     const write = (key: ObjectKey, body: Uint8Array, { sha256 }: { readonly sha256: string }) =>
@@ -158,12 +218,16 @@ export const make = (
         const file = pathOf(key)
         yield* writeAtomic(key, file, body)
         // The new file's stat: its etag, and the cache entry that makes the next put of the same bytes cheap.
-        const stat = yield* fs.stat(file).pipe(Effect.mapError(fail("put", key, file)))
-        Option.match(stat.mtime, {
-          onNone: () => hashCache.delete(file),
-          onSome: (d) => hashCache.set(file, { size: body.byteLength, mtime: d.getTime(), sha256 })
+        const stat = yield* Effect.try({
+          try: () => io.stat(file),
+          catch: fail("put", key, file)
         })
-        return etagOf(stat)
+        if (stat === undefined) {
+          hashCache.delete(file)
+          return yield* Effect.fail(fail("put", key, file)(new Error("ENOENT: gone right after its rename")))
+        }
+        hashCache.set(file, { size: body.byteLength, mtime: stat.mtime, sha256 })
+        return etagOf(stat.size, stat.mtime, stat.ino)
       })
 
     /** Every key under `prefix`, sorted, walking only folders that can match. */
@@ -201,14 +265,21 @@ export const make = (
           const keys = yield* listKeys(prefix)
           return Stream.fromIterable(keys).pipe(
             Stream.mapEffect((key) =>
-              statFile("list", key, pathOf(key)).pipe(
-                // removed between the walk and the stat: not listed
-                Effect.map((stat): Option.Option<ListedObject> =>
-                  Option.isSome(stat) && stat.value.type === "File" ?
-                    Option.some({ key: key as ObjectKey, size: Number(stat.value.size), etag: etagOf(stat.value) }) :
+              Effect.try({
+                try: (): Option.Option<ListedObject> => {
+                  const stat = io.stat(pathOf(key))
+                  // removed between the walk and the stat: not listed
+                  return stat !== undefined && stat.isFile ?
+                    Option.some({
+                      key: key as ObjectKey,
+                      size: stat.size,
+                      etag: etagOf(stat.size, stat.mtime, stat.ino)
+                    }) :
                     Option.none()
-                )
-              ), { concurrency: 8 }),
+                },
+                catch: fail("list", key, pathOf(key))
+              })
+            ),
             Stream.filterMap((o) => o)
           )
         })
