@@ -264,6 +264,9 @@ const ingest = Command.make("ingest", {
       yield* finish(summary)
     }))).pipe(Command.withDescription("Ingest saved payload files through the same raw -> refine path as `run`."))
 
+/** Payloads `b3 replay` ingests at once by default. @category constants */
+export const REPLAY_CONCURRENCY = 4
+
 const replay = Command.make("replay", {
   ...Globals.options,
   dir: Args.directory({ name: "DIR", exists: "yes" }).pipe(
@@ -272,8 +275,10 @@ const replay = Command.make("replay", {
     )
   ),
   concurrency: Options.integer("concurrency").pipe(
-    Options.withDefault(1),
-    Options.withDescription("Files parsed at once")
+    Options.withDefault(REPLAY_CONCURRENCY),
+    Options.withDescription(
+      `Payloads ingested at once (default ${REPLAY_CONCURRENCY}: one's archive fsync overlaps the others' parsing; payloads of the same index and date still go one after another, in fetch order)`
+    )
   ),
   allowUnknownIndex,
   maxPayloadMb,
@@ -281,6 +286,9 @@ const replay = Command.make("replay", {
 }, (o) =>
   withWriter("replay", o, "write", () =>
     Effect.gen(function*() {
+      if (o.concurrency < 1) {
+        return yield* new UsageError({ detail: `--concurrency must be at least 1 (got ${o.concurrency})` })
+      }
       const modules = yield* loadIngest
       const [Files, { runBatch }] = modules
       const found = yield* Files.discover(o.dir)

@@ -107,6 +107,19 @@ describe("global options", () => {
     }
   })
 
+  it("replay --concurrency: the default in its help (4), and below 1 a usage error", async () => {
+    const help = await b3Process(["replay", "--help"])
+    assert.strictEqual(help.code, 0, help.stderr)
+    assert.match(help.stdout, /--concurrency integer\n\n\s+Payloads ingested at once \(default 4[:)]/)
+    const dir = join(root, "replay-concurrency")
+    mkdirSync(dir, { recursive: true })
+    for (const n of ["0", "-2"]) {
+      const r = await b3(["replay", "--warehouse", wh, dir, "--concurrency", n])
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.include(r.stderr, `--concurrency must be at least 1 (got ${n})`)
+    }
+  })
+
   it("the root --help lists the global options and the subcommands without escapes", async () => {
     const r = await b3Process(["--help"])
     assert.strictEqual(r.code, 0, r.stderr)
