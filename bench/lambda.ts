@@ -11,14 +11,18 @@
  * "import + first event" = from the start of the import to the handler's answer (target < 100 ms for
  * onRawObjectCreated); "cold start" adds Node's own boot (process start, performance.timeOrigin).
  * CPU is the process's user + system time from the import to the answer: on a shared machine it moves
- * much less than wall time (an idle machine's wall time is close to it). Medians of RUNS processes per variant. The source maps ship beside the bundle and are
- * read only when an error leaves a handler (src/internal/stack.ts): no `--enable-source-maps`.
+ * much less than wall time (an idle machine's wall time is close to it). Medians of RUNS processes
+ * per variant. The source maps ship beside the bundle, as deployed (positions only, no sources'
+ * text), in every variant: the deployed configuration runs without a flag and reads them only when
+ * an error leaves a handler (src/internal/stack.ts); the `--enable-source-maps` variants show what
+ * the flag would cost. "first error's stack mapped" is that deferred cost: the first `mapStack` of
+ * a stack naming the bundle (map read + parse + lookup), in this process.
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/lambda.ts`.
  */
 import * as Sim from "@b3-pipeline/b3-simulator/Simulator"
 import { spawn } from "node:child_process"
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { dirname, join, resolve } from "node:path"
@@ -132,9 +136,9 @@ const coldRun = (
     })
   })
 
-/** Bytes of the JavaScript files of a handler's asset folder (entry + chunks). */
-const assetBytes = (file: string): number =>
-  readdirSync(dirname(file)).filter((f) => f.endsWith(".mjs")).reduce(
+/** Bytes of the files of a handler's asset folder with that suffix (`.mjs`: entry + chunks). */
+const assetBytes = (file: string, suffix = ".mjs"): number =>
+  readdirSync(dirname(file)).filter((f) => f.endsWith(suffix)).reduce(
     (n, f) => n + statSync(join(dirname(file), f)).size,
     0
   )
@@ -163,6 +167,17 @@ export async function run(): Promise<Array<BenchRow>> {
         unit: "KiB",
         note: `all .mjs files of the asset; entry ${Math.round(r.bytes / 1024)} KiB; minified ESM, node22`
       })
+      if (name === "split") {
+        const entryMap = `${r.file}.map`
+        rows.push({
+          name: `source maps ${r.handler} (${b.label})`,
+          value: Math.round(assetBytes(r.file, ".map") / 102.4) / 10,
+          unit: "KiB",
+          note: `all .map files of the asset (shipped, no sources' text); entry's ${
+            existsSync(entryMap) ? Math.round(statSync(entryMap).size / 1024) : 0
+          } KiB`
+        })
+      }
     }
   }
 
@@ -199,17 +214,22 @@ export async function run(): Promise<Array<BenchRow>> {
   } as const
   try {
     const variants = [
-      { handler: "onRawObjectCreated", build: "split", args: [], extra: "" },
+      { handler: "onRawObjectCreated", build: "split", args: [], extra: ", maps shipped, no flag" },
       {
         handler: "onRawObjectCreated",
         build: "split",
         args: ["--enable-source-maps"],
-        extra: ", --enable-source-maps"
+        extra: ", maps shipped, --enable-source-maps"
       },
       { handler: "onRawObjectCreated", build: "single", args: [], extra: "" },
       { handler: "onRawObjectCreated", build: "external", args: [], extra: "" },
-      { handler: "scheduledIngest", build: "split", args: [], extra: "" },
-      { handler: "scheduledIngest", build: "split", args: ["--enable-source-maps"], extra: ", --enable-source-maps" }
+      { handler: "scheduledIngest", build: "split", args: [], extra: ", maps shipped, no flag" },
+      {
+        handler: "scheduledIngest",
+        build: "split",
+        args: ["--enable-source-maps"],
+        extra: ", maps shipped, --enable-source-maps"
+      }
     ] as const
     for (const v of variants) {
       if (SMOKE && (v.build !== "split" || v.args.length > 0)) continue
@@ -232,6 +252,34 @@ export async function run(): Promise<Array<BenchRow>> {
           round(median(runs.map((r) => r.totalMs)))
         } ms; CPU import + event ${round(median(runs.map((r) => r.cpuMs)))} ms; median of ${RUNS}`,
         ...(deployed && v.handler === "onRawObjectCreated" ? { check: below(importAndEvent, 100, "ms") } : {})
+      })
+    }
+    // The deferred cost of the maps: the first error of a process maps its stack (entry's map read and
+    // parsed once; later errors reuse it).
+    const { mapStack } = (await import(pathToFileURL(join(lambdaRoot, "src", "internal", "stack.ts")).href)) as {
+      mapStack: (stack: string) => string
+    }
+    for (const handler of ["onRawObjectCreated", "scheduledIngest"] as const) {
+      const file = files[`${handler}.split`]
+      if (file === undefined) continue
+      // a frame in the middle of the bundle's longest line (its code, not the banner)
+      const lines = readFileSync(file, "utf8").split("\n").map((l) => l.length)
+      const line = lines.indexOf(Math.max(...lines))
+      const stack = `Error: bench\n    at f (${pathToFileURL(file).href}:${line + 1}:${
+        Math.ceil((lines[line] ?? 0) / 2)
+      })`
+      const t0 = performance.now()
+      const first = mapStack(stack)
+      const t1 = performance.now()
+      mapStack(stack)
+      const t2 = performance.now()
+      rows.push({
+        name: `first error's stack mapped ${handler} (deployed)`,
+        value: round(t1 - t0),
+        unit: "ms",
+        note: `once per process: entry's map read + parsed (${
+          Math.round(statSync(`${file}.map`).size / 1024)
+        } KiB); next error ${(t2 - t1).toFixed(2)} ms; ${first === stack ? "frame not mapped" : "frame mapped"}`
       })
     }
   } finally {

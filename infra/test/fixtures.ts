@@ -22,12 +22,24 @@ export const stubLambdaCode = (): B3PipelineStackProps["lambdaCode"] => {
   const dir = (name: string) => {
     const d = path.join(root, name)
     fs.mkdirSync(d)
+    // what `npm run bundle` writes: the entry, a chunk it imports, a linked map beside each
+    // (shipped), and a metafile (never shipped)
     fs.writeFileSync(
       path.join(d, "index.mjs"),
-      `export const handler = async () => ({ stub: ${JSON.stringify(name)} })\n`
+      `import { stub } from "./chunk-STUB.mjs"\nexport const handler = async () => ({ stub: stub(${
+        JSON.stringify(name)
+      }) })\n//# sourceMappingURL=index.mjs.map\n`
     )
-    // what `npm run bundle` writes beside the handler: neither may reach the Lambda asset
-    fs.writeFileSync(path.join(d, "index.mjs.map"), "{}\n")
+    fs.writeFileSync(
+      path.join(d, "chunk-STUB.mjs"),
+      "export const stub = (name) => name\n//# sourceMappingURL=chunk-STUB.mjs.map\n"
+    )
+    for (const file of ["index.mjs", "chunk-STUB.mjs"]) {
+      fs.writeFileSync(
+        path.join(d, `${file}.map`),
+        `${JSON.stringify({ version: 3, sources: [`../../src/${name}.ts`], names: [], mappings: "AAAA" })}\n`
+      )
+    }
     fs.writeFileSync(path.join(d, "meta.json"), "{}\n")
     return d
   }

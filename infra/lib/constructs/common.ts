@@ -96,9 +96,11 @@ export interface HandlerProps {
  * on-failure destination for its asynchronous invocations (S3 notifications, schedules): an event
  * Lambda gives up on is kept in the queue (and alarmed on), never discarded.
  *
- * The bundle is shipped without its source map (`*.map` excluded from the asset) and the runtime
- * runs without `--enable-source-maps`: maps of the bundled SDK are megabytes that every cold start
- * would read for nothing.
+ * The bundle ships with its source maps (each `.mjs` of the asset has its `.map` beside it; only a
+ * stray `meta.json` is excluded) and the runtime runs without `--enable-source-maps`, which would
+ * parse the maps on every cold start. The handlers read a map only when an error leaves them, to
+ * name the TypeScript source lines in the stack Lambda logs (lambda-entry's `internal/stack.ts`);
+ * the maps carry positions only, not the sources' text.
  *
  * @category lambda
  */
@@ -115,7 +117,7 @@ export const handlerFunction = (scope: Construct, id: string, props: HandlerProp
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     handler: "index.handler",
-    code: lambda.Code.fromAsset(props.code, { exclude: ["*.map", "meta.json"] }),
+    code: lambda.Code.fromAsset(props.code, { exclude: ["meta.json"] }),
     memorySize: 512,
     timeout: props.timeout,
     role,

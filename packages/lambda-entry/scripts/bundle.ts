@@ -4,9 +4,10 @@
 // this package offers its users); this script adds what only this repository needs: the workspace
 // sources read through the `@b3-pipeline/source` condition, and the pure-module plugin below.
 // Code splitting keeps what a cold start does not run (the credential providers other than the
-// environment's, for instance) in chunks that are never read unless used. The maps are read only
-// when an error leaves a handler (src/internal/stack.ts), so the function needs no
-// `--enable-source-maps` (which parses them on every cold start).
+// environment's, for instance) in chunks that are never read unless used. The maps (positions and
+// names, not the sources' text) ship in the asset and are read only when an error leaves a handler
+// (src/internal/stack.ts), so the function needs no `--enable-source-maps` (which parses them on
+// every cold start).
 // Usage: tsx scripts/bundle.ts [--sdk=bundled|external] [--outdir=dist] [--no-minify] [--no-splitting]
 //   --sdk=bundled (default): the AWS SDK clients are inside the bundle (pinned versions, faster cold
 //   start, see the README's "On AWS"); --sdk=external leaves `@aws-sdk/*` to the runtime's copy.
@@ -61,6 +62,8 @@ export interface BundleOptions {
   readonly outdir?: string
   readonly minify?: boolean
   readonly sourcemap?: boolean
+  /** The sources' text inside the maps (default `false`, as deployed). */
+  readonly sourcesContent?: boolean
   readonly splitting?: boolean
   readonly handlers?: ReadonlyArray<string>
 }
@@ -82,6 +85,7 @@ export const bundle = async (
       minify: options.minify ?? true,
       splitting: options.splitting !== false,
       sourcemap: options.sourcemap !== false,
+      sourcesContent: options.sourcesContent === true,
       conditions: ["@b3-pipeline/source"],
       external: sdk === "external" ? ["@aws-sdk/*"] : []
     })

@@ -235,11 +235,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
               })
             )
           }
-          yield* staged.write(staging).pipe(
-            Effect.provideService(FileSystem.FileSystem, fs),
-            Effect.provideService(Path.Path, path),
-            Effect.mapError(fsFail(w.refDate, w.runId, staging))
-          )
+          yield* staged.write(staging).pipe(Effect.mapError(fsFail(w.refDate, w.runId, staging)))
           rows.set(w.refDate, staged.rows)
           tickersOf.set(w.refDate, staged.tickers)
           if (group.length > 1) {
