@@ -15,6 +15,8 @@ import * as Stream from "effect/Stream"
 import type { Partition } from "./Catalog.js"
 import { Catalog, CatalogError } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
+import * as Manifest from "./Manifest.js"
+import type { RawInput, RefinePlan } from "./Manifest.js"
 import type { ObjectKey } from "./ObjectStore.js"
 import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
 import { decodeRawParquet } from "./RawParquet.js"
@@ -30,8 +32,6 @@ import {
   refinedPartitionPrefix,
   refinedTable
 } from "./Tables.js"
-import type { RawInput, RefinePlan } from "./Trigger.js"
-import * as Trigger from "./Trigger.js"
 
 /** What to refine: one B3 date (every index of that date is rebuilt). @category models */
 export interface RefineRequest {
@@ -41,7 +41,7 @@ export interface RefineRequest {
   /** The raw object that triggered the run, when there is one. */
   readonly sourceKey?: string
   /**
-   * What to read (`Trigger.planOf`, from a raw listing made BEFORE this call): the date's raw
+   * What to read (`Manifest.planOf`, from a raw listing made BEFORE this call): the date's raw
    * objects and each index's previous raw date. A backend given a plan needs no listing of history,
    * and commits it in the date's manifest; without one it lists the raw table itself.
    */
@@ -170,7 +170,7 @@ export const makeRunLog = () => {
  * Parquet files (those of `request.plan`, else of a raw listing, with each index's previous raw
  * date), runs `Refine.refine`, writes one refined Parquet per `(ref_date, ticker)` (replacing that
  * date's partitions only, deleting the ones that vanished), registers both tables and their
- * partitions in the catalog and, last, commits the date's manifest (`Trigger.commitManifest`). A
+ * partitions in the catalog and, last, commits the date's manifest (`Manifest.commitManifest`). A
  * date without raw data but with refined data or a manifest is cleared (files, partitions, then
  * manifest); one with neither fails with `NoRawData`.
  *
@@ -200,8 +200,8 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
             cause
           })
         const plan = request.plan ??
-          Trigger.planOf(
-            yield* Trigger.readRawState.pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail)),
+          Manifest.planOf(
+            yield* Manifest.readRawState.pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail)),
             refDate
           )
         if (plan.inputs.length === 0) return yield* clearDate(refDate, runId)
@@ -267,8 +267,8 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
           [...byTicker.keys()].map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
         ).pipe(Effect.mapError(fail))
         // the commit point: last, one atomic put
-        yield* Trigger.commitManifest(
-          Trigger.manifestOf(
+        yield* Manifest.commitManifest(
+          Manifest.manifestOf(
             { ...plan, inputs },
             { rows: refined.length, tickers: [...byTicker.keys()], runId },
             new Date(yield* Clock.currentTimeMillis)
@@ -287,7 +287,9 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
           Effect.map((ps) => ps.filter((p) => p.values[0] === refDate)),
           Effect.orElseSucceed(() => [] as ReadonlyArray<Partition>)
         )
-        const manifestThere = Option.isSome(yield* store.head(Trigger.manifestKey(refDate)).pipe(Effect.mapError(fail)))
+        const manifestThere = Option.isSome(
+          yield* store.head(Manifest.manifestKey(refDate)).pipe(Effect.mapError(fail))
+        )
         if (existing.length === 0 && partitions.length === 0 && !manifestThere) {
           return yield* new RefineJobError({
             reason: "NoRawData",
@@ -301,7 +303,7 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
         if (partitions.length > 0) {
           yield* catalog.dropPartitions(REFINED_TABLE, partitions.map((p) => p.values)).pipe(Effect.mapError(fail))
         }
-        yield* Trigger.removeManifest(refDate).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
+        yield* Manifest.removeManifest(refDate).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
         return 0
       })
 
