@@ -8,7 +8,8 @@
  * - `b3 query "SELECT 1"` on an empty warehouse (DuckDB loaded, no data);
  * - what the entry loads: the static import closure of dist/b3.mjs (from esbuild's metafile), and
  *   that of the program every other command line loads (src/Run.ts) before its command's handler,
- *   must hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer.
+ *   must hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer;
+ *   nor must `b3 query`'s (DuckDB, but not Arrow or the Parquet writer).
  *
  * `bench/local.ts` uses `timeCli` for `b3 query` and `b3 run` on the warehouse it builds.
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/cli.ts`.
@@ -86,10 +87,10 @@ export const cliNote = (t: CliTime, what: string): string =>
   `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; load average ${(os.loadavg()[0] ?? NaN).toFixed(1)}`
 
 /**
- * Inputs of a static import closure: of the entry (the modules `b3 --version` evaluates), or of the
- * entry and the chunk of `src/Run.ts` (what every command line outside the help snapshot evaluates).
+ * Inputs of the static import closure of the entry (the modules `b3 --version` evaluates) and of the
+ * chunks of `sources` (e.g. `src/Run.ts`: what every command line outside the help snapshot evaluates).
  */
-const closure = (withProgram: boolean): { files: Array<string>; inputs: Array<string> } => {
+const closure = (sources: ReadonlyArray<string>): { files: Array<string>; inputs: Array<string> } => {
   const meta = JSON.parse(fs.readFileSync(path.join(dist, "meta.json"), "utf8")) as {
     outputs: Record<
       string,
@@ -116,23 +117,45 @@ const closure = (withProgram: boolean): { files: Array<string>; inputs: Array<st
     }
   }
   visit(key(path.join(dist, "b3.mjs")))
-  if (withProgram) {
-    const program = Object.keys(meta.outputs).find((k) => meta.outputs[k]?.entryPoint === "packages/cli/src/Run.ts")
-    if (program === undefined) throw new Error("the bundle's metafile has no chunk of src/Run.ts")
-    visit(program)
+  for (const source of sources) {
+    const chunk = Object.keys(meta.outputs).find((k) => meta.outputs[k]?.entryPoint === source)
+    if (chunk === undefined) throw new Error(`the bundle's metafile has no chunk of ${source}`)
+    visit(chunk)
   }
   return { files: [...seen], inputs: [...inputs] }
 }
 
 const HEAVY = [/@duckdb/, /parquet-wasm/, /@aws-sdk/, /apache-arrow/, /undici/, /cli\/src\/report\//, /b3-simulator/]
+// `b3 query` (local target) loads DuckDB, and nothing of the ingest (Arrow, the Parquet writer)
+const QUERY_HEAVY = [...HEAVY.filter((h) => !h.test("@duckdb")), /hyparquet-writer/]
+
+const LOADS = [
+  { name: "entry: heavy packages loaded by --version, --help", sources: [], heavy: HEAVY },
+  {
+    name: "program: heavy packages loaded before a command's handler",
+    sources: ["packages/cli/src/Run.ts"],
+    heavy: HEAVY
+  },
+  {
+    name: "b3 query: packages loaded that it does not use",
+    sources: [
+      "packages/cli/src/Run.ts",
+      "packages/cli/src/LocalQuery.ts",
+      "packages/core/src/QueryEngine.ts",
+      "packages/cli/src/Output.ts"
+    ],
+    heavy: QUERY_HEAVY
+  }
+]
 
 export async function run(): Promise<Array<BenchRow>> {
   buildCli()
-  const loads = [false, true].map((withProgram) => {
-    const c = closure(withProgram)
+  const loads = LOADS.map((load) => {
+    const c = closure(load.sources)
     return {
+      name: load.name,
       files: c.files.length,
-      heavy: c.inputs.filter((i) => HEAVY.some((h) => h.test(i))),
+      heavy: c.inputs.filter((i) => load.heavy.some((h) => h.test(i))),
       bytes: c.files.reduce((n, f) => n + fs.statSync(path.resolve(root, f)).size, 0)
     }
   })
@@ -173,10 +196,8 @@ export async function run(): Promise<Array<BenchRow>> {
         unit: "ms",
         note: cliNote(select1, "DuckDB loaded, no data")
       },
-      ...loads.map((l, i) => ({
-        name: i === 0 ?
-          "entry: heavy packages loaded by --version, --help" :
-          "program: heavy packages loaded before a command's handler",
+      ...loads.map((l) => ({
+        name: l.name,
         value: l.heavy.length,
         unit: "modules",
         note: `${l.files} files, ${Math.round(l.bytes / 1024)} KiB evaluated at start${

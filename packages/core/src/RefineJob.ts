@@ -19,9 +19,7 @@ import * as Manifest from "./Manifest.js"
 import type { RawInput, RefinePlan } from "./Manifest.js"
 import type { ObjectKey } from "./ObjectStore.js"
 import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
-import { decodeRawParquet } from "./RawParquet.js"
 import type { RawDate, RawRow, RefinedRow } from "./Refine.js"
-import { encodeRefinedParquet, refine } from "./Refine.js"
 import {
   RAW_PREFIX,
   RAW_TABLE,
@@ -187,6 +185,11 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
 
     const run = (request: RefineRequest, runId: string) =>
       Effect.gen(function*() {
+        // The Parquet codecs and the refine load with the first run: a program that only needs this
+        // module's error and tag (an adapter, `b3 query`) loads neither Arrow nor the Parquet writer.
+        const [{ decodeRawParquet }, { encodeRefinedParquet, refine }] = yield* Effect.promise(() =>
+          Promise.all([import("./RawParquet.js"), import("./Refine.js")])
+        )
         const refDate = request.refDate
         const fail = portError("start", refDate, runId)
         /** A Parquet file that cannot be read or written, named in the error. */
