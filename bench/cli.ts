@@ -3,10 +3,13 @@
  * `packages/cli/bin/b3.js` to exit, median of RUNS processes). Builds the bundle first, so the
  * entry runs the esbuild bundle and not the TypeScript sources.
  *
- * - `b3 --version`, `b3 --help`: target < 150 ms; `node -e 0` alone is printed as the floor;
+ * - `b3 --version`, `b3 --help`, `b3 query --help`: target < 150 ms (answered from the help
+ *   snapshot, dist/b3.help.json); `node -e 0` alone is printed as the floor;
  * - `b3 query "SELECT 1"` on an empty warehouse (DuckDB loaded, no data);
- * - what the entry loads: the static import closure of dist/b3.mjs (from esbuild's metafile) must
- *   hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer.
+ * - what the entry loads: the static import closure of dist/b3.mjs (from esbuild's metafile), and
+ *   that of the program every other command line loads (src/Run.ts) before its command's handler,
+ *   must hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer;
+ *   nor must `b3 query`'s (DuckDB, but not Arrow or the Parquet writer).
  *
  * `bench/local.ts` uses `timeCli` for `b3 query` and `b3 run` on the warehouse it builds.
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/cli.ts`.
@@ -83,10 +86,20 @@ export const timeCli = async (
 export const cliNote = (t: CliTime, what: string): string =>
   `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; load average ${(os.loadavg()[0] ?? NaN).toFixed(1)}`
 
-/** Inputs of the entry's static import closure (the modules `b3 --version` evaluates). */
-const entryClosure = (): { files: Array<string>; inputs: Array<string> } => {
+/**
+ * Inputs of the static import closure of the entry (the modules `b3 --version` evaluates) and of the
+ * chunks of `sources` (e.g. `src/Run.ts`: what every command line outside the help snapshot evaluates).
+ */
+const closure = (sources: ReadonlyArray<string>): { files: Array<string>; inputs: Array<string> } => {
   const meta = JSON.parse(fs.readFileSync(path.join(dist, "meta.json"), "utf8")) as {
-    outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }>; inputs: object }>
+    outputs: Record<
+      string,
+      {
+        imports: Array<{ path: string; kind: string; external?: boolean }>
+        inputs: object
+        entryPoint?: string
+      }
+    >
   }
   const key = (f: string) => Object.keys(meta.outputs).find((k) => path.resolve(root, k) === path.resolve(f))
   const seen = new Set<string>()
@@ -104,22 +117,55 @@ const entryClosure = (): { files: Array<string>; inputs: Array<string> } => {
     }
   }
   visit(key(path.join(dist, "b3.mjs")))
+  for (const source of sources) {
+    const chunk = Object.keys(meta.outputs).find((k) => meta.outputs[k]?.entryPoint === source)
+    if (chunk === undefined) throw new Error(`the bundle's metafile has no chunk of ${source}`)
+    visit(chunk)
+  }
   return { files: [...seen], inputs: [...inputs] }
 }
 
 const HEAVY = [/@duckdb/, /parquet-wasm/, /@aws-sdk/, /apache-arrow/, /undici/, /cli\/src\/report\//, /b3-simulator/]
+// `b3 query` (local target) loads DuckDB, and nothing of the ingest (Arrow, the Parquet writer)
+const QUERY_HEAVY = [...HEAVY.filter((h) => !h.test("@duckdb")), /hyparquet-writer/]
+
+const LOADS = [
+  { name: "entry: heavy packages loaded by --version, --help", sources: [], heavy: HEAVY },
+  {
+    name: "program: heavy packages loaded before a command's handler",
+    sources: ["packages/cli/src/Run.ts"],
+    heavy: HEAVY
+  },
+  {
+    name: "b3 query: packages loaded that it does not use",
+    sources: [
+      "packages/cli/src/Run.ts",
+      "packages/cli/src/LocalQuery.ts",
+      "packages/core/src/QueryEngine.ts",
+      "packages/cli/src/Output.ts"
+    ],
+    heavy: QUERY_HEAVY
+  }
+]
 
 export async function run(): Promise<Array<BenchRow>> {
   buildCli()
-  const closure = entryClosure()
-  const heavy = closure.inputs.filter((i) => HEAVY.some((h) => h.test(i)))
-  const bytes = closure.files.reduce((n, f) => n + fs.statSync(path.resolve(root, f)).size, 0)
+  const loads = LOADS.map((load) => {
+    const c = closure(load.sources)
+    return {
+      name: load.name,
+      files: c.files.length,
+      heavy: c.inputs.filter((i) => load.heavy.some((h) => h.test(i))),
+      bytes: c.files.reduce((n, f) => n + fs.statSync(path.resolve(root, f)).size, 0)
+    }
+  })
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), "b3-bench-cli-"))
   fs.mkdirSync(path.join(empty, "raw")) // an empty warehouse (a folder without any is refused)
   try {
     const node = await timeCli([], RUNS, ["-e", "0"])
     const version = await timeCli(["--version"])
     const help = await timeCli(["--help"])
+    const queryHelp = await timeCli(["query", "--help"])
     const select1 = await timeCli(["--warehouse", empty, "query", "SELECT 1"])
     return [
       { name: "node -e 0 (floor)", value: node.wallMs, unit: "ms", note: cliNote(node, "Node's own start") },
@@ -138,20 +184,27 @@ export async function run(): Promise<Array<BenchRow>> {
         check: below(help.wallMs, 150, "ms")
       },
       {
+        name: "b3 query --help",
+        value: queryHelp.wallMs,
+        unit: "ms",
+        note: cliNote(queryHelp, "spawn to exit"),
+        check: below(queryHelp.wallMs, 150, "ms")
+      },
+      {
         name: "b3 query \"SELECT 1\" (empty warehouse)",
         value: select1.wallMs,
         unit: "ms",
         note: cliNote(select1, "DuckDB loaded, no data")
       },
-      {
-        name: "entry: heavy packages loaded by --version",
-        value: heavy.length,
+      ...loads.map((l) => ({
+        name: l.name,
+        value: l.heavy.length,
         unit: "modules",
-        note: `${closure.files.length} files, ${Math.round(bytes / 1024)} KiB evaluated at start${
-          heavy.length > 0 ? `; ${heavy.slice(0, 3).join(", ")}` : ""
+        note: `${l.files} files, ${Math.round(l.bytes / 1024)} KiB evaluated at start${
+          l.heavy.length > 0 ? `; ${l.heavy.slice(0, 3).join(", ")}` : ""
         }`,
-        check: below(heavy.length, 1, "modules")
-      }
+        check: below(l.heavy.length, 1, "modules")
+      }))
     ]
   } finally {
     fs.rmSync(empty, { recursive: true, force: true })

@@ -4,10 +4,17 @@
 // sources a separate chunk: a command loads only what it uses (`b3 --version` loads neither DuckDB,
 // nor the AWS SDK, nor the report). Native and WebAssembly packages stay external: they load their
 // own files, and only when the chunk that imports them is loaded.
+//
+// Then the help snapshot (dist/b3.help.json): the bundle's second entry (dist/b3.snapshot.mjs, over
+// src/HelpSnapshot.ts) runs the program in this process on `b3 --help`, `b3 --version` and each
+// `b3 <command> --help`, and records what it prints. The bundle answers those command lines from it
+// without loading Effect (src/QuickAnswer.ts). `--outdir DIR` builds elsewhere than packages/cli/dist
+// (the CLI tests build a copy to compare its answers with the sources').
 import * as esbuild from "esbuild"
 import { rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { parseArgs } from "node:util"
 
 // CommonJS packages that stay external are loaded with `require`, not `import`, and only when one of
 // their exports is first used. Node's ESM loader lexes a CommonJS file to find its named exports,
@@ -43,13 +50,16 @@ const lazyCommonJs = {
 }
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const outdir = `${root}packages/cli/dist`
+const { values: flags } = parseArgs({ options: { outdir: { type: "string" } } })
+const outdir = flags.outdir ?? `${root}packages/cli/dist`
 const started = Date.now()
 // only the bundle's own chunks: dist/ also holds the package's tsc output (dist/*.js, *.d.ts)
 rmSync(`${outdir}/chunks`, { recursive: true, force: true })
+// no snapshot until the new one is complete: a bundle without one runs every command line
+rmSync(`${outdir}/b3.help.json`, { force: true })
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { b3: "packages/cli/src/bin.ts" },
+  entryPoints: { b3: "packages/cli/src/bin.ts", "b3.snapshot": "packages/cli/src/HelpSnapshot.ts" },
   outdir,
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
@@ -75,4 +85,11 @@ const result = await esbuild.build({
 })
 // What each output file holds (read by bench/cli.ts to check that the entry loads no heavy package).
 writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile))
+// Without a snapshot the bundle still answers everything (through the program): a failure here warns.
+try {
+  const { generate } = await import(pathToFileURL(`${outdir}/b3.snapshot.mjs`).href)
+  writeFileSync(`${outdir}/b3.help.json`, JSON.stringify(await generate()))
+} catch (e) {
+  process.stderr.write(`b3: no help snapshot (b3 --help runs the whole program): ${e?.stack ?? e}\n`)
+}
 process.stderr.write(`b3: CLI bundled in ${Date.now() - started} ms\n`)

@@ -394,17 +394,18 @@ const query = Command.make("query", {
       if (Option.isSome(o.sql) === Option.isSome(o.file)) {
         return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
       }
-      const [fs, Pipeline, Output, Stream, Chunk] = yield* load(() =>
+      // the query engine's module, not `Pipeline` (whose ingest stages load Arrow and the Parquet writer)
+      const [fs, { QueryEngine }, Output, Stream, Chunk] = yield* load(() =>
         Promise.all([
           import("node:fs/promises"),
-          import("@b3-pipeline/core/Pipeline"),
+          import("@b3-pipeline/core/QueryEngine"),
           import("./Output.js"),
           import("effect/Stream"),
           import("effect/Chunk")
         ])
       )
       const sql = Option.isSome(o.sql) ? o.sql.value : yield* readSqlFile((p) => fs.readFile(p, "utf8"), o.file)
-      const result = yield* Pipeline.query(sql)
+      const result = yield* Effect.flatMap(QueryEngine, (engine) => engine.query(sql))
       const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(result.rows))
       yield* Stdio.out(Output.render(o.format, result.columns, rows))
     }))).pipe(Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables."))

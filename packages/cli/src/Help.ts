@@ -5,44 +5,26 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { stripVTControlCharacters } from "node:util"
+import { cleanHelp, useColour } from "./HelpText.js"
 import { PlainConsole } from "./Stdio.js"
 
+export { cleanHelp, useColour } from "./HelpText.js"
+
 /**
- * Whether a stream may carry terminal escapes (colour, bold): only a terminal, and only when
- * `NO_COLOR` is unset or empty (https://no-color.org).
+ * Whether help printed on stdout and on stderr keeps its terminal escapes, asked at each print.
+ * Default: `useColour` of the process's stream. `HelpSnapshot` asks for the escapes (and removes them
+ * later where the stream is no terminal).
  *
  * @category terminal
  */
-export const useColour = (stream: { readonly isTTY?: boolean } = process.stdout): boolean =>
-  stream.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
-
-// The type paragraphs @effect/cli puts before each option's own description ("A user-defined piece of
-// text.", "An existing file.", ...): they say nothing the usage line does not, so help drops them.
-const genericLine =
-  /^\s*(?:A user-defined piece of text(?: that is confidential)?\.|A true or false value\.|One of the following: .*|An integer\.|A floating point number\.|A date without a time-zone in the ISO-8601 format.*|An? (?:existing )?(?:file or directory|file|directory)(?: that must not exist)?\.)\s*$/
-
-/**
- * Help and error text from @effect/cli as printed by `b3`: without the generic type paragraphs, and
- * without terminal escapes unless `colour`.
- *
- * @category terminal
- */
-export const cleanHelp = (text: string, colour: boolean): string => {
-  const lines = text.split("\n")
-  const out: Array<string> = []
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? ""
-    if (genericLine.test(stripVTControlCharacters(line))) {
-      if ((lines[i + 1] ?? "x").trim() === "") i++ // and the blank line after it
-      continue
-    }
-    out.push(line)
-  }
-  const joined = out.join("\n")
-  return colour ? joined : stripVTControlCharacters(joined)
-}
+export class Colour extends Context.Reference<Colour>()("@b3-pipeline/cli/Colour", {
+  defaultValue: (): { readonly stdout: () => boolean; readonly stderr: () => boolean } => ({
+    stdout: () => useColour(process.stdout),
+    stderr: () => useColour(process.stderr)
+  })
+}) {}
 
 const cleanArgs = (args: ReadonlyArray<unknown>, colour: boolean): Array<unknown> =>
   args.map((a) => typeof a === "string" ? cleanHelp(a, colour) : a)
@@ -57,10 +39,14 @@ const cleanArgs = (args: ReadonlyArray<unknown>, colour: boolean): Array<unknown
 export const withCleanConsole = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, Exclude<R, PlainConsole>> =>
-  Effect.consoleWith((console) =>
-    Effect.withConsole(Effect.provideService(self, PlainConsole, console), {
-      ...console,
-      log: (...args: ReadonlyArray<unknown>) => console.log(...cleanArgs(args, useColour(process.stdout))),
-      error: (...args: ReadonlyArray<unknown>) => console.error(...cleanArgs(args, useColour(process.stderr)))
-    })
+  Effect.flatMap(
+    Colour,
+    (colour) =>
+      Effect.consoleWith((console) =>
+        Effect.withConsole(Effect.provideService(self, PlainConsole, console), {
+          ...console,
+          log: (...args: ReadonlyArray<unknown>) => console.log(...cleanArgs(args, colour.stdout())),
+          error: (...args: ReadonlyArray<unknown>) => console.error(...cleanArgs(args, colour.stderr()))
+        })
+      )
   )

@@ -2,40 +2,13 @@
  * Entry point of the `b3` command. Exit codes: 0 success, 1 some input or stage failed (a summary
  * names each), 2 usage error (see `Main.ts`).
  *
+ * `b3 --help`, `b3 --version` and `b3 <command> --help` are answered from the help snapshot written
+ * beside the bundle when it was built (`QuickAnswer`), without loading Effect; every other command
+ * line, and every run without a snapshot (the compiled `dist/bin.js`), goes through `Run.ts`.
+ *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Cause from "effect/Cause"
-import * as Exit from "effect/Exit"
-import { main } from "./Main.js"
+import { answer, snapshotOf } from "./QuickAnswer.js"
 
-// The one place the process's exit code is set: the program's own code (below), 130 when
-// interrupted (Ctrl-C, SIGTERM), 1 for anything else.
-const setExitCode = (code: number): number => {
-  process.exitCode = code
-  return code
-}
-
-// Ctrl-C or SIGTERM interrupts the program, whose finalizers then run (the writer lock is released)
-// before it exits with 130. runMain removes its own signal listener at the first signal, and the
-// writer lock's `proper-lockfile` (through `signal-exit`) re-raises a signal when its listener is the
-// only one left, which killed the process before the finalizers ran: this listener stays, and a
-// second signal ends the process at once.
-let signals = 0
-const onSignal = () => {
-  if (++signals > 1) process.exit(setExitCode(130))
-}
-process.on("SIGINT", onSignal)
-process.on("SIGTERM", onSignal)
-
-NodeRuntime.runMain(main(process.argv), {
-  disableErrorReporting: true,
-  teardown: (exit, onExit) => {
-    const code = Exit.isSuccess(exit) ?
-      (typeof exit.value === "number" ? exit.value : 1) :
-      Cause.isInterruptedOnly(exit.cause)
-      ? 130
-      : 1
-    onExit(setExitCode(code))
-  }
-})
+const snapshot = snapshotOf(import.meta.url)
+if (snapshot === undefined || !answer(snapshot, process.argv.slice(2))) await import("./Run.js")

@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import type { Column, TableDef } from "./Catalog.js"
 import { Catalog } from "./Catalog.js"
 import { formatDecimal, fromEpochDay } from "./Domain.js"
-import * as P from "./internal/parquet.js"
+import type * as Parquet from "./internal/parquet.js"
 import { ObjectStore } from "./ObjectStore.js"
 
 /**
@@ -301,7 +301,7 @@ export const parseSimpleSelect = (sql: string): SimpleSelect | undefined => {
 }
 
 /** Reads one column of a file as SqlValues, by its catalog type (through `sqlValueDecoder`). */
-const readColumn = (table: ReturnType<typeof P.readTable>, column: Column): Array<SqlValue> => {
+const readColumn = (P: typeof Parquet, table: ReturnType<typeof P.readTable>, column: Column): Array<SqlValue> => {
   const vector = P.child(table, column.name)
   const type = column.type
   const decode = sqlValueDecoder(type)
@@ -333,6 +333,7 @@ const textOf = (v: SqlValue): string | undefined => (v === null ? undefined : St
  * partition keys (as Athena and DuckDB's hive reader show them).
  */
 const runSelect = (
+  P: typeof Parquet,
   files: ReadonlyArray<{ readonly key: string; readonly bytes: Uint8Array }>,
   table: TableDef,
   select: SimpleSelect
@@ -348,7 +349,7 @@ const runSelect = (
       if (key !== undefined) partition[key.name] = partitionValue(key, segment.slice(eq + 1))
     }
     const arrow = P.readTable(file.bytes)
-    const columns = table.columns.map((c) => readColumn(arrow, c))
+    const columns = table.columns.map((c) => readColumn(P, arrow, c))
     for (let i = 0; i < arrow.numRows; i++) {
       const row: Record<string, SqlValue> = {}
       table.columns.forEach((c, j) => (row[c.name] = columns[j]?.[i] ?? null))
@@ -412,8 +413,10 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<QueryEngine>, never, 
         const bytes = yield* store.get(info.key).pipe(Effect.mapError(storeError))
         if (Option.isSome(bytes)) files.push({ key: info.key, bytes: bytes.value })
       }
+      // Arrow loads with the first query that reads files: the other engines never load it
+      const P = yield* Effect.promise(() => import("./internal/parquet.js"))
       const rows = yield* Effect.try({
-        try: () => runSelect(files, table, select),
+        try: () => runSelect(P, files, table, select),
         catch: (cause) =>
           cause instanceof SqlValueMismatch ?
             new QueryError({ reason: "BadRow", sql, detail: `reading ${table.name}: ${cause.detail}` }) :

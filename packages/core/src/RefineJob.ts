@@ -15,11 +15,11 @@ import * as Stream from "effect/Stream"
 import type { Partition } from "./Catalog.js"
 import { Catalog, CatalogError } from "./Catalog.js"
 import type { IndexCode, RefDate } from "./Domain.js"
+import * as Manifest from "./Manifest.js"
+import type { RawInput, RefinePlan } from "./Manifest.js"
 import type { ObjectKey } from "./ObjectStore.js"
 import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
-import { decodeRawParquet } from "./RawParquet.js"
 import type { RawDate, RawRow, RefinedRow } from "./Refine.js"
-import { encodeRefinedParquet, refine } from "./Refine.js"
 import {
   RAW_PREFIX,
   RAW_TABLE,
@@ -30,8 +30,6 @@ import {
   refinedPartitionPrefix,
   refinedTable
 } from "./Tables.js"
-import type { RawInput, RefinePlan } from "./Trigger.js"
-import * as Trigger from "./Trigger.js"
 
 /** What to refine: one B3 date (every index of that date is rebuilt). @category models */
 export interface RefineRequest {
@@ -41,7 +39,7 @@ export interface RefineRequest {
   /** The raw object that triggered the run, when there is one. */
   readonly sourceKey?: string
   /**
-   * What to read (`Trigger.planOf`, from a raw listing made BEFORE this call): the date's raw
+   * What to read (`Manifest.planOf`, from a raw listing made BEFORE this call): the date's raw
    * objects and each index's previous raw date. A backend given a plan needs no listing of history,
    * and commits it in the date's manifest; without one it lists the raw table itself.
    */
@@ -170,7 +168,7 @@ export const makeRunLog = () => {
  * Parquet files (those of `request.plan`, else of a raw listing, with each index's previous raw
  * date), runs `Refine.refine`, writes one refined Parquet per `(ref_date, ticker)` (replacing that
  * date's partitions only, deleting the ones that vanished), registers both tables and their
- * partitions in the catalog and, last, commits the date's manifest (`Trigger.commitManifest`). A
+ * partitions in the catalog and, last, commits the date's manifest (`Manifest.commitManifest`). A
  * date without raw data but with refined data or a manifest is cleared (files, partitions, then
  * manifest); one with neither fails with `NoRawData`.
  *
@@ -187,6 +185,11 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
 
     const run = (request: RefineRequest, runId: string) =>
       Effect.gen(function*() {
+        // The Parquet codecs and the refine load with the first run: a program that only needs this
+        // module's error and tag (an adapter, `b3 query`) loads neither Arrow nor the Parquet writer.
+        const [{ decodeRawParquet }, { encodeRefinedParquet, refine }] = yield* Effect.promise(() =>
+          Promise.all([import("./RawParquet.js"), import("./Refine.js")])
+        )
         const refDate = request.refDate
         const fail = portError("start", refDate, runId)
         /** A Parquet file that cannot be read or written, named in the error. */
@@ -200,8 +203,8 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
             cause
           })
         const plan = request.plan ??
-          Trigger.planOf(
-            yield* Trigger.readRawState.pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail)),
+          Manifest.planOf(
+            yield* Manifest.readRawState.pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail)),
             refDate
           )
         if (plan.inputs.length === 0) return yield* clearDate(refDate, runId)
@@ -267,8 +270,8 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
           [...byTicker.keys()].map((t) => ({ values: [refDate, t], location: refinedPartitionPrefix(refDate, t) }))
         ).pipe(Effect.mapError(fail))
         // the commit point: last, one atomic put
-        yield* Trigger.commitManifest(
-          Trigger.manifestOf(
+        yield* Manifest.commitManifest(
+          Manifest.manifestOf(
             { ...plan, inputs },
             { rows: refined.length, tickers: [...byTicker.keys()], runId },
             new Date(yield* Clock.currentTimeMillis)
@@ -287,7 +290,9 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
           Effect.map((ps) => ps.filter((p) => p.values[0] === refDate)),
           Effect.orElseSucceed(() => [] as ReadonlyArray<Partition>)
         )
-        const manifestThere = Option.isSome(yield* store.head(Trigger.manifestKey(refDate)).pipe(Effect.mapError(fail)))
+        const manifestThere = Option.isSome(
+          yield* store.head(Manifest.manifestKey(refDate)).pipe(Effect.mapError(fail))
+        )
         if (existing.length === 0 && partitions.length === 0 && !manifestThere) {
           return yield* new RefineJobError({
             reason: "NoRawData",
@@ -301,7 +306,7 @@ export const makeMemory: Effect.Effect<Context.Tag.Service<RefineJob>, never, Ob
         if (partitions.length > 0) {
           yield* catalog.dropPartitions(REFINED_TABLE, partitions.map((p) => p.values)).pipe(Effect.mapError(fail))
         }
-        yield* Trigger.removeManifest(refDate).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
+        yield* Manifest.removeManifest(refDate).pipe(Effect.provideService(ObjectStore, store), Effect.mapError(fail))
         return 0
       })
 
