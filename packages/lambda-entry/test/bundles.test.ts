@@ -19,10 +19,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import { spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { runMarked } from "./support/marked.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const outdir = join(root, "dist", ".test-bundles")
@@ -30,26 +30,19 @@ const BUCKET = "b3-bundles"
 
 /** Runs `handler(event)` of a bundle in a fresh node process; its answer as JSON. */
 const invoke = (file: string, event: unknown, env: Record<string, string>) =>
-  Effect.async<any, Error>((resume) => {
-    const script = `
-      const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
-      const answer = await handler(${JSON.stringify(event)}, { awsRequestId: "bundle-test" })
-      console.log("")
-      console.log("ANSWER " + JSON.stringify(answer))
-    `
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-      env: { PATH: process.env["PATH"] ?? "", AWS_REGION: "us-east-1", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    child.on("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("ANSWER "))
-      if (code !== 0 || line === undefined) resume(Effect.fail(new Error(`exit ${code}: ${err.slice(-1500)}`)))
-      else resume(Effect.succeed(JSON.parse(line.slice(7))))
-    })
+  Effect.tryPromise({
+    try: () =>
+      runMarked<any>({
+        script: `
+          const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
+          const answer = await handler(${JSON.stringify(event)}, { awsRequestId: "bundle-test" })
+          console.log("")
+          console.log("ANSWER " + JSON.stringify(answer))
+        `,
+        marker: "ANSWER",
+        env: { PATH: process.env["PATH"] ?? "", AWS_REGION: "us-east-1", ...env }
+      }),
+    catch: (e) => (e instanceof Error ? e : new Error(String(e)))
   })
 
 describe("bundled handlers", () => {

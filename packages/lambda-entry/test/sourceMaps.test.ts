@@ -9,7 +9,6 @@
  *   then, once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -17,6 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { afterAll, beforeAll } from "vitest"
+import { runMarked } from "./support/marked.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const outdir = join(root, "dist", ".test-maps")
@@ -67,9 +67,8 @@ interface Outcome {
 }
 
 /** Imports the bundle in a fresh process and handles one event: the answer or the thrown error. */
-const invoke = (file: string, event: unknown, glueEndpoint: string): Promise<Outcome> =>
-  new Promise((ok, fail) => {
-    const script = `
+const invoke = (file: string, event: unknown, glueEndpoint: string): Promise<Outcome> => {
+  const script = `
       const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
       let outcome
       try {
@@ -80,34 +79,21 @@ const invoke = (file: string, event: unknown, glueEndpoint: string): Promise<Out
       console.log("")
       console.log("OUTCOME " + JSON.stringify({ ...outcome, mapReads: globalThis.__mapReads }))
     `
-    const child = spawn(process.execPath, [
-      "--import",
-      pathToFileURL(preload).href,
-      "--input-type=module",
-      "-e",
-      script
-    ], {
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        AWS_REGION: "us-east-1",
-        AWS_ACCESS_KEY_ID: "test",
-        AWS_SECRET_ACCESS_KEY: "test",
-        B3_GLUE_ENDPOINT: glueEndpoint,
-        B3_GLUE_JOB: "b3-refine",
-        B3_BUCKET: "b3-maps"
-      },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    child.on("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("OUTCOME "))
-      if (code !== 0 || line === undefined) fail(new Error(`exit ${code}: ${err.slice(-1500)}`))
-      else ok(JSON.parse(line.slice(8)))
-    })
+  return runMarked<Outcome>({
+    script,
+    marker: "OUTCOME",
+    nodeArgs: ["--import", pathToFileURL(preload).href],
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      B3_GLUE_ENDPOINT: glueEndpoint,
+      B3_GLUE_JOB: "b3-refine",
+      B3_BUCKET: "b3-maps"
+    }
   })
+}
 
 const s3Event = JSON.parse(readFileSync(new URL("./events/s3-put.json", import.meta.url), "utf8")) as {
   Records: Array<unknown>
