@@ -52,6 +52,9 @@ const COLUMNS: ReadonlyArray<{ readonly element: SchemaElement; readonly select:
   { element: { name: "days_since_previous_snapshot", type: "INT32" }, select: "days_since_previous_snapshot" }
 ]
 
+/** Files written at once. */
+const WRITERS = 8
+
 /** Every column OPTIONAL, as DuckDB and Spark write them. */
 const SCHEMA: Array<SchemaElement> = [
   { name: "schema", num_children: COLUMNS.length },
@@ -121,19 +124,36 @@ export const readDate = (db: Db, refDate: RefDate): Effect.Effect<StagedDate, Du
         tickers: runs.map((r) => r.ticker),
         rows: n,
         write: (staging) =>
-          Effect.try({
-            try: () => {
-              // Plain synchronous calls: ~900 small files a date, in a staging folder of this run
-              // only. Through the platform's asynchronous FileSystem each file cost a mkdir, an
-              // open, a write and a close on libuv's thread pool (a thread hand-off each, and an
-              // effect and an AbortSignal around them): a 20-day `b3 replay` used 4-8 s more CPU.
+          Effect.tryPromise({
+            try: async () => {
+              // Plain node:fs promises, WRITERS files at a time: ~900 small files a date, in a staging
+              // folder of this run only. Not the platform's FileSystem (an effect, an AbortSignal
+              // and a recursive mkdir per file), and not synchronous calls either: creating a folder
+              // and a file is mostly kernel time on a busy disk, which the thread pool overlaps (the
+              // refine of a 20-day replay: 13-24 s vs 18-30 s with synchronous calls, 4 runs each).
               const dateDir = nodePath.join(staging, `ref_date=${refDate}`)
-              nodeFs.mkdirSync(dateDir, { recursive: true })
-              for (const r of runs) {
-                const dir = nodePath.join(dateDir, `ticker=${r.ticker}`)
-                nodeFs.mkdirSync(dir, { recursive: true })
-                nodeFs.writeFileSync(nodePath.join(dir, "part-00000.parquet"), encodeFile(columns, r.from, r.to))
+              await nodeFs.promises.mkdir(dateDir, { recursive: true })
+              let next = 0
+              let failed = false
+              const writer = async (): Promise<void> => {
+                for (let r = runs[next++]; r !== undefined && !failed; r = runs[next++]) {
+                  const dir = nodePath.join(dateDir, `ticker=${r.ticker}`)
+                  try {
+                    await nodeFs.promises.mkdir(dir, { recursive: true })
+                    await nodeFs.promises.writeFile(
+                      nodePath.join(dir, "part-00000.parquet"),
+                      encodeFile(columns, r.from, r.to)
+                    )
+                  } catch (e) {
+                    failed = true // the other writers stop after their current file
+                    throw e
+                  }
+                }
               }
+              // every writer done before the effect ends, the first error reported
+              const settled = await Promise.allSettled(Array.from({ length: WRITERS }, writer))
+              const failure = settled.find((r) => r.status === "rejected")
+              if (failure !== undefined) throw failure.reason
             },
             catch: (cause) => cause
           })

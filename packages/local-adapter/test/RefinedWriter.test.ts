@@ -67,4 +67,19 @@ describe("RefinedWriter", () => {
       assert.deepStrictEqual([none.tickers, none.rows], [[], 0])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   })
+
+  it.effect("a staging folder that cannot be written fails the write with the filesystem's error", () => {
+    const dir = tempWarehouse()
+    return Effect.gen(function*() {
+      const db = yield* open({ threads: 1 })
+      const types = refinedColumns.map((c) => `CAST(${c.name} AS ${c.type.toUpperCase()}) AS ${c.name}`).join(", ")
+      yield* db.run(`CREATE TEMP TABLE refined AS SELECT ${types}, ref_date, ticker FROM ${ROWS}`)
+      const staged = yield* RefinedWriter.readDate(db, "2025-01-06" as RefDate)
+      const blocked = path.join(dir, "a-file")
+      fs.writeFileSync(blocked, "not a folder")
+      const error = yield* Effect.flip(staged.write(path.join(blocked, "staging")))
+      assert.strictEqual((error as { readonly code?: unknown }).code, "ENOTDIR")
+      assert.strictEqual(fs.readFileSync(blocked, "utf8"), "not a folder")
+    }).pipe(Effect.scoped)
+  })
 })
