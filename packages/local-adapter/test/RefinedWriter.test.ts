@@ -21,13 +21,19 @@ const ROWS = `(VALUES
   AS t(index_code, ticker, company, weight_pct, theoretical_qty, share_class, sector, index_constituents,
     sector_weight_pct, period_start, days_since_period_start, days_since_previous_snapshot, ref_date)`
 
+/** A DuckDB instance holding ROWS as the refine's `refined` table (cast to the refined table's column types). */
+const refinedRows = Effect.gen(function*() {
+  const db = yield* open({ threads: 1 })
+  const types = refinedColumns.map((c) => `CAST(${c.name} AS ${c.type.toUpperCase()}) AS ${c.name}`).join(", ")
+  yield* db.run(`CREATE TEMP TABLE refined AS SELECT ${types}, ref_date, ticker FROM ${ROWS}`)
+  return db
+})
+
 describe("RefinedWriter", () => {
   it.effect("writes each ticker's file with DuckDB's types and values, readable by core's reader", () => {
     const dir = tempWarehouse()
     return Effect.gen(function*() {
-      const db = yield* open({ threads: 1 })
-      const types = refinedColumns.map((c) => `CAST(${c.name} AS ${c.type.toUpperCase()}) AS ${c.name}`).join(", ")
-      yield* db.run(`CREATE TEMP TABLE refined AS SELECT ${types}, ref_date, ticker FROM ${ROWS}`)
+      const db = yield* refinedRows
       const staged = yield* RefinedWriter.readDate(db, "2025-01-06" as RefDate)
       assert.deepStrictEqual(staged.tickers, ["PETR4", "VALE3"])
       assert.strictEqual(staged.rows, 3)
@@ -71,9 +77,7 @@ describe("RefinedWriter", () => {
   it.effect("a staging folder that cannot be written fails the write with the filesystem's error", () => {
     const dir = tempWarehouse()
     return Effect.gen(function*() {
-      const db = yield* open({ threads: 1 })
-      const types = refinedColumns.map((c) => `CAST(${c.name} AS ${c.type.toUpperCase()}) AS ${c.name}`).join(", ")
-      yield* db.run(`CREATE TEMP TABLE refined AS SELECT ${types}, ref_date, ticker FROM ${ROWS}`)
+      const db = yield* refinedRows
       const staged = yield* RefinedWriter.readDate(db, "2025-01-06" as RefDate)
       const blocked = path.join(dir, "a-file")
       fs.writeFileSync(blocked, "not a folder")
