@@ -1,17 +1,18 @@
 /**
  * The deployed `onRawObjectCreated` bundle with its source maps beside it, run as Lambda runs it: a
  * fresh `node` process without `--enable-source-maps` imports it and handles one event (its Glue
- * client pointed at a stub on loopback). Every file read of the process is watched (a preload
+ * client pointed at the aws-adapter's Glue fake on loopback). Every file read of the process is watched (a preload
  * module wraps `node:fs`):
  * - a successful first event reads no `.map` file;
  * - a failing one (StartJobRun throttled past the adapter's retries) throws the handler's own error,
  *   message intact, whose stack names the TypeScript line that built it; the entry's map is read
  *   then, once.
  */
+import { StartJobRunCommand } from "@aws-sdk/client-glue"
+import { makeGlueFake, serveGlueFake } from "@b3-pipeline/aws-adapter/testing/GlueFake"
 import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -40,22 +41,21 @@ for (const name of ["readFile", "open"]) watch(fs.promises, name)
 syncBuiltinESMExports()
 `
 
-/** A Glue JSON-protocol stub: no runs yet; StartJobRun answers a run id, or throttling. */
-const startGlue = async (throttle: boolean) => {
-  const server = createServer((req, res) => {
-    const target = String(req.headers["x-amz-target"] ?? "")
-    req.resume()
-    req.on("end", () => {
-      res.setHeader("content-type", "application/x-amz-json-1.1")
-      if (target.endsWith(".GetJobRuns")) return res.end(JSON.stringify({ JobRuns: [] }))
-      if (target.endsWith(".StartJobRun") && !throttle) return res.end(JSON.stringify({ JobRunId: "jr_maps" }))
-      res.statusCode = 400
-      res.end(JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" }))
-    })
-  })
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok))
-  return { close: () => server.close(), endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
-}
+/**
+ * Runs `use` with the Glue fake served on loopback (no runs yet: StartJobRun answers a run id), or,
+ * with `throttle`, one that refuses every StartJobRun with a ThrottlingException.
+ */
+const withGlue = <A>(throttle: boolean, use: (endpoint: string) => Promise<A>): Promise<A> =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const fake = makeGlueFake()
+    if (throttle) {
+      fake.mock.on(StartJobRunCommand).rejects(
+        Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" })
+      )
+    }
+    const endpoint = yield* serveGlueFake(fake)
+    return yield* Effect.promise(() => use(endpoint))
+  })))
 
 interface Outcome {
   readonly ok: boolean
@@ -134,42 +134,32 @@ describe("onRawObjectCreated bundle and its source maps", () => {
   })
 
   it("a successful first event reads no source map", async () => {
-    const glue = await startGlue(false)
-    try {
-      const outcome = await invoke(entry, event, glue.endpoint)
-      assert.isTrue(outcome.ok, JSON.stringify(outcome))
-      assert.strictEqual(outcome.answer?.started.length, 1)
-      assert.deepStrictEqual(outcome.mapReads, [])
-    } finally {
-      glue.close()
-    }
+    const outcome = await withGlue(false, (endpoint) => invoke(entry, event, endpoint))
+    assert.isTrue(outcome.ok, JSON.stringify(outcome))
+    assert.strictEqual(outcome.answer?.started.length, 1)
+    assert.deepStrictEqual(outcome.mapReads, [])
   })
 
   it(
     "a thrown error keeps its message and its logged stack names src/onRawObjectCreated.ts; the map is read then, once",
     async () => {
-      const glue = await startGlue(true)
-      try {
-        const outcome = await invoke(entry, event, glue.endpoint)
-        assert.isFalse(outcome.ok)
-        assert.strictEqual(outcome.tag, "RetryableRefineFailure")
-        assert.match(outcome.message ?? "", /^refine could not be started for raw\/.*\(request maps-test\)/)
-        const stack = outcome.stack ?? ""
-        assert.isTrue(stack.startsWith(`RetryableRefineFailure: ${outcome.message}`), stack)
-        // the line of the source that builds the error
-        const source = readFileSync(join(root, "src", "onRawObjectCreated.ts"), "utf8").split("\n")
-        const built = source.findIndex((l) => l.includes("new RetryableRefineFailure(")) + 1
-        assert.isAbove(built, 0)
-        const frame = /src\/onRawObjectCreated\.ts:(\d+):\d+ \[file:\/\/\S*\/index\.mjs:\d+:\d+\]/.exec(stack)
-        assert.isNotNull(frame, stack)
-        const line = Number(frame?.[1])
-        assert.isTrue(line >= built - 1 && line <= built + 5, `line ${line}, built at ${built}:\n${stack}`)
-        const entryMap = join(outdir, "onRawObjectCreated", "index.mjs.map")
-        assert.isTrue(existsSync(entryMap))
-        assert.strictEqual(outcome.mapReads.filter((f) => f === entryMap).length, 1, outcome.mapReads.join(", "))
-      } finally {
-        glue.close()
-      }
+      const outcome = await withGlue(true, (endpoint) => invoke(entry, event, endpoint))
+      assert.isFalse(outcome.ok)
+      assert.strictEqual(outcome.tag, "RetryableRefineFailure")
+      assert.match(outcome.message ?? "", /^refine could not be started for raw\/.*\(request maps-test\)/)
+      const stack = outcome.stack ?? ""
+      assert.isTrue(stack.startsWith(`RetryableRefineFailure: ${outcome.message}`), stack)
+      // the line of the source that builds the error
+      const source = readFileSync(join(root, "src", "onRawObjectCreated.ts"), "utf8").split("\n")
+      const built = source.findIndex((l) => l.includes("new RetryableRefineFailure(")) + 1
+      assert.isAbove(built, 0)
+      const frame = /src\/onRawObjectCreated\.ts:(\d+):\d+ \[file:\/\/\S*\/index\.mjs:\d+:\d+\]/.exec(stack)
+      assert.isNotNull(frame, stack)
+      const line = Number(frame?.[1])
+      assert.isTrue(line >= built - 1 && line <= built + 5, `line ${line}, built at ${built}:\n${stack}`)
+      const entryMap = join(outdir, "onRawObjectCreated", "index.mjs.map")
+      assert.isTrue(existsSync(entryMap))
+      assert.strictEqual(outcome.mapReads.filter((f) => f === entryMap).length, 1, outcome.mapReads.join(", "))
     },
     60_000
   )
