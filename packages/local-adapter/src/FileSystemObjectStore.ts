@@ -133,21 +133,17 @@ export const make = (
 
     /** Opens a new temp file in `dir`, creating `dir` first unless this instance already did. */
     const openTemp = (dir: string, temp: string): number => {
-      if (!folders.has(dir)) {
-        io.mkdir(dir)
-        folders.add(dir)
-        return io.openExclusive(temp)
+      if (folders.has(dir)) {
+        try {
+          return io.openExclusive(temp)
+        } catch (e) {
+          if (classify(e) !== "NotFound") throw e
+          folders.delete(dir) // the folder was removed behind this instance's back: create it again
+        }
       }
-      try {
-        return io.openExclusive(temp)
-      } catch (e) {
-        if (classify(e) !== "NotFound") throw e
-        // the folder was removed behind this instance's back: create it again
-        folders.delete(dir)
-        io.mkdir(dir)
-        folders.add(dir)
-        return io.openExclusive(temp)
-      }
+      io.mkdir(dir)
+      folders.add(dir)
+      return io.openExclusive(temp)
     }
 
     /**
