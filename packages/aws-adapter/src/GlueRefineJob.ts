@@ -37,7 +37,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { Glue } from "./ClientGlue.js"
 import { classify, describe } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
@@ -161,29 +160,44 @@ const make = (config: GlueRefineJobConfig) =>
       })
     }
 
-    /** The newest run of the same date that has not listed raw yet (runs come newest first). */
+    /**
+     * The newest run of the same date that has not listed raw yet (runs come newest first): page by
+     * page (each page one `Retry.call`), at most `maxRunPages` pages, stopping at the first run
+     * older than the window (no further pages are fetched). A loop rather than `Retry.pages`: the
+     * trigger Lambda's bundle then carries no Stream code (a smaller, faster cold start).
+     */
     const findPending = (args: Record<string, string>, refDate: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Retry.pages(
-          (token, abortSignal) =>
-            glue.send(
-              new GetJobRunsCommand({
-                JobName: config.jobName,
-                MaxResults: 100,
-                ...(token !== undefined ? { NextToken: token } : {})
-              }),
-              { abortSignal }
-            ),
-          (page) => page.NextToken,
-          { onError: fail("start", { refDate }), policy, retryOn }
-        ).pipe(
-          Stream.take(config.maxRunPages ?? 3),
-          Stream.mapConcat((page) => page.JobRuns ?? []),
-          // Newest first: stop at the first run older than the window (no further pages are fetched).
-          Stream.takeWhile((run) => (run.StartedOn?.getTime() ?? Infinity) >= now - window),
-          Stream.filter((run) => PENDING_STATES.has(run.JobRunState ?? "") && sameDate(args, run)),
-          Stream.runHead
-        ))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const maxPages = config.maxRunPages ?? 3
+        const page = (token: string | undefined, read: number): Effect.Effect<Option.Option<JobRun>, RefineJobError> =>
+          read >= maxPages ?
+            Effect.succeedNone :
+            Effect.flatMap(
+              Retry.call(
+                (abortSignal) =>
+                  glue.send(
+                    new GetJobRunsCommand({
+                      JobName: config.jobName,
+                      MaxResults: 100,
+                      ...(token !== undefined ? { NextToken: token } : {})
+                    }),
+                    { abortSignal }
+                  ),
+                { onError: fail("start", { refDate }), policy, retryOn }
+              ),
+              (out) => {
+                for (const run of out.JobRuns ?? []) {
+                  if ((run.StartedOn?.getTime() ?? Infinity) < now - window) return Effect.succeedNone
+                  if (PENDING_STATES.has(run.JobRunState ?? "") && sameDate(args, run)) {
+                    return Effect.succeed(Option.some(run))
+                  }
+                }
+                const next = out.NextToken
+                return next !== undefined && next !== "" ? page(next, read + 1) : Effect.succeedNone
+              }
+            )
+        return page(undefined, 0)
+      })
 
     const startOnce = (request: RefineRequest) =>
       Effect.gen(function*() {

@@ -257,33 +257,23 @@ const startDate = (raw: RawState, refDate: RefDate, source?: { key: string; inde
       ...(source !== undefined ? { indexCode: source.indexCode, sourceKey: source.key } : {})
     }))
 
-/**
- * The trigger for a batch of object-created records (an S3 notification, the local store's events,
- * the memory queue): the raw records' implied dates, coalesced, one refine each, ascending. With an
- * `ObjectStore` in context the raw table is listed once for the successor rule and the plans;
- * without one (a Lambda that may only start jobs) only the records' own dates are refined.
- * A failed refine fails the batch (later dates are not started): the date stays stale.
- *
- * @category trigger
- */
-export const onRawObjects = (
-  records: Iterable<S3EventRecord>
+/** The raw Parquet records of a batch, by key (a key named twice counts once). */
+const changesOf = (records: Iterable<S3EventRecord>): Map<string, RawChange & { key: string }> => {
+  const changes = new Map<string, RawChange & { key: string }>()
+  for (const record of records) {
+    const key = recordKey(record)
+    const change = parseRawParquetKey(key)
+    if (change !== undefined) changes.set(key, { ...change, key })
+  }
+  return changes
+}
+
+/** One refine per implied date, ascending; with `raw`, each with its plan. */
+const startChanges = (
+  changes: Map<string, RawChange & { key: string }>,
+  raw: RawState | undefined
 ): Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError, RefineJob> =>
   Effect.gen(function*() {
-    const changes = new Map<string, RawChange & { key: string }>()
-    for (const record of records) {
-      const key = recordKey(record)
-      const change = parseRawParquetKey(key)
-      if (change !== undefined) changes.set(key, { ...change, key })
-    }
-    if (changes.size === 0) return []
-    const store = yield* Effect.serviceOption(ObjectStore)
-    const raw = Option.isSome(store) ?
-      yield* readRawState.pipe(
-        Effect.provideService(ObjectStore, store.value),
-        Effect.mapError(readFailure("trigger"))
-      ) :
-      undefined
     const dates = coalesce(changes.values(), raw)
     const firstSource = new Map<RefDate, RawChange & { key: string }>()
     for (const c of changes.values()) if (!firstSource.has(c.refDate)) firstSource.set(c.refDate, c)
@@ -306,6 +296,47 @@ export const onRawObjects = (
   })
 
 /**
+ * The trigger for a batch of object-created records (an S3 notification, the local store's events,
+ * the memory queue): the raw records' implied dates, coalesced, one refine each, ascending. With an
+ * `ObjectStore` in context the raw table is listed once for the successor rule and the plans;
+ * without one (a Lambda that may only start jobs) only the records' own dates are refined
+ * (`onRawObjectsWithoutListing`). A failed refine fails the batch (later dates are not started):
+ * the date stays stale.
+ *
+ * @category trigger
+ */
+export const onRawObjects = (
+  records: Iterable<S3EventRecord>
+): Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError, RefineJob> =>
+  Effect.gen(function*() {
+    const changes = changesOf(records)
+    if (changes.size === 0) return []
+    const store = yield* Effect.serviceOption(ObjectStore)
+    const raw = Option.isSome(store) ?
+      yield* readRawState.pipe(
+        Effect.provideService(ObjectStore, store.value),
+        Effect.mapError(readFailure("trigger"))
+      ) :
+      undefined
+    return yield* startChanges(changes, raw)
+  })
+
+/**
+ * `onRawObjects` without an `ObjectStore`, whatever the context holds: only the records' own dates
+ * are refined, and nothing is listed or read. For a caller that may only start jobs (the trigger
+ * Lambda): it references none of the listing code, so a bundle of it carries no Stream code.
+ *
+ * @category trigger
+ */
+export const onRawObjectsWithoutListing = (
+  records: Iterable<S3EventRecord>
+): Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError, RefineJob> =>
+  Effect.suspend(() => {
+    const changes = changesOf(records)
+    return changes.size === 0 ? Effect.succeed([]) : startChanges(changes, undefined)
+  })
+
+/**
  * The trigger for one record: `None` when its key is not a raw Parquet object, else the refines it
  * implies (`onRawObjects`).
  *
@@ -317,6 +348,19 @@ export const onRawObject = (
   changeOfRecord(record) === undefined ?
     Effect.succeedNone :
     Effect.map(onRawObjects([record]), Option.some)
+
+/**
+ * `onRawObject` without an `ObjectStore` (`onRawObjectsWithoutListing`): `None` when the key is not
+ * a raw Parquet object, else the refine of the record's own date.
+ *
+ * @category trigger
+ */
+export const onRawObjectWithoutListing = (
+  record: S3EventRecord
+): Effect.Effect<Option.Option<ReadonlyArray<RefineRun>>, RefineJobError, RefineJob> =>
+  changeOfRecord(record) === undefined ?
+    Effect.succeedNone :
+    Effect.map(onRawObjectsWithoutListing([record]), Option.some)
 
 /** @category reconcile */
 export interface ReconcileOptions {

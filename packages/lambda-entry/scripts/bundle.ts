@@ -16,6 +16,7 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import ts from "typescript"
 import { buildOptions, copyParquetWasm } from "../src/Esbuild.js"
 
 export const HANDLERS = ["onRawObjectCreated", "scheduledIngest"] as const
@@ -25,10 +26,48 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 // Building an Effect, a Layer or a Schema has no side effect, but a bundler cannot know that a
 // module-level `export const layerMemory = Layer.effect(...)` is droppable when nothing uses it:
 // it keeps the call and everything it references (core's in-memory refine job pulls Arrow and the
-// Parquet writer into a handler that only starts a Glue run). This plugin marks the top-level
-// `const x = f(...)` initializers of the workspace's own sources `/* @__PURE__ */`, as a
-// hand-written annotation would; a value that is used is kept as before.
-const TOP_LEVEL_CALL = /^((?:export )?const [\w$]+(?:: [^=\n]+)? = )(?=[A-Za-z_$][\w$.]*(?:<[^>\n]*>)?\()/gm
+// Parquet writer into a handler that only starts a Glue run). This plugin wraps the initializer of
+// each top-level `const` of the workspace's own sources, and the `extends` expression of each
+// top-level class (`Schema.TaggedError<E>()(...)`, `Context.Tag(...)<...>()`), in a pure arrow call
+// `/* @__PURE__ */ (() => (...))()`: esbuild drops it with what it references when the value is
+// unused and inlines it back when it is used. A bare `/* @__PURE__ */ f(...)` would not do: esbuild
+// keeps it when its arguments call something (`Config.string("X").pipe(...)`) or when a call is
+// chained on it (`Effect.map(...).pipe(...)`). The sources are parsed with TypeScript (an
+// initializer may span lines); the insertions keep every line where it was, so the maps still give
+// the sources' lines.
+const PURE_OPEN = "/* @__PURE__ */ (() => ("
+const PURE_CLOSE = "))()"
+const hasAwait = (node: ts.Node): boolean =>
+  ts.isAwaitExpression(node) || (!ts.isFunctionLike(node) && ts.forEachChild(node, hasAwait) === true)
+/** Literals, names and functions: nothing to drop that esbuild does not drop already. */
+const trivial = (e: ts.Expression): boolean =>
+  ts.isArrowFunction(e) || ts.isFunctionExpression(e) || ts.isIdentifier(e) || ts.isLiteralExpression(e) ||
+  ts.isNoSubstitutionTemplateLiteral(e) || e.kind === ts.SyntaxKind.TrueKeyword ||
+  e.kind === ts.SyntaxKind.FalseKeyword
+export const markPure = (source: string, fileName: string): string => {
+  const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS)
+  const wraps: Array<ts.Expression> = []
+  for (const statement of file.statements) {
+    if (ts.isVariableStatement(statement)) {
+      const declared = statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.DeclareKeyword) === true
+      if (declared || (statement.declarationList.flags & ts.NodeFlags.Const) === 0) continue
+      for (const d of statement.declarationList.declarations) {
+        if (d.initializer !== undefined && !trivial(d.initializer)) wraps.push(d.initializer)
+      }
+    } else if (ts.isClassDeclaration(statement)) {
+      for (const clause of statement.heritageClauses ?? []) {
+        if (clause.token !== ts.SyntaxKind.ExtendsKeyword) continue
+        for (const t of clause.types) if (!trivial(t.expression)) wraps.push(t.expression)
+      }
+    }
+  }
+  let out = source
+  for (const e of wraps.filter((e) => !hasAwait(e)).sort((a, b) => b.pos - a.pos)) {
+    const start = e.getStart(file)
+    out = out.slice(0, start) + PURE_OPEN + out.slice(start, e.end) + PURE_CLOSE + out.slice(e.end)
+  }
+  return out
+}
 // The same reasoning at the module level: the workspace's sources have no import-time side
 // effects, so a module none of whose exports is used is dropped with its imports (what
 // `"sideEffects": false` in each package.json would say).
@@ -52,7 +91,7 @@ const pureModuleValues: esbuild.Plugin = {
     })
     build.onLoad({ filter: WORKSPACE_SOURCE }, async (args) => {
       const source = await readFile(args.path, "utf8")
-      return { contents: source.replace(TOP_LEVEL_CALL, "$1/* @__PURE__ */ "), loader: "ts" }
+      return { contents: markPure(source, args.path), loader: "ts" }
     })
   }
 }

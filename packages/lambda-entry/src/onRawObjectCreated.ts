@@ -80,13 +80,14 @@ const decode = Schema.decodeUnknownEither(S3Event)
 
 /**
  * The trigger rule, from core's `Trigger` (no codec or Parquet imports): a raw Parquet key starts
- * the refines it implies (`Some(runs)`), any other key is `None`. This layer provides no
- * `ObjectStore`, so only the object's own date is refined; a backfill's effect on the next date is
- * left to `Trigger.reconcile` (its staleness test catches it).
+ * the refine of its date (`Some(runs)`), any other key is `None`. The handler has no `ObjectStore`,
+ * so only the object's own date is refined (`Trigger.onRawObjectWithoutListing`, which carries no
+ * listing code into the bundle); a backfill's effect on the next date is left to
+ * `Trigger.reconcile` (its staleness test catches it).
  *
  * @category handlers
  */
-export const onRawObject = Trigger.onRawObject
+export const onRawObject = Trigger.onRawObjectWithoutListing
 
 /**
  * The handler's work as an Effect (tests provide a `RefineJob`).
