@@ -30,10 +30,10 @@ import * as Stream from "effect/Stream"
 import type { B3ParseError } from "./B3ParseError.js"
 import type { IndexCode, Portfolio, RefDate } from "./Domain.js"
 import { sha256Hex } from "./internal/hash.js"
+import { encodeRawParquet } from "./internal/rawParquetEncode.js"
 import type { ObjectKey } from "./ObjectStore.js"
 import { ObjectStore, ObjectStoreError, unsafeKey } from "./ObjectStore.js"
 import type { Payload } from "./PortfolioSource.js"
-import { encodeRawParquet } from "./RawParquet.js"
 import { PAYLOAD_PREFIX, QUARANTINE_PREFIX, rawParquetKey } from "./Tables.js"
 
 /** @category models */
