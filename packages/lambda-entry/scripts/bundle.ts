@@ -121,7 +121,7 @@ const deadDynamicImports = async (build: esbuild.BuildOptions, plugins: Array<es
     })
   )
 }
-const dropDynamicImports = (dead: ReadonlySet<string>): esbuild.Plugin => ({
+const dropDynamicImports = (dead: ReadonlySet<string>, dropped: Set<string>): esbuild.Plugin => ({
   name: "drop-dead-dynamic-imports",
   setup(build) {
     build.onResolve({ filter: /.*/ }, async (args) => {
@@ -133,7 +133,9 @@ const dropDynamicImports = (dead: ReadonlySet<string>): esbuild.Plugin => ({
         resolveDir: args.resolveDir,
         pluginData: { inner: true }
       })
-      return result.errors.length === 0 && dead.has(result.path) ? { path: args.path, external: true } : undefined
+      if (result.errors.length > 0 || !dead.has(result.path)) return undefined
+      dropped.add(args.path)
+      return { path: args.path, external: true }
     })
   }
 })
@@ -171,11 +173,17 @@ export const bundle = async (
       external: sdk === "external" ? ["@aws-sdk/*"] : []
     })
     const dead = await deadDynamicImports(build, [pureModuleValues])
+    const dropped = new Set<string>()
     const result = await esbuild.build({
       ...build,
       logLevel: "warning",
-      plugins: [dropDynamicImports(dead), pureModuleValues]
+      plugins: [dropDynamicImports(dead, dropped), pureModuleValues]
     })
+    // A dropped import() left in the output would fail when run (its file is not in the asset).
+    for (const [file, output] of Object.entries(result.metafile?.outputs ?? {})) {
+      const left = output.imports.find((i) => i.kind === "dynamic-import" && i.external === true && dropped.has(i.path))
+      if (left !== undefined) throw new Error(`${file} still imports ${left.path}, which the bundle left out`)
+    }
     // Beside the handler's folder, not in it (the folder is the Lambda asset).
     writeFileSync(join(outdir, `${handler}.meta.json`), JSON.stringify(result.metafile))
     // parquet-wasm's Node build reads its .wasm beside itself (__dirname) when loaded.
