@@ -32,6 +32,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { classify, describe } from "./internal/fsError.js"
+import { Lru } from "./internal/lru.js"
 import type { Io } from "./internal/nodeIo.js"
 import { nodeIo } from "./internal/nodeIo.js"
 
@@ -43,6 +44,9 @@ import { nodeIo } from "./internal/nodeIo.js"
  */
 const etagOf = (size: number, mtime: number, ino: number): string =>
   `${size.toString(16)}-${mtime.toString(16)}-${ino.toString(16)}`
+
+/** Hashes and folders an instance keeps in memory (the objects of the latest dates). */
+const CACHED_OBJECTS = 4096
 
 /** Prefix of the temporary files this store writes (never a valid key name). @category constants */
 export const TEMP_PREFIX = ".tmp-"
@@ -93,7 +97,10 @@ export const make = (
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const isDurable = durableTest(options.durable)
-    const hashCache = new Map<string, { readonly size: number; readonly mtime: number; readonly sha256: string }>()
+    // Bounded: a backfill writes or heads each object once or twice, in date order.
+    const hashCache = new Lru<string, { readonly size: number; readonly mtime: number; readonly sha256: string }>(
+      CACHED_OBJECTS
+    )
 
     const pathOf = (key: string): string => path.join(root, ...key.split("/"))
 
@@ -109,8 +116,8 @@ export const make = (
     }
 
     const io = options.io ?? nodeIo
-    /** Folders this instance created or found: a put into one of them makes no `mkdir`. */
-    const folders = new Set<string>()
+    /** Folders this instance created or found (the latest ones): a put into one of them makes no `mkdir`. */
+    const folders = new Lru<string, true>(CACHED_OBJECTS)
 
     const infoOf = (method: string, key: string, file: string) =>
       Effect.try({
@@ -142,7 +149,7 @@ export const make = (
         }
       }
       io.mkdir(dir)
-      folders.add(dir)
+      folders.set(dir, true)
       return io.openExclusive(temp)
     }
 

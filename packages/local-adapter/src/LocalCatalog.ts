@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { classify, describe } from "./internal/fsError.js"
+import { Lru } from "./internal/lru.js"
 
 /** The catalog's folder, relative to the warehouse. @category constants */
 export const CATALOG_DIR = "_catalog"
@@ -39,6 +40,9 @@ export interface Options {
    */
   readonly durable?: boolean
 }
+
+/** Decoded catalog files kept in memory (a table file and the shards of the dates last touched). */
+const CACHED_FILES = 64
 
 const TableFile = Schema.Struct({ version: Schema.Literal(1), table: TableDef })
 type TableFile = typeof TableFile.Type
@@ -98,8 +102,12 @@ export const make = (warehouse: string, options: Options = {}) =>
       })
     }
 
-    // Decoded files with their stat then: an unchanged file is neither re-read nor re-decoded.
-    const cache = new Map<string, { readonly value: unknown; readonly mtime: number; readonly size: number }>()
+    // Decoded files with their stat then: an unchanged file is neither re-read nor re-decoded. Bounded
+    // (least recently used out first): a backfill touches each date's shard once or twice, and an
+    // unbounded cache held every partition of the history in memory (70k at 120 days).
+    const cache = new Lru<string, { readonly value: unknown; readonly mtime: number; readonly size: number }>(
+      CACHED_FILES
+    )
     const statOf = (file: string) =>
       Effect.map(
         Effect.option(fs.stat(file)),
