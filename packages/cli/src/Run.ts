@@ -8,6 +8,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
+import * as HeapBudget from "./HeapBudget.js"
 import { main } from "./Main.js"
 
 // The one place the process's exit code is set: the program's own code (below), 130 when
@@ -28,6 +29,9 @@ const onSignal = () => {
 }
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
+
+// A long command's heap stays near what it keeps live (see HeapBudget.ts).
+HeapBudget.start()
 
 NodeRuntime.runMain(main(process.argv), {
   disableErrorReporting: true,
