@@ -4,14 +4,14 @@
  *
  * V8 sizes its heap from how fast the program allocates, not from what it keeps: a backfill keeps
  * 40-60 MB live, yet V8 let the heap grow to 3-4 times that, and the process's peak RSS grew with
- * the run (545 MB after 250 days with nothing leaking, measured by the bench). The command line
+ * the run. The command line
  * cannot set V8's heap flags (`b3` runs as `node bin/b3.js`, and a child process with other flags
  * would survive a SIGKILL of its parent, which the writer lock's crash semantics rule out), so this
  * module watches the heap from inside: every `intervalMs` it reads V8's heap statistics (a few
  * microseconds) and, when the heap in use has grown past `grow` times what the last full collection
  * left plus `slack` (and past `floor`), it asks V8 for a full collection, which also returns the
- * freed pages to the system. A year's replay makes a handful of them (7 in 259 s, 0.7 s in all) and
- * peaks at about 390 MB instead of 545.
+ * freed pages to the system. A 250-day replay asked for 4 of them (250 ms in all) and peaked at
+ * 325 MB, against 411 MB without them, in the same time (209 s and 208 s, run one after the other).
  *
  * The collection is V8's `gc()`, exposed with `v8.setFlagsFromString("--expose-gc")` (the way
  * Jest's leak detector reaches it); where that yields no function, the budget does nothing.
