@@ -72,6 +72,15 @@ export const markPure = (source: string, fileName: string): string => {
 // effects, so a module none of whose exports is used is dropped with its imports (what
 // `"sideEffects": false` in each package.json would say).
 const WORKSPACE_SOURCE = /\/packages\/[^/]+\/src\/.*\.ts$/
+/** Resolves an import as esbuild would, marked `inner` so that the plugins asking let it through. */
+const resolveInner = (build: esbuild.PluginBuild, args: esbuild.OnResolveArgs) =>
+  build.resolve(args.path, {
+    kind: args.kind,
+    importer: args.importer,
+    resolveDir: args.resolveDir,
+    pluginData: { inner: true }
+  })
+
 const pureModuleValues: esbuild.Plugin = {
   name: "pure-module-values",
   setup(build) {
@@ -80,12 +89,7 @@ const pureModuleValues: esbuild.Plugin = {
       // A relative import inside a dependency never lands in the workspace's sources: no need to
       // resolve it twice (most of the imports of a bundle are these).
       if (args.path.startsWith(".") && args.importer.includes("/node_modules/")) return undefined
-      const result = await build.resolve(args.path, {
-        kind: args.kind,
-        importer: args.importer,
-        resolveDir: args.resolveDir,
-        pluginData: { inner: true }
-      })
+      const result = await resolveInner(build, args)
       if (result.errors.length > 0 || !WORKSPACE_SOURCE.test(result.path)) return undefined
       return { path: result.path, sideEffects: false }
     })
@@ -127,12 +131,7 @@ const dropDynamicImports = (dead: ReadonlySet<string>, dropped: Set<string>): es
     build.onResolve({ filter: /.*/ }, async (args) => {
       // `inner`: a resolution asked by this plugin or the next one (it resolves normally)
       if (args.kind !== "dynamic-import" || args.pluginData?.inner === true) return undefined
-      const result = await build.resolve(args.path, {
-        kind: args.kind,
-        importer: args.importer,
-        resolveDir: args.resolveDir,
-        pluginData: { inner: true }
-      })
+      const result = await resolveInner(build, args)
       if (result.errors.length > 0 || !dead.has(result.path)) return undefined
       dropped.add(args.path)
       return { path: args.path, external: true }
