@@ -330,6 +330,7 @@ const runCliMeasured = (args: ReadonlyArray<string>) =>
     const preload = fileURLToPath(new URL("./rss-preload.cjs", import.meta.url))
     const env: Record<string, string | undefined> = { ...process.env }
     delete env["NODE_OPTIONS"]
+    env["B3_CLI_REQUIRE_BUNDLE"] = "1" // the bundle, never the sources (see cli.ts)
     const t0 = performance.now()
     const child = spawn(process.execPath, ["-r", preload, bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""

@@ -46,6 +46,10 @@ if (installed) {
   await import("../dist/bin.js")
 } else if (fresh && process.env.B3_CLI_FROM_SOURCE === undefined) {
   await import(bundle)
+} else if (process.env.B3_CLI_REQUIRE_BUNDLE === "1") {
+  // a benchmark's guard: timing the sources through tsx instead of the bundle is a wrong figure
+  process.stderr.write("b3: packages/cli/dist/b3.mjs is older than the TypeScript sources: run `npm run build:cli`\n")
+  process.exit(2)
 } else {
   // the workspace's packages export their sources under the "@b3-pipeline/source" condition
   nodeModule.register(
