@@ -82,8 +82,6 @@ export interface ObjectInfo extends ListedObject {
 export interface PutResult extends ObjectInfo {
   /** `false` when an identical object was already there: nothing was written, no event emitted. */
   readonly written: boolean
-  /** `true` when the put wrote over an object with other bytes (`false` for a new key or a no-op). */
-  readonly replaced: boolean
 }
 
 /** @category models */
@@ -298,7 +296,7 @@ export const make = (impl: ObjectStoreImpl, options: MakeOptions = {}): Effect.E
           const sha256 = sha256Hex(body)
           const existing = yield* Effect.mapError(impl.head(key), asMethod("put"))
           if (Option.isSome(existing) && existing.value.sha256 === sha256) {
-            return { ...existing.value, written: false, replaced: false }
+            return { ...existing.value, written: false }
           }
           const etag = yield* Effect.mapError(
             impl.write(key, body, { sha256, contentType: putOptions?.contentType }),
@@ -309,7 +307,7 @@ export const make = (impl: ObjectStoreImpl, options: MakeOptions = {}): Effect.E
             const now = yield* Clock.currentTimeMillis
             yield* PubSub.publish(pubsub, makeCreatedRecord(impl.bucket, info, new Date(now), options.region))
           }
-          return { ...info, written: true, replaced: Option.isSome(existing) }
+          return { ...info, written: true }
         })
       )
 

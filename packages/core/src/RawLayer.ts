@@ -245,10 +245,11 @@ export const make: Effect.Effect<Context.Tag.Service<RawLayer>, never, ObjectSto
           cause: asError(cause)
         })
     })
+    const before = yield* store.head(parquetKey).pipe(Effect.mapError(storeError("write")))
     // the payload objects are in place: now the Parquet, whose creation triggers the refine
     const put = yield* store.put(parquetKey, bytes, { contentType: "application/vnd.apache.parquet" })
       .pipe(Effect.mapError(storeError("write")))
-    const outcome: RawWrite["outcome"] = !put.written ? "unchanged" : put.replaced ? "replaced" : "created"
+    const outcome: RawWrite["outcome"] = !put.written ? "unchanged" : Option.isSome(before) ? "replaced" : "created"
     return {
       indexCode: portfolio.indexCode,
       refDate: portfolio.refDate,

@@ -32,27 +32,6 @@ const FailingStore = Layer.effect(
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
 describe("RawLayer.layer", () => {
-  it.effect("learns created / replaced from the Parquet's put itself (no head of its own: one request less on S3)", () =>
-    Effect.gen(function*() {
-      const heads: Array<string> = []
-      const inner = yield* ObjectStore.pipe(Effect.provide(ObjectStoreLayerMemory))
-      const counting = ObjectStore.of({
-        ...inner,
-        head: (key) => Effect.zipRight(Effect.sync(() => heads.push(key)), inner.head(key))
-      })
-      const write = (size: number) =>
-        Effect.gen(function*() {
-          const raw = yield* RawLayer.RawLayer
-          const { payload, portfolio } = samplePayload({ indexCode: "IBRA", size, pageSize: 20 })
-          return yield* raw.write(payload, portfolio)
-        }).pipe(Effect.provide(RawLayer.layer), Effect.provideService(ObjectStore, counting))
-      const first = yield* write(45)
-      const second = yield* write(46)
-      const third = yield* write(46)
-      assert.deepStrictEqual([first.outcome, second.outcome, third.outcome], ["created", "replaced", "unchanged"])
-      assert.deepStrictEqual(heads.filter((k) => k === first.parquetKey), [])
-    }))
-
   it.effect("archives the exact pages and request.json, then writes the Parquet (created)", () =>
     Effect.gen(function*() {
       const raw = yield* RawLayer.RawLayer
