@@ -336,6 +336,13 @@ export const onRawObjectsWithoutListing = (
     return changes.size === 0 ? Effect.succeed([]) : startChanges(changes, undefined)
   })
 
+/** One record through a batch trigger: `None` when its key is not a raw Parquet object. */
+const oneRecord = (
+  record: S3EventRecord,
+  batch: (records: Iterable<S3EventRecord>) => Effect.Effect<ReadonlyArray<RefineRun>, RefineJobError, RefineJob>
+): Effect.Effect<Option.Option<ReadonlyArray<RefineRun>>, RefineJobError, RefineJob> =>
+  changeOfRecord(record) === undefined ? Effect.succeedNone : Effect.map(batch([record]), Option.some)
+
 /**
  * The trigger for one record: `None` when its key is not a raw Parquet object, else the refines it
  * implies (`onRawObjects`).
@@ -344,10 +351,7 @@ export const onRawObjectsWithoutListing = (
  */
 export const onRawObject = (
   record: S3EventRecord
-): Effect.Effect<Option.Option<ReadonlyArray<RefineRun>>, RefineJobError, RefineJob> =>
-  changeOfRecord(record) === undefined ?
-    Effect.succeedNone :
-    Effect.map(onRawObjects([record]), Option.some)
+): Effect.Effect<Option.Option<ReadonlyArray<RefineRun>>, RefineJobError, RefineJob> => oneRecord(record, onRawObjects)
 
 /**
  * `onRawObject` without an `ObjectStore` (`onRawObjectsWithoutListing`): `None` when the key is not
@@ -358,9 +362,7 @@ export const onRawObject = (
 export const onRawObjectWithoutListing = (
   record: S3EventRecord
 ): Effect.Effect<Option.Option<ReadonlyArray<RefineRun>>, RefineJobError, RefineJob> =>
-  changeOfRecord(record) === undefined ?
-    Effect.succeedNone :
-    Effect.map(onRawObjectsWithoutListing([record]), Option.some)
+  oneRecord(record, onRawObjectsWithoutListing)
 
 /** @category reconcile */
 export interface ReconcileOptions {
