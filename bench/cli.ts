@@ -52,15 +52,23 @@ export interface CliTime {
   readonly cpuMs: number
 }
 
+/**
+ * The environment of a `b3` process the bench measures: no NODE_OPTIONS, and the bundle only (a
+ * source edited during the bench would make the entry fall back to the sources through tsx, seconds
+ * rather than milliseconds: `B3_CLI_REQUIRE_BUNDLE` makes it fail instead of printing that figure).
+ */
+export const cliEnv = (): Record<string, string | undefined> => {
+  const env: Record<string, string | undefined> = { ...process.env }
+  delete env["B3_CLI_FROM_SOURCE"]
+  delete env["NODE_OPTIONS"]
+  env["B3_CLI_REQUIRE_BUNDLE"] = "1"
+  return env
+}
+
 /** One `b3 ...args` process: wall ms from spawn to exit and its CPU ms; fails on a non-zero exit. */
 export const timeCliOnce = (args: ReadonlyArray<string>, command: ReadonlyArray<string> = [bin]): Promise<CliTime> =>
   new Promise((ok, fail) => {
-    const env: Record<string, string | undefined> = { ...process.env }
-    delete env["B3_CLI_FROM_SOURCE"]
-    delete env["NODE_OPTIONS"]
-    // a source edited during the bench would make the entry fall back to the sources through tsx
-    // (seconds, not milliseconds): fail instead of printing that figure
-    env["B3_CLI_REQUIRE_BUNDLE"] = "1"
+    const env = cliEnv()
     const cpu0 = childrenCpuMs()
     const t0 = performance.now()
     const child = spawn(process.execPath, [...command, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })

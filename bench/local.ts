@@ -44,7 +44,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { atMost, below, ratioAtMost, SMOKE } from "./check.js"
-import { buildCli, cliNote, timeCli, timeCliOnce } from "./cli.js"
+import { buildCli, cliEnv, cliNote, timeCli, timeCliOnce } from "./cli.js"
 import { mean, median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
@@ -328,9 +328,7 @@ const runCliMeasured = (args: ReadonlyArray<string>) =>
   new Promise<{ wallMs: number; peakMb: number; samplesMb: Array<number> }>((ok, fail) => {
     const bin = fileURLToPath(new URL("../packages/cli/bin/b3.js", import.meta.url))
     const preload = fileURLToPath(new URL("./rss-preload.cjs", import.meta.url))
-    const env: Record<string, string | undefined> = { ...process.env }
-    delete env["NODE_OPTIONS"]
-    env["B3_CLI_REQUIRE_BUNDLE"] = "1" // the bundle, never the sources (see cli.ts)
+    const env = cliEnv()
     const t0 = performance.now()
     const child = spawn(process.execPath, ["-r", preload, bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
