@@ -7,6 +7,9 @@
  * - `decodeRawParquet` of the per-portfolio files;
  * - building the four string columns (cod, asset, type, segment) of all rows: naive Arrow Utf8
  *   (`vectorFromArray(values, new Utf8())`) against the Map-interned dictionary build, and the ratio.
+ * - a refined `(date, ticker)` partition file of 1 and 3 rows (what a backfill writes ~200k of a
+ *   year): `RefinedWriter.encodeFile` (local-adapter's `internal/smallParquet.ts`) against
+ *   hyparquet-writer with the same schema and options (the encoder it replaced), per file.
  * Times are medians of RUNS runs after a warm-up; the per-file passes (thousands of files) and the
  * slow naive build run once.
  *
@@ -15,7 +18,10 @@
 import type { IndexCode, Portfolio, RefDate, Ticker } from "@b3-pipeline/core/Domain"
 import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
 import { decodeRawParquet, dictionaryStringColumn, encodeRawParquet } from "@b3-pipeline/core/RawParquet"
+import { encodeFile as encodeRefinedFile } from "@b3-pipeline/local-adapter/RefinedWriter"
 import * as Arrow from "apache-arrow"
+import { ByteWriter, parquetWrite } from "hyparquet-writer"
+import type { ColumnSource, SchemaElement } from "hyparquet-writer"
 import { pathToFileURL } from "node:url"
 import { SMOKE } from "./check.js"
 import { median } from "./stats.js"
@@ -86,6 +92,77 @@ const concatenate = (portfolios: ReadonlyArray<Portfolio>, rows: number): Portfo
   return { ...first, size: rows, tickers, assets, types, sectors, weights, quantities, totalQuantity: total }
 }
 
+/** Refined rows as DuckDB hands them to `RefinedWriter` (columns in file order), `n` of them. */
+const refinedColumns = (n: number): Array<Array<unknown>> => {
+  const cols: Array<Array<unknown>> = Array.from({ length: 11 }, () => [])
+  for (let i = 0; i < n; i++) {
+    const row = [
+      ["IBOV", "IBXX", "SMLL"][i % 3],
+      `COMPANY ${i % 500}`,
+      BigInt(i % 99_999),
+      BigInt(i) * 1000n,
+      "ON  NM",
+      i % 7 === 0 ? null : "Petróleo, Gás e Biocombustíveis",
+      87n,
+      i % 5 === 0 ? null : BigInt(i % 100_000),
+      19_700 + (i % 3),
+      i % 30,
+      i % 4 === 0 ? null : 1
+    ]
+    row.forEach((v, c) => cols[c]?.push(v))
+  }
+  return cols
+}
+
+/** The same files through hyparquet-writer (the schema and options RefinedWriter used with it). */
+const REFINED_SCHEMA: Array<SchemaElement> = [
+  { name: "schema", num_children: 11 },
+  ...([
+    { name: "index_code", type: "BYTE_ARRAY", converted_type: "UTF8" },
+    { name: "company", type: "BYTE_ARRAY", converted_type: "UTF8" },
+    { name: "weight_pct", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    { name: "theoretical_qty", type: "INT64" },
+    { name: "share_class", type: "BYTE_ARRAY", converted_type: "UTF8" },
+    { name: "sector", type: "BYTE_ARRAY", converted_type: "UTF8" },
+    { name: "index_constituents", type: "INT64" },
+    { name: "sector_weight_pct", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    { name: "period_start", type: "INT32", converted_type: "DATE" },
+    { name: "days_since_period_start", type: "INT32" },
+    { name: "days_since_previous_snapshot", type: "INT32" }
+  ] as Array<SchemaElement>).map((e) => ({ ...e, repetition_type: "OPTIONAL" as const }))
+]
+const hyparquetRefinedFile = (cols: ReadonlyArray<ReadonlyArray<unknown>>, from: number, to: number) => {
+  const writer = new ByteWriter()
+  parquetWrite({
+    writer,
+    schema: REFINED_SCHEMA,
+    columnData: REFINED_SCHEMA.slice(1).map((e, i): ColumnSource => ({
+      name: e.name,
+      data: (cols[i] ?? []).slice(from, to).map((v) =>
+        typeof v === "bigint" && e.type === "INT32" ? Number(v) : v
+      ) as ColumnSource["data"],
+      statistics: false,
+      offsetIndex: false
+    })),
+    codec: "UNCOMPRESSED",
+    statistics: false
+  })
+  return new Uint8Array(writer.getBuffer())
+}
+
+/** Microseconds per file of `encode` over consecutive runs of `per` rows (after one warm-up pass). */
+const perFileUs = (
+  cols: ReadonlyArray<ReadonlyArray<unknown>>,
+  per: number,
+  encode: (cols: ReadonlyArray<ReadonlyArray<unknown>>, from: number, to: number) => Uint8Array
+): number => {
+  const n = cols[0]?.length ?? 0
+  const pass = () => {
+    for (let i = 0; i + per <= n; i += per) encode(cols, i, i + per)
+  }
+  return timed(RUNS, pass) * 1000 / Math.floor(n / per)
+}
+
 export async function run(): Promise<Array<BenchRow>> {
   const { portfolios, rows } = corpus()
   const note = `${rows} rows, ${portfolios.length} portfolios`
@@ -115,8 +192,23 @@ export async function run(): Promise<Array<BenchRow>> {
   const naive = time(() => strings.map((values) => Arrow.vectorFromArray(values, new Arrow.Utf8())))
   if (naive.value[0]?.length !== rows) throw new Error("naive build lost rows")
 
+  const refined = refinedColumns(SMOKE ? 600 : 12_000)
+  const smallFiles = [1, 3].map((per) => ({
+    per,
+    ours: perFileUs(refined, per, encodeRefinedFile),
+    hyparquet: perFileUs(refined, per, hyparquetRefinedFile)
+  }))
+
   const perSecond = (ms: number) => Math.round(rows / (ms / 1000))
   return [
+    ...smallFiles.map(({ hyparquet, ours, per }): BenchRow => ({
+      name: `refined partition file (${per} row${per > 1 ? "s" : ""}) encode`,
+      value: Number(ours.toFixed(1)),
+      unit: "us/file",
+      note: `RefinedWriter (smallParquet); hyparquet-writer ${hyparquet.toFixed(1)} us/file, ${
+        (hyparquet / ours).toFixed(1)
+      }x slower`
+    })),
     {
       name: "raw parquet encode, file per portfolio",
       value: perSecond(perFileMs),

@@ -2,15 +2,16 @@
  * Writes the refined partition files of a refine pass straight from DuckDB's result, one date at a
  * time: the date's rows of the `refined` table (built by `glue/sql/refine.sql`) are read column by
  * column, cut into runs of one ticker, and each run is encoded as one Parquet file
- * (`<staging>/ref_date=D/ticker=T/part-00000.parquet`) by hyparquet-writer (pure JavaScript).
+ * (`<staging>/ref_date=D/ticker=T/part-00000.parquet`) by `internal/smallParquet.ts`.
  *
  * Why not DuckDB's `COPY ... PARTITION_BY (ticker)`: with one small file per ticker (about 900 a
  * date) the partitioned COPY holds a buffer per open partition (a date took ~250 MB, a month did not
- * fit in 4 GB) and spends ~0.4 ms a file. Why not core's `Refine.encodeRefinedParquet` (Arrow +
- * parquet-wasm): for files of one to a few rows, its Arrow table, IPC stream and wasm call cost
- * 0.35-0.75 ms a file, about half of a backfill's CPU; hyparquet-writer writes the same columns,
- * types and values in a third of that. The files read back as the same rows through core's
- * `Refine.decodeRefinedParquet` and DuckDB (test/RefinedWriter.test.ts).
+ * fit in 4 GB) and spends ~0.4 ms a file. Why not a general writer: core's
+ * `Refine.encodeRefinedParquet` (Arrow + parquet-wasm) costs 0.35-0.75 ms a file of one to a few
+ * rows, hyparquet-writer about 0.25-0.35 ms; `smallParquet` writes the same columns, types and values
+ * in 10-20 us (`npm run bench -- parquet`), which took the encoding out of a backfill's refine
+ * (3.2 s of a 20-day replay's 10 s refine before). The files read back as the same rows through
+ * core's `Refine.decodeRefinedParquet` and DuckDB (test/RefinedWriter.test.ts).
  *
  * Memory: one date's rows and files at a time.
  *
@@ -18,71 +19,50 @@
  */
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import * as Effect from "effect/Effect"
-import { ByteWriter, parquetWrite } from "hyparquet-writer"
-import type { ColumnSource, SchemaElement } from "hyparquet-writer"
 import * as nodeFs from "node:fs"
 import * as nodePath from "node:path"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal } from "./internal/duckdb.js"
+import type { SmallColumn } from "./internal/smallParquet.js"
+import * as SmallParquet from "./internal/smallParquet.js"
 
 /**
  * The columns of a refined file, in file order (`Tables.refinedColumns`), with how DuckDB hands each
  * one over: decimals as their unscaled thousandths (BIGINT), dates as days since 1970-01-01.
  */
-const COLUMNS: ReadonlyArray<{ readonly element: SchemaElement; readonly select: string }> = [
-  { element: { name: "index_code", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "index_code" },
-  { element: { name: "company", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "company" },
+const COLUMNS: ReadonlyArray<{ readonly column: SmallColumn; readonly select: string }> = [
+  { column: { name: "index_code", type: "BYTE_ARRAY", converted: "UTF8" }, select: "index_code" },
+  { column: { name: "company", type: "BYTE_ARRAY", converted: "UTF8" }, select: "company" },
   {
-    element: { name: "weight_pct", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    column: { name: "weight_pct", type: "INT32", converted: "DECIMAL", precision: 7, scale: 3 },
     select: "CAST(weight_pct * 1000 AS BIGINT)"
   },
-  { element: { name: "theoretical_qty", type: "INT64" }, select: "CAST(theoretical_qty AS BIGINT)" },
-  { element: { name: "share_class", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "share_class" },
-  { element: { name: "sector", type: "BYTE_ARRAY", converted_type: "UTF8" }, select: "sector" },
-  { element: { name: "index_constituents", type: "INT64" }, select: "CAST(index_constituents AS BIGINT)" },
+  { column: { name: "theoretical_qty", type: "INT64" }, select: "CAST(theoretical_qty AS BIGINT)" },
+  { column: { name: "share_class", type: "BYTE_ARRAY", converted: "UTF8" }, select: "share_class" },
+  { column: { name: "sector", type: "BYTE_ARRAY", converted: "UTF8" }, select: "sector" },
+  { column: { name: "index_constituents", type: "INT64" }, select: "CAST(index_constituents AS BIGINT)" },
   {
-    element: { name: "sector_weight_pct", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    column: { name: "sector_weight_pct", type: "INT32", converted: "DECIMAL", precision: 7, scale: 3 },
     select: "CAST(sector_weight_pct * 1000 AS BIGINT)"
   },
   {
-    element: { name: "period_start", type: "INT32", converted_type: "DATE" },
+    column: { name: "period_start", type: "INT32", converted: "DATE" },
     select: "CAST(date_diff('day', DATE '1970-01-01', period_start) AS INTEGER)"
   },
-  { element: { name: "days_since_period_start", type: "INT32" }, select: "days_since_period_start" },
-  { element: { name: "days_since_previous_snapshot", type: "INT32" }, select: "days_since_previous_snapshot" }
+  { column: { name: "days_since_period_start", type: "INT32" }, select: "days_since_period_start" },
+  { column: { name: "days_since_previous_snapshot", type: "INT32" }, select: "days_since_previous_snapshot" }
 ]
 
 /** Files written at once. */
 const WRITERS = 8
-
-/** Every column OPTIONAL, as DuckDB and Spark write them. */
-const SCHEMA: Array<SchemaElement> = [
-  { name: "schema", num_children: COLUMNS.length },
-  ...COLUMNS.map((c): SchemaElement => ({ ...c.element, repetition_type: "OPTIONAL" }))
-]
 
 /**
  * One refined file: the rows `[from, to)` of `columns` (in `COLUMNS` order, as DuckDB returned them).
  *
  * @category encoding
  */
-export const encodeFile = (columns: ReadonlyArray<ReadonlyArray<unknown>>, from: number, to: number): Uint8Array => {
-  const writer = new ByteWriter()
-  parquetWrite({
-    writer,
-    schema: SCHEMA,
-    columnData: COLUMNS.map((c, i): ColumnSource => ({
-      name: c.element.name,
-      data: (columns[i] ?? []).slice(from, to) as ColumnSource["data"],
-      statistics: false,
-      offsetIndex: false
-    })),
-    codec: "UNCOMPRESSED",
-    statistics: false,
-    createdBy: "b3-pipeline (hyparquet-writer 0.17)"
-  })
-  return new Uint8Array(writer.getBuffer())
-}
+export const encodeFile: (columns: ReadonlyArray<ReadonlyArray<unknown>>, from: number, to: number) => Uint8Array =
+  SmallParquet.encoder(COLUMNS.map((c) => c.column), "b3-pipeline")
 
 /** A date's rows, read: its tickers in order, and how to write their files. @category models */
 export interface StagedDate {

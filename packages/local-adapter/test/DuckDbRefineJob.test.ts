@@ -268,6 +268,30 @@ describe("DuckDbRefineJob", () => {
     })
   })
 
+  it.effect("a lost serving file is rebuilt from the month's other dates in the refined tree, not only the date refined", () => {
+    const warehouse = tempWarehouse()
+    return Effect.gen(function*() {
+      const dates = ["2025-03-10", "2025-03-11", "2025-03-12"] as Array<RefDate>
+      for (const p of generate(["IBOV", "SMLL"], dates, 3, 10)) writeRaw(warehouse, p)
+      yield* refineDates(warehouse, dates)
+      const count = (sql: string) =>
+        QueryEngine.collect(sql).pipe(
+          Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer)))
+        )
+      const perDate =
+        "SELECT CAST(ref_date AS VARCHAR) AS d, count(*) AS n FROM b3_portfolio_refined GROUP BY 1 ORDER BY 1"
+      const before = yield* count(perDate)
+      assert.deepStrictEqual(before.map((r) => r.d), dates)
+      // the serving file is lost, and a date folder of the month is left empty (a crash between
+      // the removal of its last partition and of the folder): read_parquet must not be given its glob
+      fs.rmSync(path.join(warehouse, DuckDbRefineJob.servingKey("2025-03")))
+      fs.mkdirSync(path.join(warehouse, REFINED_PREFIX, "ref_date=2025-03-13"))
+      // refining one date rebuilds the month: the other two dates come from the tree
+      yield* refineDates(warehouse, ["2025-03-11"])
+      assert.deepStrictEqual(yield* count(perDate), before)
+    })
+  })
+
   it.effect(
     "a refine killed with SIGKILL leaves every partition entirely old or entirely new; the next run repairs",
     () => {
