@@ -32,6 +32,7 @@ import {
 import type { DuckDBResultReader, DuckDBValueConverter } from "@duckdb/node-api"
 import { DuckDBDateValue, DuckDBDecimalValue, DuckDBTypeId, JsonDuckDBValueConverter } from "@duckdb/node-api"
 import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -39,7 +40,7 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
-import { confine, NOT_ALLOWED, onlySelect } from "./internal/readOnly.js"
+import { confine, NOT_ALLOWED, runSelect } from "./internal/readOnly.js"
 import { JOURNAL_PREFIX, parseMarkerKey } from "./RawJournal.js"
 import { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./RawServing.js"
 import { REFINED_SERVING_PREFIX as SERVING_PREFIX } from "./ServingLayout.js"
@@ -69,6 +70,18 @@ const reasonOf = (message: string): QueryError["reason"] =>
 const toError = (sql: string) => (e: DuckDbFailure): QueryError =>
   new QueryError({ reason: reasonOf(e.message), sql, detail: e.message, cause: e.cause })
 
+// The bundled @duckdb/node-api is CommonJS: each read of one of its exports goes through the
+// re-export getters of its index and of the ESM wrapper. Read once here, not once per value.
+const TYPE_BIGINT = DuckDBTypeId.BIGINT
+const TYPE_UBIGINT = DuckDBTypeId.UBIGINT
+const TYPE_HUGEINT = DuckDBTypeId.HUGEINT
+const TYPE_UHUGEINT = DuckDBTypeId.UHUGEINT
+const TYPE_DECIMAL = DuckDBTypeId.DECIMAL
+const TYPE_DATE = DuckDBTypeId.DATE
+const DecimalValue = DuckDBDecimalValue
+const DateValue = DuckDBDateValue
+const toJson = JsonDuckDBValueConverter
+
 /**
  * What `decodeRows` reads from DuckDB: its JSON values (DECIMAL as exact text, INTEGER/DOUBLE as
  * numbers, VARCHAR as text...), except that BIGINT/HUGEINT stay bigints (the mapping makes them
@@ -81,17 +94,17 @@ const cellConverter = (): DuckDBValueConverter<unknown> => {
   return (value, type) => {
     if (value === null) return null
     switch (type.typeId) {
-      case DuckDBTypeId.BIGINT:
-      case DuckDBTypeId.UBIGINT:
-      case DuckDBTypeId.HUGEINT:
-      case DuckDBTypeId.UHUGEINT:
+      case TYPE_BIGINT:
+      case TYPE_UBIGINT:
+      case TYPE_HUGEINT:
+      case TYPE_UHUGEINT:
         return value
-      case DuckDBTypeId.DECIMAL:
+      case TYPE_DECIMAL:
         // the exact text, by string slicing rather than DuckDB's bigint division per value
-        if (value instanceof DuckDBDecimalValue) return formatDecimal(value.value, value.scale)
+        if (value instanceof DecimalValue) return formatDecimal(value.value, value.scale)
         break
-      case DuckDBTypeId.DATE: {
-        if (!(value instanceof DuckDBDateValue)) break
+      case TYPE_DATE: {
+        if (!(value instanceof DateValue)) break
         const known = dates.get(value.days)
         if (known !== undefined) return known
         const text = value.toString()
@@ -99,7 +112,7 @@ const cellConverter = (): DuckDBValueConverter<unknown> => {
         return text
       }
     }
-    return JsonDuckDBValueConverter(value, type, JsonDuckDBValueConverter)
+    return toJson(value, type, toJson)
   }
 }
 
@@ -205,7 +218,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     const refreshViews = (db: Db) =>
       Effect.gen(function*() {
         if (!ready) {
-          for (const s of setup) yield* db.all(s)
+          yield* db.run(setup.join(";\n"))
           // read-only, and only the two tables' folders (internal/readOnly.ts)
           yield* confine(db, [abs(RAW_PREFIX), abs(SERVING_PREFIX), abs(RAW_SERVING_PREFIX)])
           ready = true
@@ -236,25 +249,28 @@ export const make = (config: DuckDbQueryEngineConfig) =>
               emptyOf(refinedAll)
           ])
         }
-        for (const schema of ["main", "\"default\""]) {
-          for (const [name, body] of views) yield* db.all(`CREATE OR REPLACE VIEW ${schema}.${name} AS ${body}`)
-        }
+        // one round trip for every view of both schemas
+        const ddl = ["main", "\"default\""].flatMap((schema) =>
+          views.map(([name, body]) => `CREATE OR REPLACE VIEW ${schema}.${name} AS ${body}`)
+        )
+        if (ddl.length > 0) yield* db.run(ddl.join(";\n"))
       })
 
     const query: Context.Tag.Service<typeof QueryEngine>["query"] = (sql) =>
       lock.withPermits(1)(Effect.gen(function*() {
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
-        const reader = yield* Effect.zipRight(onlySelect(db, sql), db.all(sql)).pipe(
+        const reader = yield* runSelect(db, sql).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
           Effect.catchIf((e) => /No files found that match the pattern/.test(e.message), () => {
             live.rawSignature = ""
             live.refined = false
-            return Effect.zipRight(refreshViews(db), Effect.zipRight(onlySelect(db, sql), db.all(sql)))
+            return Effect.zipRight(refreshViews(db), runSelect(db, sql))
           }),
           Effect.mapError(toError(sql))
         )
         const { columns, rows } = yield* decodeResult(reader, sql)
-        return { columns, rows: Stream.fromIterable(rows) }
+        // one chunk: collecting the stream copies nothing and walks no iterator
+        return { columns, rows: Stream.fromChunk(Chunk.unsafeFromArray(rows)) }
       })).pipe(Effect.withSpan("DuckDbQueryEngine.query"))
 
     return QueryEngine.of({ query })

@@ -10,6 +10,7 @@
  *   WITH, VALUES, FROM-first, SHOW, DESCRIBE, SUMMARIZE); COPY, ATTACH, EXPORT, INSERT, CREATE, SET,
  *   LOAD, CALL, ... are refused before anything runs, so nothing can be written into the table folders.
  */
+import type { DuckDBResultReader } from "@duckdb/node-api"
 import { StatementType } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import type { Db } from "./duckdb.js"
@@ -18,20 +19,27 @@ import { DuckDbFailure, literal } from "./duckdb.js"
 /** The prefix of every refusal message (the engine classifies it as `NotAllowed`). */
 export const NOT_ALLOWED = "Not allowed"
 
-/** Locks the connection's file access to `directories` (each a folder; a trailing `/` is added). */
+/**
+ * Locks the connection's file access to `directories` (each a folder; a trailing `/` is added), in
+ * one round trip (the settings apply in order: the lock last).
+ */
 export const confine = (db: Db, directories: ReadonlyArray<string>): Effect.Effect<void, DuckDbFailure> =>
-  Effect.forEach(
+  db.run(
     [
       `SET allowed_directories = [${directories.map((d) => literal(d.endsWith("/") ? d : `${d}/`)).join(", ")}]`,
       "SET enable_external_access = false",
       "SET lock_configuration = true"
-    ],
-    db.run,
-    { discard: true }
+    ].join(";\n")
   )
 
-/** Fails unless every statement of `sql` is a SELECT; runs nothing. */
-export const onlySelect = (db: Db, sql: string): Effect.Effect<void, DuckDbFailure> =>
+const messageOf = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
+
+/**
+ * Runs `sql` and reads its result (the last statement's) if every statement of it is a SELECT, and
+ * fails without running anything otherwise. A text of one statement runs the statement prepared for
+ * the check, so DuckDB parses, binds and plans it once; a longer text runs whole after the check.
+ */
+export const runSelect = (db: Db, sql: string): Effect.Effect<DuckDBResultReader, DuckDbFailure> =>
   Effect.gen(function*() {
     const extracted = yield* Effect.tryPromise({
       try: () => db.connection.extractStatements(sql),
@@ -39,18 +47,18 @@ export const onlySelect = (db: Db, sql: string): Effect.Effect<void, DuckDbFailu
         new DuckDbFailure(
           sql,
           // DuckDB's own message ("Parser Error: ..."), as running the text would have given it
-          (cause instanceof Error ? cause.message : String(cause)).replace(/^Failed to extract statements: /, ""),
+          messageOf(cause).replace(/^Failed to extract statements: /, ""),
           cause
         )
     })
     for (let i = 0; i < extracted.count; i++) {
       const prepared = yield* Effect.tryPromise({
         try: () => extracted.prepare(i),
-        catch: (cause) => new DuckDbFailure(sql, cause instanceof Error ? cause.message : String(cause), cause)
+        catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
       })
       const type = prepared.statementType
-      prepared.destroySync()
       if (type !== StatementType.SELECT) {
+        prepared.destroySync()
         const name = StatementType[type] ?? String(type)
         return yield* Effect.fail(
           new DuckDbFailure(
@@ -62,5 +70,13 @@ export const onlySelect = (db: Db, sql: string): Effect.Effect<void, DuckDbFailu
           )
         )
       }
+      if (extracted.count === 1) {
+        return yield* Effect.tryPromise({
+          try: () => prepared.runAndReadAll(),
+          catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
+        }).pipe(Effect.ensuring(Effect.sync(() => prepared.destroySync())))
+      }
+      prepared.destroySync()
     }
+    return yield* db.all(sql)
   })
