@@ -5,37 +5,19 @@
  * command lines outside the snapshot still run the program.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { pathToFileURL } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { generate } from "../src/HelpSnapshot.js"
 import type { Snapshot } from "../src/QuickAnswer.js"
 import { answer, key, snapshotOf } from "../src/QuickAnswer.js"
+import { buildBundle, repo, runFile } from "./support/bundle.js"
 import { runInProcess } from "./support/inProcess.js"
 
-const repo = fileURLToPath(new URL("../../../", import.meta.url))
 const outdir = mkdtempSync(join(tmpdir(), "b3-quick-"))
 afterAll(() => rmSync(outdir, { recursive: true, force: true }))
-
-interface Result {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const run = (file: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Promise<Result> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [file, ...args],
-      { encoding: "utf8", timeout: 120_000, env },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    )
-  })
 
 const env = (): NodeJS.ProcessEnv => {
   const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" }
@@ -44,14 +26,14 @@ const env = (): NodeJS.ProcessEnv => {
 }
 
 /** The built bundle, as a child process whose stdout and stderr are pipes. */
-const bundle = (args: ReadonlyArray<string>) => run(join(outdir, "b3.mjs"), args, env())
+const bundle = (args: ReadonlyArray<string>) => runFile(join(outdir, "b3.mjs"), args, env())
 
 /** The sources, in this process. */
 const source = (args: ReadonlyArray<string>) => runInProcess(args, { NO_COLOR: "1", B3_WAREHOUSE: undefined })
 
 let snapshot: Snapshot
 beforeAll(async () => {
-  const built = await run(join(repo, "scripts", "build-cli.mjs"), ["--outdir", outdir], process.env)
+  const built = await buildBundle(outdir)
   assert.strictEqual(built.code, 0, built.stderr)
   snapshot = JSON.parse(readFileSync(join(outdir, "b3.help.json"), "utf8"))
 }, 120_000)
