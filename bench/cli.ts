@@ -9,7 +9,8 @@
  * - what the entry loads: the static import closure of dist/b3.mjs (from esbuild's metafile), and
  *   that of the program every other command line loads (src/Run.ts) before its command's handler,
  *   must hold none of DuckDB, parquet-wasm, the AWS SDK, the HTTP client or the report renderer;
- *   nor must `b3 query`'s (DuckDB, but not Arrow or the Parquet writer).
+ *   nor must `b3 query`'s, which runs without the program (src/QueryMain.ts: DuckDB, but not Arrow,
+ *   the Parquet writer or @effect/cli).
  *
  * `bench/local.ts` uses `timeCli` for `b3 query` and `b3 run` on the warehouse it builds.
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/cli.ts`.
@@ -137,8 +138,9 @@ const closure = (sources: ReadonlyArray<string>): { files: Array<string>; inputs
 }
 
 const HEAVY = [/@duckdb/, /parquet-wasm/, /@aws-sdk/, /apache-arrow/, /undici/, /cli\/src\/report\//, /b3-simulator/]
-// `b3 query` (local target) loads DuckDB, and nothing of the ingest (Arrow, the Parquet writer)
-const QUERY_HEAVY = [...HEAVY.filter((h) => !h.test("@duckdb")), /hyparquet-writer/]
+// `b3 query` (local target, the quick path) loads DuckDB, and nothing of the ingest (Arrow, the Parquet
+// writer) nor the command tree (@effect/cli)
+const QUERY_HEAVY = [...HEAVY.filter((h) => !h.test("@duckdb")), /hyparquet-writer/, /@effect\/cli/]
 
 const LOADS = [
   { name: "entry: heavy packages loaded by --version, --help", sources: [], heavy: HEAVY },
@@ -150,7 +152,7 @@ const LOADS = [
   {
     name: "b3 query: packages loaded that it does not use",
     sources: [
-      "packages/cli/src/Run.ts",
+      "packages/cli/src/QueryMain.ts",
       "packages/cli/src/LocalQuery.ts",
       "packages/core/src/QueryEngine.ts",
       "packages/cli/src/Output.ts"
