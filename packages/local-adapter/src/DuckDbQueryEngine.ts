@@ -40,10 +40,16 @@ import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
-import { confine, NOT_ALLOWED, runSelect } from "./internal/readOnly.js"
-import { JOURNAL_PREFIX, parseMarkerKey } from "./RawJournal.js"
-import { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./RawServing.js"
-import { REFINED_SERVING_PREFIX as SERVING_PREFIX } from "./ServingLayout.js"
+import { confinement, NOT_ALLOWED, runSelect } from "./internal/readOnly.js"
+import {
+  JOURNAL_PREFIX,
+  parseMarkerKey,
+  RAW_SERVING_PREFIX,
+  rawColumnList,
+  rawHive,
+  rawServingKey,
+  REFINED_SERVING_PREFIX as SERVING_PREFIX
+} from "./ServingLayout.js"
 
 /** @category models */
 export interface DuckDbQueryEngineConfig {
@@ -215,31 +221,37 @@ export const make = (config: DuckDbQueryEngineConfig) =>
       }
       return { signature: JSON.stringify([months, journaled, direct]), whole: false, body: parts.join(" UNION ALL ") }
     }
+    // Whether a table's folder holds a Parquet file at `<level>=*/.../*.parquet` (the first one found
+    // ends the walk): what the view's glob would match, without asking DuckDB.
+    const anyParquet = (key: string, levels: ReadonlyArray<string>): boolean => {
+      const [level, ...below] = levels
+      return level === undefined ?
+        listNames(key).some((f) => f.endsWith(".parquet")) :
+        listNames(key).some((d) => d.startsWith(`${level}=`) && anyParquet(`${key}${d}/`, below))
+    }
     const refreshViews = (db: Db) =>
       Effect.gen(function*() {
         if (!ready) {
-          yield* db.run(setup.join(";\n"))
-          // read-only, and only the two tables' folders (internal/readOnly.ts)
-          yield* confine(db, [abs(RAW_PREFIX), abs(SERVING_PREFIX), abs(RAW_SERVING_PREFIX)])
+          // the macro and schema, then read-only and only the two tables' folders (internal/readOnly.ts),
+          // in one round trip
+          yield* db.run(
+            [...setup, confinement([abs(RAW_PREFIX), abs(SERVING_PREFIX), abs(RAW_SERVING_PREFIX)])].join(";\n")
+          )
           ready = true
         }
-        const count = (glob: string) =>
-          db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(
-            Effect.map((r) => Number(r.getRowsJS()[0]?.[0] ?? 0))
-          )
         const views: Array<[name: string, body: string]> = []
         const raw = rawView()
         if (raw.signature !== live.rawSignature) {
           live.rawSignature = raw.signature
           const body = raw.whole ?
-            ((yield* count(rawGlob)) > 0 ?
+            (anyParquet(RAW_PREFIX, ["ref_date", "index_code"]) ?
               `SELECT ${rawColumnList} FROM read_parquet(${literal(rawGlob)}, ${rawHive})` :
               emptyOf(rawAll)) :
             raw.body
           views.push(["b3_portfolio_raw", body])
         }
         if (!live.refined) {
-          live.refined = (yield* count(servingGlob)) > 0
+          live.refined = anyParquet(SERVING_PREFIX, ["month"])
           views.push([
             "b3_portfolio_refined",
             live.refined ?

@@ -2,13 +2,14 @@
  * Confines a DuckDB connection to reading a warehouse's table folders: what `b3 query` (and the
  * report) run through the local `QueryEngine`. Two locks, each closing what the other leaves open:
  *
- * - DuckDB's own settings: `allowed_directories` (the table folders only), `enable_external_access =
- *   false` (no other file, no URL, no extension install/load), `lock_configuration = true` (the SQL
- *   cannot undo either). These stop `read_csv('/etc/passwd')`, `COPY ... TO '/tmp/x'`, `ATTACH
- *   '/elsewhere'`, but an allowed folder is writable too;
- * - a statement gate: every statement of the text is prepared first and must be a SELECT (which covers
- *   WITH, VALUES, FROM-first, SHOW, DESCRIBE, SUMMARIZE); COPY, ATTACH, EXPORT, INSERT, CREATE, SET,
- *   LOAD, CALL, ... are refused before anything runs, so nothing can be written into the table folders.
+ * - DuckDB's own settings (`confinement`): `allowed_directories` (the table folders only),
+ *   `enable_external_access = false` (no other file, no URL, no extension install/load),
+ *   `lock_configuration = true` (the SQL cannot undo either). These stop `read_csv('/etc/passwd')`,
+ *   `COPY ... TO '/tmp/x'`, `ATTACH '/elsewhere'`, but an allowed folder is writable too;
+ * - a statement gate (`runSelect`): every statement of the text is prepared first and must be a SELECT
+ *   (which covers WITH, VALUES, FROM-first, SHOW, DESCRIBE, SUMMARIZE); COPY, ATTACH, EXPORT, INSERT,
+ *   CREATE, SET, LOAD, CALL, ... are refused before anything runs, so nothing can be written into the
+ *   table folders.
  */
 import type { DuckDBResultReader } from "@duckdb/node-api"
 import { StatementType } from "@duckdb/node-api"
@@ -20,17 +21,15 @@ import { DuckDbFailure, literal } from "./duckdb.js"
 export const NOT_ALLOWED = "Not allowed"
 
 /**
- * Locks the connection's file access to `directories` (each a folder; a trailing `/` is added), in
- * one round trip (the settings apply in order: the lock last).
+ * The settings that lock a connection's file access to `directories` (each a folder; a trailing `/`
+ * is added), as one text of statements to run in order (the lock last).
  */
-export const confine = (db: Db, directories: ReadonlyArray<string>): Effect.Effect<void, DuckDbFailure> =>
-  db.run(
-    [
-      `SET allowed_directories = [${directories.map((d) => literal(d.endsWith("/") ? d : `${d}/`)).join(", ")}]`,
-      "SET enable_external_access = false",
-      "SET lock_configuration = true"
-    ].join(";\n")
-  )
+export const confinement = (directories: ReadonlyArray<string>): string =>
+  [
+    `SET allowed_directories = [${directories.map((d) => literal(d.endsWith("/") ? d : `${d}/`)).join(", ")}]`,
+    "SET enable_external_access = false",
+    "SET lock_configuration = true"
+  ].join(";\n")
 
 const messageOf = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
 
