@@ -16,7 +16,7 @@
  */
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { RefineJobError } from "@b3-pipeline/core/RefineJob"
-import { RAW_PREFIX, rawColumns, rawPartitionKeys } from "@b3-pipeline/core/Tables"
+import { RAW_PREFIX } from "@b3-pipeline/core/Tables"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -25,12 +25,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
+import { rawColumnList, rawHive, rawServingKey } from "./ServingLayout.js"
 
-/** Prefix of the raw table's serving copy. @category constants */
-export const RAW_SERVING_PREFIX = "serving/b3_portfolio_raw/"
-
-/** The serving file of a month (`YYYY-MM`). @category constants */
-export const rawServingKey = (month: string): string => `${RAW_SERVING_PREFIX}month=${month}/part-00000.parquet`
+/** The copy's folder, files and columns live in `ServingLayout` (the query engine reads them). @category constants */
+export { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./ServingLayout.js"
 
 /** @category models */
 export interface RawServingConfig {
@@ -46,12 +44,6 @@ export class RawServing extends Context.Tag("@b3-pipeline/local-adapter/RawServi
   /** Rewrites the months of `dates` so that those dates' rows are their raw files' rows now. */
   readonly update: (dates: ReadonlyArray<RefDate>) => Effect.Effect<void, RefineJobError>
 }>() {}
-
-const quote = (name: string): string => `"${name.replace(/"/g, "\"\"")}"`
-/** The raw table's columns, file columns then partition keys (the view's order). */
-export const rawColumnList: string = [...rawColumns, ...rawPartitionKeys].map((c) => quote(c.name)).join(", ")
-/** Hive options of a read of raw files. */
-export const rawHive = "hive_partitioning = true, hive_types = {'ref_date': DATE, 'index_code': VARCHAR}"
 
 /**
  * The copy on a warehouse folder. Each month is rewritten by a DuckDB instance of its own (one
