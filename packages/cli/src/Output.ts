@@ -39,9 +39,16 @@ const jsonValue = (v: SqlValue, type: string): string => {
 /** A JSON array of row objects, one per line, nothing else. @category rendering */
 export const renderJson = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<Readonly<Record<string, SqlValue>>>) => {
   if (rows.length === 0) return "[]\n"
-  const lines = rows.map((row) =>
-    "  {" + columns.map((c) => `${JSON.stringify(c.name)}: ${jsonValue(row[c.name] ?? null, c.type)}`).join(", ") + "}"
-  )
+  // each key's JSON text once, not once per row
+  const keys = columns.map((c, i) => (i === 0 ? "" : ", ") + JSON.stringify(c.name) + ": ")
+  const lines = rows.map((row) => {
+    let line = "  {"
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i] as Column
+      line += keys[i] + jsonValue(row[c.name] ?? null, c.type)
+    }
+    return line + "}"
+  })
   return "[\n" + lines.join(",\n") + "\n]\n"
 }
 
