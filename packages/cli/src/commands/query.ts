@@ -10,7 +10,6 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Output from "../Output.js"
-import * as Stdio from "../Stdio.js"
 import { UsageError } from "../Usage.js"
 
 /** `b3 query --file F` could not read F (exit 1). @category errors */
@@ -35,8 +34,9 @@ const readSqlFile = (readFile: (path: string) => Promise<string>, file: Option.O
 }
 
 /**
- * Runs the query on the `QueryEngine` of the target and prints its result on stdout. The modules it
- * uses load on first use (a dynamic import: a module of the CLI that fails to load is a defect).
+ * Runs the query on the `QueryEngine` of the target and prints its result on stdout
+ * (`queryResult.ts`). The modules it uses load on first use (a dynamic import: a module of the CLI
+ * that fails to load is a defect).
  *
  * @category commands
  */
@@ -45,18 +45,11 @@ export const handler = (o: QueryOptions): Effect.Effect<void, UsageError | SqlFi
     if (Option.isSome(o.sql) === Option.isSome(o.file)) {
       return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
     }
-    // the query engine's module, not `Pipeline` (whose ingest stages load Arrow and the Parquet writer)
-    const [fs, { QueryEngine }, Output, Stream, Chunk] = yield* Effect.promise(() =>
-      Promise.all([
-        import("node:fs/promises"),
-        import("@b3-pipeline/core/QueryEngine"),
-        import("../Output.js"),
-        import("effect/Stream"),
-        import("effect/Chunk")
-      ])
+    // the query's own module (queryResult.ts), not `Pipeline` (whose ingest stages load Arrow and the
+    // Parquet writer)
+    const [fs, { runAndPrint }] = yield* Effect.promise(() =>
+      Promise.all([import("node:fs/promises"), import("./queryResult.js")])
     )
     const sql = Option.isSome(o.sql) ? o.sql.value : yield* readSqlFile((p) => fs.readFile(p, "utf8"), o.file)
-    const result = yield* Effect.flatMap(QueryEngine, (engine) => engine.query(sql))
-    const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(result.rows))
-    yield* Stdio.out(Output.render(o.format, result.columns, rows))
+    yield* runAndPrint(sql, o.format)
   })
