@@ -154,8 +154,7 @@ const LOADS = [
     sources: [
       "packages/cli/src/QueryMain.ts",
       "packages/cli/src/LocalQuery.ts",
-      "packages/core/src/QueryEngine.ts",
-      "packages/cli/src/Output.ts"
+      "packages/cli/src/commands/queryResult.ts"
     ],
     heavy: QUERY_HEAVY
   }
