@@ -10,11 +10,11 @@ import type { FetchMethod } from "@b3-pipeline/core/PortfolioSource"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { BatchSummary } from "./Batch.js"
+import * as QueryCommand from "./commands/query.js"
 import * as ReportCommand from "./commands/report.js"
 import * as Env from "./Env.js"
 import type { FileOptions } from "./Files.js"
@@ -24,6 +24,7 @@ import type * as Output from "./Output.js"
 import * as Stdio from "./Stdio.js"
 import { decodeOptional, decodeWith, UsageError } from "./Usage.js"
 
+export { SqlFileError } from "./commands/query.js"
 export { UsageError } from "./Usage.js"
 
 // Each command loads what it runs on first use (a dynamic import per handler), so that `b3 --help`,
@@ -359,20 +360,6 @@ const refine = Command.make("refine", {
     )
   )
 
-/** `b3 query --file F` could not read F (exit 1). @category errors */
-export class SqlFileError extends Data.TaggedError("SqlFileError")<{ readonly path: string; readonly cause: unknown }> {
-  override get message() {
-    const code = (this.cause as NodeJS.ErrnoException | undefined)?.code
-    return `${this.path}: cannot read the SQL file (${code ?? String(this.cause)})`
-  }
-}
-
-/** `b3 query --file F`: the SQL text. */
-const readSqlFile = (readFile: (path: string) => Promise<string>, file: Option.Option<string>) => {
-  const path = Option.getOrElse(file, () => "")
-  return Effect.tryPromise({ try: () => readFile(path), catch: (cause) => new SqlFileError({ path, cause }) })
-}
-
 const query = Command.make("query", {
   ...Globals.options,
   sql: Args.text({ name: "SQL" }).pipe(
@@ -388,27 +375,9 @@ const query = Command.make("query", {
     Options.withDescription("table (default), json (a JSON array of row objects, nothing else on stdout), csv"),
     Options.withDefault("table" as Output.Format)
   )
-}, (o) =>
-  onTarget(o, "read", Env.layerQuery, () =>
-    Effect.gen(function*() {
-      if (Option.isSome(o.sql) === Option.isSome(o.file)) {
-        return yield* new UsageError({ detail: "give the SQL as an argument or with --file, not both or neither" })
-      }
-      // the query engine's module, not `Pipeline` (whose ingest stages load Arrow and the Parquet writer)
-      const [fs, { QueryEngine }, Output, Stream, Chunk] = yield* load(() =>
-        Promise.all([
-          import("node:fs/promises"),
-          import("@b3-pipeline/core/QueryEngine"),
-          import("./Output.js"),
-          import("effect/Stream"),
-          import("effect/Chunk")
-        ])
-      )
-      const sql = Option.isSome(o.sql) ? o.sql.value : yield* readSqlFile((p) => fs.readFile(p, "utf8"), o.file)
-      const result = yield* Effect.flatMap(QueryEngine, (engine) => engine.query(sql))
-      const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(result.rows))
-      yield* Stdio.out(Output.render(o.format, result.columns, rows))
-    }))).pipe(Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables."))
+}, (o) => onTarget(o, "read", Env.layerQuery, () => QueryCommand.handler(o))).pipe(
+  Command.withDescription("Run SQL (Athena-compatible) over the warehouse's tables.")
+)
 
 const status = Command.make(
   "status",

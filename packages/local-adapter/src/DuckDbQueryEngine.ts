@@ -41,8 +41,9 @@ import * as fs from "node:fs"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
 import { confinement, NOT_ALLOWED, runSelect } from "./internal/readOnly.js"
-import { JOURNAL_PREFIX, parseMarkerKey } from "./RawJournal.js"
 import {
+  JOURNAL_PREFIX,
+  parseMarkerKey,
   RAW_SERVING_PREFIX,
   rawColumnList,
   rawHive,

@@ -26,20 +26,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
+import { JOURNAL_PREFIX, parseMarkerKey } from "./ServingLayout.js"
 
-/** Prefix of the journal's markers. @category constants */
-export const JOURNAL_PREFIX = "_manifests/_journal/b3_portfolio_raw/"
+/** The journal's folder and marker names live in `ServingLayout` (the query engine reads them). @category constants */
+export { JOURNAL_PREFIX, parseMarkerKey } from "./ServingLayout.js"
 
 /** The marker of a raw change of `(refDate, indexCode)` (one flat folder: no empty folders left behind). @category constants */
 export const markerKey = (refDate: RefDate, indexCode: IndexCode): ObjectKey =>
   unsafeKey(`${JOURNAL_PREFIX}ref_date=${refDate}_index_code=${indexCode}.json`)
-
-/** The date of a marker key, or `undefined`. @category constants */
-export const parseMarkerKey = (key: string): RefDate | undefined => {
-  const m = /^_manifests\/_journal\/b3_portfolio_raw\/ref_date=(\d{4}-\d{2}-\d{2})_index_code=[A-Z0-9]+\.json$/
-    .exec(key)
-  return m === null ? undefined : (m[1] as RefDate)
-}
 
 /** The journal's markers now. @category models */
 export interface Pending {

@@ -1,8 +1,7 @@
 /**
- * `b3 query SQL | --file F [--format table|json|csv]`: the handler of the quick path of the local
- * target (`QueryMain.ts`). It does what the command tree's own handler in `Cli.ts` does (which is to
- * use this module once `Cli.ts` can change; `quickQuery.test.ts` holds both to the same output). No
- * @effect/cli import.
+ * `b3 query SQL | --file F [--format table|json|csv]`: the handler, shared by the command tree
+ * (`Cli.ts`, on any target) and the quick path of the local target (`QueryMain.ts`), so that both
+ * read the SQL, run it and print the result the same way. No @effect/cli import.
  *
  * @since 0.1.0
  */
