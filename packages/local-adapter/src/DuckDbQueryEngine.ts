@@ -191,10 +191,16 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         return []
       }
     }
-    const hasParquet = (refDate: string): boolean =>
-      listNames(`${RAW_PREFIX}ref_date=${refDate}/`).some((dir) =>
-        listNames(`${RAW_PREFIX}ref_date=${refDate}/${dir}/`).some((f) => f.endsWith(".parquet"))
-      )
+    /**
+     * Whether the Hive folder `key` holds a Parquet file under one folder of each of `levels` (the
+     * folders a glob `level=*&#47;...&#47;*.parquet` would read), stopping at the first one found.
+     */
+    const anyParquet = (key: string, levels: ReadonlyArray<string>): boolean => {
+      const [level, ...below] = levels
+      return level === undefined ?
+        listNames(key).some((f) => f.endsWith(".parquet")) :
+        listNames(key).some((d) => d.startsWith(`${level}=`) && anyParquet(`${key}${d}/`, below))
+    }
     const rawView = (): { readonly signature: string; readonly whole: boolean; readonly body: string } => {
       const months = listNames(RAW_SERVING_PREFIX).filter((n) => /^month=\d{4}-\d{2}$/.test(n)).map((n) => n.slice(6))
         .filter((m) => fs.existsSync(abs(rawServingKey(m)))).sort()
@@ -207,7 +213,9 @@ export const make = (config: DuckDbQueryEngineConfig) =>
       const marked = new Set<string>(journaled)
       const covered = new Set(months)
       const direct = listNames(RAW_PREFIX).filter((n) => /^ref_date=\d{4}-\d{2}-\d{2}$/.test(n)).map((n) => n.slice(9))
-        .filter((d) => (marked.has(d) || !covered.has(d.slice(0, 7))) && hasParquet(d)).sort()
+        .filter((d) =>
+          (marked.has(d) || !covered.has(d.slice(0, 7))) && anyParquet(`${RAW_PREFIX}ref_date=${d}/`, ["index_code"])
+        ).sort()
       const parts = [
         `SELECT ${rawColumnList} FROM read_parquet(${literal(rawServingGlob)}, hive_partitioning = false)${
           journaled.length > 0
@@ -223,12 +231,6 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     }
     // Whether a table's folder holds a Parquet file at `<level>=*/.../*.parquet` (the first one found
     // ends the walk): what the view's glob would match, without asking DuckDB.
-    const anyParquet = (key: string, levels: ReadonlyArray<string>): boolean => {
-      const [level, ...below] = levels
-      return level === undefined ?
-        listNames(key).some((f) => f.endsWith(".parquet")) :
-        listNames(key).some((d) => d.startsWith(`${level}=`) && anyParquet(`${key}${d}/`, below))
-    }
     const refreshViews = (db: Db) =>
       Effect.gen(function*() {
         if (!ready) {
