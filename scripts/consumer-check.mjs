@@ -162,6 +162,30 @@ try {
     throw new Error(`b3 query: expected PETR4 6.341, got ${JSON.stringify(rows)}`)
   }
   console.log(`    b3 ingest + query: ${JSON.stringify(rows[0])}`)
+  // the package ships the bundle and its help snapshot (prepack), and bin/b3.js runs it
+  const cliDist = join(service, "node_modules", "@b3-pipeline", "cli", "dist")
+  for (const file of ["b3.mjs", "b3.help.json"]) statSync(join(cliDist, file))
+  const { version } = JSON.parse(readFileSync(join(root, "packages", "cli", "package.json"), "utf8"))
+  const printed = run(b3, ["--version"], service).trim()
+  if (printed !== version) throw new Error(`b3 --version: expected ${version}, got ${printed}`)
+  const help = run(b3, ["query", "--help"], service)
+  if (!help.includes("--format")) throw new Error(`b3 query --help: no --format in\n${help}`)
+  const timed = (args, cmd = b3) => {
+    const ms = []
+    for (let i = 0; i < 5; i++) {
+      const began = performance.now()
+      run(cmd, args, service)
+      ms.push(performance.now() - began)
+    }
+    return `${[...ms].sort((a, b) => a - b)[2].toFixed(0)} ms`
+  }
+  console.log(
+    `    installed b3, median of 5 new processes: --version ${timed(["--version"])}, query --help ${
+      timed(["query", "--help"])
+    }, query of the refined table ${
+      timed(["--warehouse", warehouse, "query", "SELECT count(*) FROM b3_portfolio_refined"])
+    } (node -e 0: ${timed(["-e", "0"], process.execPath)})`
+  )
   lap("installed b3 binary", t)
 
   // 7. bundles: S3-only entry; a Lambda of the consumer's own with the recipe

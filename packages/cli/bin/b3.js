@@ -33,7 +33,8 @@ const newestSource = () => {
   return newest
 }
 
-// Installed from the published package (no TypeScript sources beside it): the compiled dist/.
+// Installed from the published package (no TypeScript sources beside it): the bundle packed with it
+// (its `prepack` builds it from the same sources as dist/), else the compiled dist/.
 const installed = !existsSync(here("../src/bin.ts"))
 
 let fresh = false
@@ -43,7 +44,8 @@ try {
   fresh = false
 }
 if (installed) {
-  await import("../dist/bin.js")
+  if (existsSync(bundle)) await import(bundle)
+  else await import("../dist/bin.js")
 } else if (fresh && process.env.B3_CLI_FROM_SOURCE === undefined) {
   await import(bundle)
 } else if (process.env.B3_CLI_REQUIRE_BUNDLE === "1") {
