@@ -20,6 +20,8 @@
  *   warehouse the pipeline built vs on an empty one;
  * - `local.replay`: `b3 replay` of the pipeline's payload archive into a fresh warehouse: wall time
  *   and the peak RSS of that process (sampled every 100 ms: flat or growing across the run).
+ * Before each of the replay, DuckDB alone and the floor, the disk settles (`settle`: sync, then I/O
+ * pressure under 2%), so that none pays for the files the one before it wrote or deleted.
  * Each figure with a target says what it is compared with, the ratio, and met / not met.
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/local.ts` (BENCH_DAYS=250 for a year).
@@ -38,7 +40,7 @@ import * as WriterLock from "@b3-pipeline/local-adapter/WriterLock"
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -47,6 +49,32 @@ import { atMost, below, ratioAtMost, SMOKE } from "./check.js"
 import { buildCli, cliEnv, cliNote, timeCli, timeCliOnce } from "./cli.js"
 import { mean, median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
+
+/**
+ * Lets the disk settle before a timed phase: `sync`, then wait (at most 90 s) until the kernel's
+ * I/O pressure over the last 10 s (`/proc/pressure/io`, "some avg10") falls under 2%. Deleting a
+ * tree of 200k files, or the write-back of one just written, goes on in the kernel after `rm` or
+ * `write` return (with online discard, for tens of seconds): without this, the phase timed next pays
+ * for the previous one, which favours whichever of the replay, DuckDB and the floor comes first.
+ * Returns the seconds waited (printed with the phase). Where the file does not exist, `sync` only.
+ */
+const settle = async (): Promise<number> => {
+  const began = performance.now()
+  spawnSync("sync")
+  const pressure = (): number | undefined => {
+    try {
+      const line = fs.readFileSync("/proc/pressure/io", "utf8").split("\n")[0] ?? ""
+      const m = /avg10=([0-9.]+)/.exec(line)
+      return m === null ? undefined : Number(m[1])
+    } catch {
+      return undefined
+    }
+  }
+  for (let p = pressure(); p !== undefined && p >= 2 && performance.now() - began < 90_000; p = pressure()) {
+    await new Promise((ok) => setTimeout(ok, 1000))
+  }
+  return round((performance.now() - began) / 1000, 1)
+}
 
 const SQL_DIR = fileURLToPath(new URL("../glue/sql/", import.meta.url))
 
@@ -478,20 +506,20 @@ export async function run(): Promise<Array<BenchRow>> {
     // fresh warehouse (ours), DuckDB alone doing the same work date by date, and the floor (creating
     // the files the replay created). All three start from the same archive and end with the same files.
     const archive = path.join(warehouse, "raw", "b3_portfolio_payloads")
-    progress("b3 replay of the payload archive")
+    progress(`b3 replay of the payload archive (after ${await settle()} s for the disk to settle)`)
     const replayed = await runCliMeasured(["--warehouse", path.join(root, "replayed"), "replay", archive])
     const files = filesOf(path.join(root, "replayed"))
     fs.rmSync(path.join(root, "replayed"), { recursive: true, force: true })
     const replayMs = replayed.wallMs
 
-    progress("DuckDB alone, same work")
+    progress(`DuckDB alone, same work (after ${await settle()} s for the disk to settle)`)
     const t1 = performance.now()
     const duckDays = await runDuckDb(archive, path.join(root, "duckdb"))
     const duckMs = performance.now() - t1
     const duckFiles = filesOf(path.join(root, "duckdb"))
     fs.rmSync(path.join(root, "duckdb"), { recursive: true, force: true })
 
-    progress(`floor: ${files.length} files`)
+    progress(`floor: ${files.length} files (after ${await settle()} s for the disk to settle)`)
     const floorMs = await runFloor(files, path.join(root, "floor"))
     fs.rmSync(path.join(root, "floor"), { recursive: true, force: true })
 
