@@ -52,6 +52,17 @@ import { mean, median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
 /**
+ * Runs `sync` and returns its ms: added to each backfill's time, so that all three (ours, DuckDB,
+ * the floor) are timed until their files are on disk. A short run otherwise leaves most of its
+ * write-back to whatever runs next, and a long one pays for its own as it goes.
+ */
+const syncMs = (): number => {
+  const t0 = performance.now()
+  spawnSync("sync")
+  return performance.now() - t0
+}
+
+/**
  * Lets the disk settle before a timed phase: `sync`, then wait (at most 90 s) until the kernel's
  * I/O pressure over the last 10 s (`/proc/pressure/io`, "some avg10") falls under 2%. Deleting a
  * tree of 200k files, or the write-back of one just written, goes on in the kernel after `rm` or
@@ -61,7 +72,7 @@ import type { BenchRow } from "./types.js"
  */
 const settle = async (): Promise<number> => {
   const began = performance.now()
-  spawnSync("sync")
+  syncMs()
   const pressure = (): number | undefined => {
     try {
       const line = fs.readFileSync("/proc/pressure/io", "utf8").split("\n")[0] ?? ""
@@ -75,17 +86,6 @@ const settle = async (): Promise<number> => {
     await new Promise((ok) => setTimeout(ok, 1000))
   }
   return round((performance.now() - began) / 1000, 1)
-}
-
-/**
- * Runs `sync` and returns its ms: added to each backfill's time, so that all three (ours, DuckDB,
- * the floor) are timed until their files are on disk. A short run otherwise leaves most of its
- * write-back to whatever runs next, and a long one pays for its own as it goes.
- */
-const syncMs = (): number => {
-  const t0 = performance.now()
-  spawnSync("sync")
-  return performance.now() - t0
 }
 
 const SQL_DIR = fileURLToPath(new URL("../glue/sql/", import.meta.url))

@@ -24,6 +24,8 @@ const PACKAGES = ["core", "b3-simulator", "local-adapter", "aws-adapter", "lambd
 const SAMPLE = "IBOVDia_03-10-25.csv"
 const keep = process.argv.includes("--keep")
 const started = performance.now()
+/** The median of five timings. */
+const median5 = (ms) => [...ms].sort((a, b) => a - b)[2]
 const lap = (what, since) => console.log(`  ${what}: ${((performance.now() - since) / 1000).toFixed(1)} s`)
 
 const run = (cmd, args, cwd, options = {}) => {
@@ -177,7 +179,7 @@ try {
       run(cmd, args, service)
       ms.push(performance.now() - began)
     }
-    return `${[...ms].sort((a, b) => a - b)[2].toFixed(0)} ms`
+    return `${median5(ms).toFixed(0)} ms`
   }
   console.log(
     `    installed b3, median of 5 new processes: --version ${timed(["--version"])}, query --help ${
@@ -213,10 +215,9 @@ try {
       ], service)
       importMs.push(Number(out.trim()))
     }
-    const sorted = [...importMs].sort((a, b) => a - b)
     console.log(
       `  cold import of ${specifier} from dist/ (new process each): first ${importMs[0].toFixed(0)} ms, median ${
-        sorted[2].toFixed(0)
+        median5(importMs).toFixed(0)
       } ms of 5`
     )
   }

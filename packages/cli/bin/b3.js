@@ -37,16 +37,18 @@ const newestSource = () => {
 // (its `prepack` builds it from the same sources as dist/), else the compiled dist/.
 const installed = !existsSync(here("../src/bin.ts"))
 
-let fresh = false
-try {
-  fresh = statSync(bundle).mtimeMs >= newestSource()
-} catch {
-  fresh = false
+// In the repository: whether the bundle is newer than every source (an installed package has none).
+const fresh = () => {
+  try {
+    return statSync(bundle).mtimeMs >= newestSource()
+  } catch {
+    return false
+  }
 }
 if (installed) {
   if (existsSync(bundle)) await import(bundle)
   else await import("../dist/bin.js")
-} else if (fresh && process.env.B3_CLI_FROM_SOURCE === undefined) {
+} else if (process.env.B3_CLI_FROM_SOURCE === undefined && fresh()) {
   await import(bundle)
 } else if (process.env.B3_CLI_REQUIRE_BUNDLE === "1") {
   // a benchmark's guard: timing the sources through tsx instead of the bundle is a wrong figure

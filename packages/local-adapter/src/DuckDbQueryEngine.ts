@@ -229,8 +229,6 @@ export const make = (config: DuckDbQueryEngineConfig) =>
       }
       return { signature: JSON.stringify([months, journaled, direct]), whole: false, body: parts.join(" UNION ALL ") }
     }
-    // Whether a table's folder holds a Parquet file at `<level>=*/.../*.parquet` (the first one found
-    // ends the walk): what the view's glob would match, without asking DuckDB.
     const refreshViews = (db: Db) =>
       Effect.gen(function*() {
         if (!ready) {
