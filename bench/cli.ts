@@ -13,6 +13,8 @@
  *   the Parquet writer or @effect/cli).
  *
  * `bench/local.ts` uses `timeCli` for `b3 query` and `b3 run` on the warehouse it builds.
+ * `BENCH_NODE=/path/to/node` takes every CLI figure (here and in `bench/local.ts`) with that Node; on
+ * Node 22.1+ the warm-up run fills the compile cache that `bin/b3.js` enables, as a user's first run does.
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/cli.ts`.
  */
 import { spawn, spawnSync } from "node:child_process"
@@ -28,6 +30,21 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 const bin = path.join(root, "packages", "cli", "bin", "b3.js")
 const dist = path.join(root, "packages", "cli", "dist")
 const RUNS = SMOKE ? 2 : 11
+
+/**
+ * The Node that runs every `b3` process the bench times: `BENCH_NODE` (a path to another `node`, e.g.
+ * Node 22, whose module compile cache `bin/b3.js` turns on), else the bench's own.
+ */
+export const benchNode = process.env["BENCH_NODE"] !== undefined && process.env["BENCH_NODE"] !== "" ?
+  process.env["BENCH_NODE"] :
+  process.execPath
+
+/** `benchNode`'s version, as the notes print it. */
+export const benchNodeVersion: string = (() => {
+  const r = spawnSync(benchNode, ["--version"], { encoding: "utf8" })
+  if (r.status !== 0) throw new Error(`bench: BENCH_NODE=${benchNode} does not run: ${r.stderr || r.error}`)
+  return r.stdout.trim()
+})()
 
 /** Builds the CLI bundle (dist/b3.mjs + chunks), as `npm ci` does. */
 export const buildCli = (): void => {
@@ -72,7 +89,7 @@ export const timeCliOnce = (args: ReadonlyArray<string>, command: ReadonlyArray<
     const env = cliEnv()
     const cpu0 = childrenCpuMs()
     const t0 = performance.now()
-    const child = spawn(process.execPath, [...command, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(benchNode, [...command, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (d) => (err += d))
     child.on("exit", (code) => {
@@ -96,7 +113,9 @@ export const timeCli = async (
 
 /** The note of a CLI figure: CPU time and the machine's load while it was measured. */
 export const cliNote = (t: CliTime, what: string): string =>
-  `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; load average ${(os.loadavg()[0] ?? NaN).toFixed(1)}`
+  `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; Node ${benchNodeVersion}; load average ${
+    (os.loadavg()[0] ?? NaN).toFixed(1)
+  }`
 
 /**
  * Inputs of the static import closure of the entry (the modules `b3 --version` evaluates) and of the

@@ -28,6 +28,7 @@ import type { AddressInfo } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { below, SMOKE } from "./check.js"
+import { benchNode, benchNodeVersion } from "./cli.js"
 import { median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
@@ -118,7 +119,7 @@ const coldRun = (
       }))
     `
     const began = performance.now()
-    const child = spawn(process.execPath, [...nodeArgs, "--input-type=module", "-e", script], {
+    const child = spawn(benchNode, [...nodeArgs, "--input-type=module", "-e", script], {
       cwd: dirname(file),
       env: { PATH: process.env["PATH"] ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"]
@@ -250,7 +251,9 @@ export async function run(): Promise<Array<BenchRow>> {
         unit: "ms",
         note: `import ${imp.toFixed(0)} ms + first event ${handle.toFixed(0)} ms; cold start with Node's boot ${
           round(median(runs.map((r) => r.totalMs)))
-        } ms; CPU import + event ${round(median(runs.map((r) => r.cpuMs)))} ms; median of ${RUNS}`,
+        } ms; CPU import + event ${
+          round(median(runs.map((r) => r.cpuMs)))
+        } ms; median of ${RUNS}; Node ${benchNodeVersion}`,
         ...(deployed && v.handler === "onRawObjectCreated" ? { check: below(importAndEvent, 100, "ms") } : {})
       })
     }

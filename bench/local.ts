@@ -47,7 +47,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { atMost, below, ratioAtMost, SMOKE } from "./check.js"
-import { buildCli, cliEnv, cliNote, timeCli, timeCliOnce } from "./cli.js"
+import { benchNode, buildCli, cliEnv, cliNote, timeCli, timeCliOnce } from "./cli.js"
 import { mean, median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
@@ -370,7 +370,7 @@ const runCliMeasured = (args: ReadonlyArray<string>) =>
     const preload = fileURLToPath(new URL("./rss-preload.cjs", import.meta.url))
     const env = cliEnv()
     const t0 = performance.now()
-    const child = spawn(process.execPath, ["-r", preload, bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(benchNode, ["-r", preload, bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (d) => (err += d))
     child.on("exit", (code) => {

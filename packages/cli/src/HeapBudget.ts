@@ -14,7 +14,9 @@
  * 325 MB, against 411 MB without them, in the same time (209 s and 208 s, run one after the other).
  *
  * The collection is V8's `gc()`, exposed with `v8.setFlagsFromString("--expose-gc")` (the way
- * Jest's leak detector reaches it); where that yields no function, the budget does nothing.
+ * Jest's leak detector reaches it), looked up the first time a collection is due: a short command
+ * (a query) never pays for the V8 context that lookup creates. Where it yields no function, the
+ * budget stops there.
  * Only the process's owner starts it: `Run.ts` (the `b3` program), never a library module, so a
  * service that imports the packages keeps its own memory policy. `B3_HEAP_BUDGET=off` turns it off;
  * `B3_HEAP_BUDGET=report` prints, at exit, how many collections it asked for and what they cost.
@@ -66,19 +68,21 @@ const fullCollection = (): (() => void) | undefined => {
 
 /**
  * Starts watching this process's heap (an unref'd timer: it never keeps the process alive).
- * Undefined when turned off (`B3_HEAP_BUDGET=off`) or when V8 offers no collection.
+ * Undefined when turned off (`B3_HEAP_BUDGET=off`).
  *
  * @category running
  */
 export const start = (options: Options = {}, env: NodeJS.ProcessEnv = process.env): HeapBudget | undefined => {
   if (env["B3_HEAP_BUDGET"] === "off") return undefined
-  const gc = fullCollection()
-  if (gc === undefined) return undefined
+  /** V8's collection once looked up; null where V8 offers none. */
+  let gc: (() => void) | null | undefined
   let collections = 0
   let ms = 0
   let live = 0
   const timer = setInterval(() => {
     if (!due(v8.getHeapStatistics().used_heap_size, live, options)) return
+    gc ??= fullCollection() ?? null
+    if (gc === null) return clearInterval(timer)
     const t0 = performance.now()
     gc()
     ms += performance.now() - t0

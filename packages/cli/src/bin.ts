@@ -17,6 +17,10 @@ const args = process.argv.slice(2)
 const snapshot = snapshotOf(import.meta.url)
 if (snapshot === undefined || !answer(snapshot, args)) {
   const quick = plan(args)
-  if (quick !== undefined) (await import("./QueryMain.js")).run(quick)
-  else await import("./Run.js")
+  if (quick !== undefined) {
+    // DuckDB opens on the thread pool while the main thread loads the query's code (QueryMain). Where
+    // DuckDB cannot load, nothing starts: the query's own open reports why, as the program would.
+    await import("@b3-pipeline/local-adapter/DuckDbHeadStart").then((m) => m.start(), () => undefined)
+    ;(await import("./QueryMain.js")).run(quick)
+  } else await import("./Run.js")
 }

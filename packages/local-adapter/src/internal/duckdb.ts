@@ -2,10 +2,10 @@
  * A scoped DuckDB connection (in-memory database, closed on release) and SQL helpers shared by the
  * refine job and the query engine.
  */
-import { DuckDBInstance } from "@duckdb/node-api"
 import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as HeadStart from "../DuckDbHeadStart.js"
 
 export interface Db {
   readonly connection: DuckDBConnection
@@ -26,8 +26,8 @@ export const open = (options?: { readonly threads?: number }): Effect.Effect<Db,
   Effect.gen(function*() {
     const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () =>
-          DuckDBInstance.create(":memory:", options?.threads !== undefined ? { threads: String(options.threads) } : {}),
+        // the instance `DuckDbHeadStart.start` began opening, if one with these options is waiting
+        try: () => HeadStart.take(options?.threads !== undefined ? { threads: options.threads } : {}),
         catch: (cause) => new DuckDbFailure("open", messageOf(cause), cause)
       }),
       (db) => Effect.sync(() => db.closeSync())
