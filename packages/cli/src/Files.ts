@@ -19,7 +19,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { createReadStream } from "node:fs"
+import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 
@@ -181,8 +181,10 @@ const oneLine = (e: ParseResult.ParseError): string => {
 export const payloadFromArchive = (dir: string): Effect.Effect<Payload, InputError> =>
   Effect.gen(function*() {
     const fail = (detail: string) => new InputError({ path: dir, detail })
-    const text = yield* Effect.tryPromise({
-      try: () => fs.readFile(path.join(dir, "request.json"), "utf8"),
+    // Synchronous reads: an archived folder holds a few small files, and a replay reads thousands of
+    // folders; each asynchronous read is four round trips through libuv's thread pool.
+    const text = yield* Effect.try({
+      try: () => readFileSync(path.join(dir, "request.json"), "utf8"),
       catch: () => fail("no readable request.json")
     })
     const meta = yield* Effect.try({
@@ -192,12 +194,12 @@ export const payloadFromArchive = (dir: string): Effect.Effect<Payload, InputErr
     const decoded = yield* Schema.decodeUnknown(RequestJson)(meta, { onExcessProperty: "ignore" }).pipe(
       Effect.mapError((e) => fail(`request.json: ${oneLine(e)}`))
     )
-    const names = (yield* Effect.tryPromise({ try: () => fs.readdir(dir), catch: () => fail("cannot list") }))
+    const names = (yield* Effect.try({ try: () => readdirSync(dir), catch: () => fail("cannot list") }))
       .filter((n) => /^page-\d+\./.test(n)).sort()
     if (names.length === 0) return yield* fail("no page-NNN files")
     const pages = yield* Effect.forEach(names, (n, i) =>
-      Effect.tryPromise({
-        try: () => fs.readFile(path.join(dir, n)),
+      Effect.try({
+        try: () => readFileSync(path.join(dir, n)),
         catch: () => fail(`cannot read ${n}`)
       }).pipe(
         Effect.map((b) => {
@@ -230,9 +232,9 @@ export interface Found {
   readonly group: string
 }
 
-const archivedFetchedAt = async (dir: string): Promise<string> => {
+const archivedFetchedAt = (dir: string): string => {
   try {
-    const doc = JSON.parse(await fs.readFile(path.join(dir, "request.json"), "utf8")) as { fetchedAt?: unknown }
+    const doc = JSON.parse(readFileSync(path.join(dir, "request.json"), "utf8")) as { fetchedAt?: unknown }
     return typeof doc.fetchedAt === "string" ? doc.fetchedAt : ""
   } catch {
     return "" // ingesting it will say what is wrong
@@ -250,25 +252,26 @@ const archivedFetchedAt = async (dir: string): Promise<string> => {
  * @category parsing
  */
 export const discover = (dir: string): Effect.Effect<ReadonlyArray<Found>, InputError> =>
-  Effect.tryPromise({
-    try: async () => {
+  Effect.try({
+    // synchronous calls: a year's archive is ~9,000 folders of two small files (see payloadFromArchive)
+    try: () => {
       const out: Array<Found> = []
-      const walk = async (d: string): Promise<void> => {
-        const entries = (await fs.readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))
+      const walk = (d: string): void => {
+        const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))
         if (entries.some((e) => e.isFile() && e.name === "request.json")) {
-          out.push({ kind: "archive", path: d, fetchedAt: await archivedFetchedAt(d), group: path.dirname(d) })
+          out.push({ kind: "archive", path: d, fetchedAt: archivedFetchedAt(d), group: path.dirname(d) })
           return
         }
         for (const e of entries) {
           const p = path.join(d, e.name)
-          if (e.isDirectory()) await walk(p)
+          if (e.isDirectory()) walk(p)
           else if (e.isFile() && /\.(csv|json|txt)$/i.test(e.name)) {
-            const mtime = (await fs.stat(p)).mtime.toISOString()
+            const mtime = statSync(p).mtime.toISOString()
             out.push({ kind: "file", path: p, fetchedAt: mtime, group: "saved files" })
           }
         }
       }
-      await walk(dir)
+      walk(dir)
       return out.sort((a, b) =>
         a.fetchedAt < b.fetchedAt ? -1 : a.fetchedAt > b.fetchedAt ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0
       )

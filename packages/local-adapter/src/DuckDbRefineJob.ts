@@ -48,6 +48,7 @@ import * as Path from "@effect/platform/Path"
 import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
@@ -200,51 +201,71 @@ export const make = (config: DuckDbRefineJobConfig) =>
         if (group.length > 1) {
           yield* fs.makeDirectory(servingStage, { recursive: true }).pipe(Effect.mapError(onFs(servingStage)))
         }
-        for (const w of group) {
-          const onDate = duckFail(w.refDate, w.runId)
-          yield* db.run(
-            `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
+        // A date's files are written while DuckDB refines the next date: the write (synchronous
+        // calls, in a forked fiber) runs on the main thread while the refine's statements, already
+        // handed to DuckDB, run on DuckDB's. One date writing at a time; every write has ended
+        // before this step does, failed or not.
+        let writing: Fiber.RuntimeFiber<void, RefineJobError> | undefined
+        const writeDone = Effect.suspend(() => {
+          const fiber = writing
+          writing = undefined
+          return fiber === undefined ? Effect.void : Fiber.join(fiber)
+        })
+        yield* Effect.gen(function*() {
+          for (const w of group) {
+            const onDate = duckFail(w.refDate, w.runId)
+            const rawView = `CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet([${
               w.plan.inputs.map((i) => literal(abs(i.key))).join(", ")
             }], hive_partitioning = true, hive_types = ${RAW_GLOB_HIVE})`
-          ).pipe(Effect.mapError(onDate))
-          // The previous snapshot of each index is all the refine needs of other dates: the plan's
-          // (index, previous date) pairs, no glob over the whole history.
-          const dateRows = w.plan.inputs.flatMap((i) => {
-            const previous = w.plan.previous[i.indexCode]
-            return [
-              `(${literal(i.indexCode)}, DATE ${literal(w.refDate)})`,
-              ...(previous !== undefined && previous !== null ?
-                [`(${literal(i.indexCode)}, DATE ${literal(previous)})`] :
-                [])
-            ]
-          })
-          yield* db.run(`CREATE OR REPLACE TEMP TABLE raw_dates AS
-            SELECT * FROM (VALUES ${dateRows.join(", ")}) AS t(index_code, ref_date)`).pipe(Effect.mapError(onDate))
-          yield* db.run(`CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`).pipe(Effect.mapError(onDate))
+            // The previous snapshot of each index is all the refine needs of other dates: the plan's
+            // (index, previous date) pairs, no glob over the whole history.
+            const dateRows = w.plan.inputs.flatMap((i) => {
+              const previous = w.plan.previous[i.indexCode]
+              return [
+                `(${literal(i.indexCode)}, DATE ${literal(w.refDate)})`,
+                ...(previous !== undefined && previous !== null ?
+                  [`(${literal(i.indexCode)}, DATE ${literal(previous)})`] :
+                  [])
+              ]
+            })
+            // one round trip: DuckDB refines the date while the previous date's files are written
+            yield* db.run(
+              [
+                rawView,
+                `CREATE OR REPLACE TEMP TABLE raw_dates AS
+                 SELECT * FROM (VALUES ${dateRows.join(", ")}) AS t(index_code, ref_date)`,
+                `CREATE OR REPLACE TEMP TABLE refined AS ${refineSql}`
+              ].join(";\n")
+            ).pipe(Effect.mapError(onDate))
 
-          const staged = yield* RefinedWriter.readDate(db, w.refDate).pipe(Effect.mapError(onDate))
-          const badTicker = staged.tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
-          if (badTicker !== undefined) {
-            return yield* Effect.fail(
-              new RefineJobError({
-                reason: "Failed",
-                method: "start",
-                refDate: w.refDate,
-                runId: w.runId,
-                detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
-              })
+            const staged = yield* RefinedWriter.readDate(db, w.refDate).pipe(Effect.mapError(onDate))
+            const badTicker = staged.tickers.find((t) => !/^[A-Z0-9]{1,16}$/.test(t))
+            if (badTicker !== undefined) {
+              return yield* Effect.fail(
+                new RefineJobError({
+                  reason: "Failed",
+                  method: "start",
+                  refDate: w.refDate,
+                  runId: w.runId,
+                  detail: `ticker ${JSON.stringify(badTicker)} cannot name a partition`
+                })
+              )
+            }
+            rows.set(w.refDate, staged.rows)
+            tickersOf.set(w.refDate, staged.tickers)
+            if (group.length > 1) {
+              const file = path.join(servingStage, `${w.refDate}.parquet`)
+              yield* db.run(`COPY refined TO ${literal(file)} (FORMAT parquet, COMPRESSION uncompressed)`).pipe(
+                Effect.mapError(onDate)
+              )
+            }
+            yield* writeDone
+            writing = yield* Effect.fork(
+              staged.write(staging).pipe(Effect.mapError(fsFail(w.refDate, w.runId, staging)))
             )
           }
-          yield* staged.write(staging).pipe(Effect.mapError(fsFail(w.refDate, w.runId, staging)))
-          rows.set(w.refDate, staged.rows)
-          tickersOf.set(w.refDate, staged.tickers)
-          if (group.length > 1) {
-            const file = path.join(servingStage, `${w.refDate}.parquet`)
-            yield* db.run(`COPY refined TO ${literal(file)} (FORMAT parquet, COMPRESSION uncompressed)`).pipe(
-              Effect.mapError(onDate)
-            )
-          }
-        }
+          yield* writeDone
+        }).pipe(Effect.onExit(() => Effect.ignore(writeDone)))
         if (group.length > 1) {
           yield* db.run(`DROP TABLE refined`).pipe(Effect.mapError(onDuck))
           yield* db.run(
