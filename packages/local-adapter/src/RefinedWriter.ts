@@ -13,7 +13,7 @@
  * (3.2 s of a 20-day replay's 10 s refine before). The files read back as the same rows through
  * core's `Refine.decodeRefinedParquet` and DuckDB (test/RefinedWriter.test.ts).
  *
- * Memory: one date's rows and files at a time.
+ * Memory: a date's rows and files; two dates while one is written and the next refined (DuckDbRefineJob).
  *
  * @since 0.1.0
  */

@@ -27,7 +27,7 @@ export const open = (options?: { readonly threads?: number }): Effect.Effect<Db,
     const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
         // the instance `DuckDbHeadStart.start` began opening, if one with these options is waiting
-        try: () => HeadStart.take(options?.threads !== undefined ? { threads: options.threads } : {}),
+        try: () => HeadStart.take(options),
         catch: (cause) => new DuckDbFailure("open", messageOf(cause), cause)
       }),
       (db) => Effect.sync(() => db.closeSync())
