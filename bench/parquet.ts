@@ -1,14 +1,15 @@
 /**
  * Raw Parquet benchmark (stage 3, write raw). On ~1M generated rows (IBOV-, IBRA- and SMLL-sized
  * portfolios, by sector, cycled over a year of days):
- * - `encodeRawParquet` as the raw layer calls it: one file per (index, day);
+ * - `encodeRawParquet` as the raw layer calls it: one file per (index, day), against hyparquet-writer
+ *   writing the same columns with SNAPPY pages (the raw encoder before `SmallParquet`);
  * - the same rows as ONE file (a synthetic 1M-row portfolio): the encoder's throughput without the
  *   per-file cost;
  * - `decodeRawParquet` of the per-portfolio files;
  * - building the four string columns (cod, asset, type, segment) of all rows: naive Arrow Utf8
  *   (`vectorFromArray(values, new Utf8())`) against the Map-interned dictionary build, and the ratio.
  * - a refined `(date, ticker)` partition file of 1 and 3 rows (what a backfill writes ~200k of a
- *   year): `RefinedWriter.encodeFile` (local-adapter's `internal/smallParquet.ts`) against
+ *   year): `RefinedWriter.encodeFile` (core's `SmallParquet`, PLAIN pages) against
  *   hyparquet-writer with the same schema and options (the encoder it replaced), per file.
  * Times are medians of RUNS runs after a warm-up; the per-file passes (thousands of files) and the
  * slow naive build run once.
@@ -17,7 +18,7 @@
  */
 import type { IndexCode, Portfolio, RefDate, Ticker } from "@b3-pipeline/core/Domain"
 import { generatePortfolio, tradingDays } from "@b3-pipeline/core/Generate"
-import { decodeRawParquet, dictionaryStringColumn, encodeRawParquet } from "@b3-pipeline/core/RawParquet"
+import { decodeRawParquet, dictionaryStringColumn, encodeRawParquet, sectorTotals } from "@b3-pipeline/core/RawParquet"
 import { encodeFile as encodeRefinedFile } from "@b3-pipeline/local-adapter/RefinedWriter"
 import * as Arrow from "apache-arrow"
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
@@ -150,6 +151,64 @@ const hyparquetRefinedFile = (cols: ReadonlyArray<ReadonlyArray<unknown>>, from:
   return new Uint8Array(writer.getBuffer())
 }
 
+/**
+ * A raw file through hyparquet-writer, as `encodeRawParquet` wrote it before `SmallParquet` (same
+ * columns, SNAPPY pages, no statistics): the comparison of the raw encode rows.
+ */
+const RAW_SCHEMA: Array<SchemaElement> = [
+  { name: "schema", num_children: 14 },
+  ...([
+    { name: "row_number", type: "INT32" },
+    ...["segment", "cod", "asset", "type"].map((name) => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8" })),
+    { name: "part", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    { name: "part_acum", type: "INT32", converted_type: "DECIMAL", precision: 7, scale: 3 },
+    { name: "theorical_qty", type: "INT64" },
+    { name: "total_qty", type: "INT64" },
+    { name: "reductor", type: "INT64", converted_type: "DECIMAL", precision: 18, scale: 8 },
+    ...["language", "source_format", "payload_sha256", "fetched_at"].map((name) => ({
+      name,
+      type: "BYTE_ARRAY",
+      converted_type: "UTF8"
+    }))
+  ] as Array<SchemaElement>).map((e) => ({ ...e, repetition_type: "OPTIONAL" as const }))
+]
+const hyparquetRawFile = (p: Portfolio): Uint8Array => {
+  const n = p.size
+  const totals = sectorTotals(p)
+  const each = <A>(f: (i: number) => A): Array<A> => Array.from({ length: n }, (_, i) => f(i))
+  const data: Array<ColumnSource["data"]> = [
+    Int32Array.from({ length: n }, (_, i) => i + 1),
+    each((i) => p.sectors[i] ?? null),
+    each((i) => p.tickers[i] ?? null),
+    each((i) => p.assets[i] ?? null),
+    each((i) => p.types[i] ?? null),
+    each((i) => p.weights[i] ?? null),
+    each((i) => totals[i] ?? null),
+    p.quantities.slice(0, n),
+    each(() => p.totalQuantity),
+    each(() => p.reductor),
+    each(() => p.language),
+    each(() => p.format),
+    each(() => meta.payloadSha256),
+    each(() => meta.fetchedAt)
+  ]
+  const writer = new ByteWriter()
+  parquetWrite({
+    writer,
+    schema: RAW_SCHEMA,
+    columnData: RAW_SCHEMA.slice(1).map((e, i): ColumnSource => ({
+      name: e.name,
+      data: data[i] ?? [],
+      statistics: false,
+      offsetIndex: false
+    })),
+    rowGroupSize: Math.max(1, n),
+    codec: "SNAPPY",
+    statistics: false
+  })
+  return new Uint8Array(writer.getBuffer())
+}
+
 /** Microseconds per file of `encode` over consecutive runs of `per` rows (after one warm-up pass). */
 const perFileUs = (
   cols: ReadonlyArray<ReadonlyArray<unknown>>,
@@ -174,6 +233,10 @@ export async function run(): Promise<Array<BenchRow>> {
     files = portfolios.map((p) => encodeRawParquet(p, meta))
   }, () => warm.map((p) => encodeRawParquet(p, meta)))
   const bytes = files.reduce((n, f) => n + f.byteLength, 0)
+  let hyparquetBytes = 0
+  const hyparquetMs = timed(1, () => {
+    hyparquetBytes = portfolios.reduce((n, p) => n + hyparquetRawFile(p).byteLength, 0)
+  }, () => warm.map(hyparquetRawFile))
 
   const decodeMs = timed(1, () => {
     let n = 0
@@ -205,7 +268,7 @@ export async function run(): Promise<Array<BenchRow>> {
       name: `refined partition file (${per} row${per > 1 ? "s" : ""}) encode`,
       value: Number(ours.toFixed(1)),
       unit: "us/file",
-      note: `RefinedWriter (smallParquet); hyparquet-writer ${hyparquet.toFixed(1)} us/file, ${
+      note: `RefinedWriter (SmallParquet); hyparquet-writer ${hyparquet.toFixed(1)} us/file, ${
         (hyparquet / ours).toFixed(1)
       }x slower`
     })),
@@ -213,7 +276,10 @@ export async function run(): Promise<Array<BenchRow>> {
       name: "raw parquet encode, file per portfolio",
       value: perSecond(perFileMs),
       unit: "rows/s",
-      note: `${note}, ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(perFileMs)} ms, one pass`
+      note: `${note}, ${(bytes / 1e6).toFixed(1)} MB, ${Math.round(perFileMs)} ms, one pass; hyparquet-writer ` +
+        `(SNAPPY, its writer before SmallParquet) ${perSecond(hyparquetMs)} rows/s, ${
+          (hyparquetBytes / 1e6).toFixed(1)
+        } MB: ${(hyparquetMs / perFileMs).toFixed(1)}x the time`
     },
     {
       name: "raw parquet encode, files per second",

@@ -2,7 +2,7 @@
  * Writes the refined partition files of a refine pass straight from DuckDB's result, one date at a
  * time: the date's rows of the `refined` table (built by `glue/sql/refine.sql`) are read column by
  * column, cut into runs of one ticker, and each run is encoded as one Parquet file
- * (`<staging>/ref_date=D/ticker=T/part-00000.parquet`) by `internal/smallParquet.ts`.
+ * (`<staging>/ref_date=D/ticker=T/part-00000.parquet`) by core's `SmallParquet` (PLAIN pages).
  *
  * Why not DuckDB's `COPY ... PARTITION_BY (ticker)`: with one small file per ticker (about 900 a
  * date) the partitioned COPY holds a buffer per open partition (a date took ~250 MB, a month did not
@@ -18,13 +18,13 @@
  * @since 0.1.0
  */
 import type { RefDate } from "@b3-pipeline/core/Domain"
+import type { SmallColumn } from "@b3-pipeline/core/SmallParquet"
+import * as SmallParquet from "@b3-pipeline/core/SmallParquet"
 import * as Effect from "effect/Effect"
 import * as nodeFs from "node:fs"
 import * as nodePath from "node:path"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal } from "./internal/duckdb.js"
-import type { SmallColumn } from "./internal/smallParquet.js"
-import * as SmallParquet from "./internal/smallParquet.js"
 
 /**
  * The columns of a refined file, in file order (`Tables.refinedColumns`), with how DuckDB hands each
