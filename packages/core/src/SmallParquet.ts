@@ -247,6 +247,12 @@ const plain = (out: Out, type: SmallColumn["type"], v: string | number | bigint)
   else out.i64leNumber(v as number)
 }
 
+/** The bit width of a dictionary's indices (at least 1: a one-value dictionary still has a width). */
+const indexBitWidth = (size: number): number => Math.max(1, 32 - Math.clz32(size - 1))
+
+/** The bytes of one index in an RLE run's value. */
+const indexBytes = (size: number): number => Math.ceil(indexBitWidth(size) / 8)
+
 /** The encoder's options. @category models */
 export interface EncoderOptions {
   /**
@@ -364,9 +370,8 @@ export const encoder = (
       if (code !== previous) runs++
       previous = code
     }
-    const bitWidth = Math.max(1, 32 - Math.clz32(distinct.length - 1))
     // the dictionary page's header (~12 bytes), the bit width, a run's header and value
-    return dictBytes + 13 + runs * (1 + Math.ceil(bitWidth / 8)) < plainBytes
+    return dictBytes + 13 + runs * (1 + indexBytes(distinct.length)) < plainBytes
   }
 
   /** A page header (data or dictionary page) of `page`'s bytes, then those bytes. */
@@ -406,20 +411,9 @@ export const encoder = (
   const plainChunk = ({ column, name, physical }: Spec, data: ArrayLike<unknown>, from: number, to: number): Chunk => {
     levels(column, data, from, to, false)
     const offset = out.at
-    const type = column.type
     for (let r = from; r < to; r++) {
       const v = data[r]
-      if (v === null || v === undefined) continue
-      if (type === "BYTE_ARRAY") {
-        if (typeof v !== "string") throw badValue(column, r, v)
-        page.plainText(v)
-      } else if (type === "INT32") {
-        page.i32le(checked(column, r, v) as number)
-      } else if (typeof v === "bigint") {
-        page.i64le(checked(column, r, v) as bigint)
-      } else {
-        page.i64leNumber(checked(column, r, v) as number)
-      }
+      if (v !== null && v !== undefined) plain(page, column.type, checked(column, r, v))
     }
     pageOut(DATA_PAGE, to - from, PLAIN)
     return { name, physical, offset, dataOffset: offset, dictionary: false, size: out.at - offset }
@@ -448,9 +442,8 @@ export const encoder = (
     const dataOffset = out.at
     page.reset()
     page.append(body)
-    const bitWidth = Math.max(1, 32 - Math.clz32(distinct.length - 1))
-    const valueBytes = Math.ceil(bitWidth / 8)
-    page.byte(bitWidth)
+    const valueBytes = indexBytes(distinct.length)
+    page.byte(indexBitWidth(distinct.length))
     for (let i = 0; i < values.length;) {
       const code = codes[i] ?? 0
       let j = i + 1
