@@ -32,7 +32,7 @@ import { benchNode, benchNodeVersion } from "./cli.js"
 import { median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
 
-const RUNS = SMOKE ? 1 : 9
+const RUNS = SMOKE ? 1 : 15
 const here = dirname(fileURLToPath(import.meta.url))
 const lambdaRoot = resolve(here, "..", "packages", "lambda-entry")
 
@@ -232,14 +232,22 @@ export async function run(): Promise<Array<BenchRow>> {
         extra: ", maps shipped, --enable-source-maps"
       }
     ] as const
-    for (const v of variants) {
-      if (SMOKE && (v.build !== "split" || v.args.length > 0)) continue
+    const chosen = variants.filter((v) => !SMOKE || (v.build === "split" && v.args.length === 0))
+    const runOnce = (v: (typeof variants)[number]) => {
       const file = files[`${v.handler}.${v.build}`]
       if (file === undefined) throw new Error(`bench: lambda: no ${v.build} bundle of ${v.handler}`)
       const h = handlers[v.handler]
-      await coldRun(file, h.event, h.env, h.check, v.args) // warm the OS file cache
-      const runs: Array<ColdRun> = []
-      for (let i = 0; i < RUNS; i++) runs.push(await coldRun(file, h.event, h.env, h.check, v.args))
+      return coldRun(file, h.event, h.env, h.check, v.args)
+    }
+    for (const v of chosen) await runOnce(v) // warm the OS file cache
+    // Round-robin, one run of each variant per round: a shared machine's drift (another job
+    // starting, the disk settling) then falls on every variant alike, not on whichever ran last.
+    const runsOf: Array<Array<ColdRun>> = chosen.map(() => [])
+    for (let i = 0; i < RUNS; i++) {
+      for (const [k, v] of chosen.entries()) runsOf[k]?.push(await runOnce(v))
+    }
+    for (const [k, v] of chosen.entries()) {
+      const runs = runsOf[k] ?? []
       const imp = median(runs.map((r) => r.importMs))
       const handle = median(runs.map((r) => r.handleMs))
       const importAndEvent = round(median(runs.map((r) => r.importMs + r.handleMs)))
@@ -253,7 +261,7 @@ export async function run(): Promise<Array<BenchRow>> {
           round(median(runs.map((r) => r.totalMs)))
         } ms; CPU import + event ${
           round(median(runs.map((r) => r.cpuMs)))
-        } ms; median of ${RUNS}; Node ${benchNodeVersion}`,
+        } ms; median of ${RUNS}, variants interleaved; Node ${benchNodeVersion}`,
         ...(deployed && v.handler === "onRawObjectCreated" ? { check: below(importAndEvent, 100, "ms") } : {})
       })
     }

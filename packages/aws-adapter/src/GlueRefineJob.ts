@@ -1,5 +1,6 @@
 /**
- * `RefineJob` on an AWS Glue job: `start` is `StartJobRun`, `status` is `GetJobRun`.
+ * `RefineJob` on an AWS Glue job: `start` is `StartJobRun`, `status` is `GetJobRun`, through the
+ * `GlueJobRuns` port (the SDK's client by default, `HttpGlueJobRuns` in the trigger Lambda).
  *
  * Job arguments: `--bucket`, `--ref_date`, `--index_code` and `--source_key` (the change that asked,
  * logged only: a run refines the whole date), `--database`, `--raw_table`, `--refined_table`.
@@ -24,7 +25,6 @@
  * @since 0.1.0
  */
 import type { JobRun } from "@aws-sdk/client-glue"
-import { GetJobRunCommand, GetJobRunsCommand, StartJobRunCommand } from "@aws-sdk/client-glue"
 import { RefDate } from "@b3-pipeline/core/Domain"
 import { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
 import type { RefineRequest, RefineRun, RunState } from "@b3-pipeline/core/RefineJob"
@@ -37,9 +37,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Glue } from "./ClientGlue.js"
+import type { Glue } from "./ClientGlue.js"
+import { GlueJobRuns } from "./GlueJobRuns.js"
 import { classify, describe } from "./internal/awsError.js"
 import * as Retry from "./internal/retry.js"
+import * as SdkGlueJobRuns from "./SdkGlueJobRuns.js"
 
 /** @category models */
 export interface GlueRefineJobConfig {
@@ -129,7 +131,7 @@ const decodeRefDate = Schema.decodeUnknownOption(RefDate)
 
 const make = (config: GlueRefineJobConfig) =>
   Effect.gen(function*() {
-    const glue = yield* Glue
+    const glue = yield* GlueJobRuns
     const window = Duration.toMillis(config.dedupeWindow ?? "6 hours")
     const policy = config.retry ?? defaultStartPolicy
     const fail = (method: string, extra: { refDate?: string; runId?: string }) => (cause: unknown) =>
@@ -174,15 +176,12 @@ const make = (config: GlueRefineJobConfig) =>
             Effect.succeedNone :
             Effect.flatMap(
               Retry.call(
-                (abortSignal) =>
-                  glue.send(
-                    new GetJobRunsCommand({
-                      JobName: config.jobName,
-                      MaxResults: 100,
-                      ...(token !== undefined ? { NextToken: token } : {})
-                    }),
-                    { abortSignal }
-                  ),
+                (signal) =>
+                  glue.getJobRuns({
+                    JobName: config.jobName,
+                    MaxResults: 100,
+                    ...(token !== undefined ? { NextToken: token } : {})
+                  }, signal),
                 { onError: fail("start", { refDate }), policy, retryOn }
               ),
               (out) => {
@@ -205,11 +204,8 @@ const make = (config: GlueRefineJobConfig) =>
         const pending = yield* findPending(args, request.refDate)
         if (Option.isSome(pending)) return yield* toRun(pending.value, false, "start")
         const out = yield* Retry.call(
-          (abortSignal) =>
-            glue.send(
-              new StartJobRunCommand({ JobName: config.jobName, Arguments: args, JobRunQueuingEnabled: true }),
-              { abortSignal }
-            ),
+          (signal) =>
+            glue.startJobRun({ JobName: config.jobName, Arguments: args, JobRunQueuingEnabled: true }, signal),
           { onError: fail("start", { refDate: request.refDate }), policy, retryOn }
         )
         const now = yield* Clock.currentTimeMillis
@@ -229,7 +225,7 @@ const make = (config: GlueRefineJobConfig) =>
         ),
       status: (runId) =>
         Retry.call(
-          (abortSignal) => glue.send(new GetJobRunCommand({ JobName: config.jobName, RunId: runId }), { abortSignal }),
+          (signal) => glue.getJobRun({ JobName: config.jobName, RunId: runId }, signal),
           { onError: fail("status", { runId }) }
         ).pipe(
           Effect.flatMap((out) =>
@@ -242,12 +238,26 @@ const make = (config: GlueRefineJobConfig) =>
     })
   })
 
-/** @category layers */
-export const layer = (config: GlueRefineJobConfig): Layer.Layer<RefineJob, never, Glue> =>
+/**
+ * On any `GlueJobRuns` adapter (the trigger Lambda uses `HttpGlueJobRuns`).
+ *
+ * @category layers
+ */
+export const layerJobRuns = (config: GlueRefineJobConfig): Layer.Layer<RefineJob, never, GlueJobRuns> =>
   Layer.effect(RefineJob, make(config))
 
 /** @category layers */
+export const layerJobRunsConfig = (
+  config: Config.Config.Wrap<GlueRefineJobConfig>
+): Layer.Layer<RefineJob, ConfigError.ConfigError, GlueJobRuns> =>
+  Layer.effect(RefineJob, Effect.flatMap(Config.unwrap(config), make))
+
+/** On the SDK's `GlueClient` (`SdkGlueJobRuns`). @category layers */
+export const layer = (config: GlueRefineJobConfig): Layer.Layer<RefineJob, never, Glue> =>
+  layerJobRuns(config).pipe(Layer.provide(SdkGlueJobRuns.layer))
+
+/** On the SDK's `GlueClient` (`SdkGlueJobRuns`). @category layers */
 export const layerConfig = (
   config: Config.Config.Wrap<GlueRefineJobConfig>
 ): Layer.Layer<RefineJob, ConfigError.ConfigError, Glue> =>
-  Layer.effect(RefineJob, Effect.flatMap(Config.unwrap(config), make))
+  layerJobRunsConfig(config).pipe(Layer.provide(SdkGlueJobRuns.layer))

@@ -109,20 +109,28 @@ const pureModuleValues: esbuild.Plugin = {
 // onRawObjectCreated's cold start), and a Parquet reader in it gets parquet-wasm's .wasm copied
 // into the asset. So each handler is built twice: the first build (not written) lists the dynamic
 // entries no output imports; the second leaves those `import()`s out of the bundle (they are in
-// dropped code, so nothing refers to them).
+// dropped code, so nothing refers to them). A dead chunk's own `import()`s are dead too (the SDK's
+// credential chain, left by a client the handler no longer uses, is such a chain): what counts is
+// what the handler's output reaches, following every import, static or dynamic.
 const deadDynamicImports = async (build: esbuild.BuildOptions, plugins: Array<esbuild.Plugin>) => {
   const first = await esbuild.build({ ...build, write: false, logLevel: "silent", plugins })
-  const outputs = Object.entries(first.metafile?.outputs ?? {})
-  const imported = new Set(
-    outputs.flatMap(([, o]) => o.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path))
-  )
+  const outputs = first.metafile?.outputs ?? {}
+  const cwd = build.absWorkingDir ?? root
   const entries = new Set(Object.values(build.entryPoints as Record<string, string>))
+  const reached = new Set<string>()
+  const queue = Object.entries(outputs).flatMap(([path, o]) =>
+    o.entryPoint !== undefined && entries.has(resolve(cwd, o.entryPoint)) ? [path] : []
+  )
+  while (queue.length > 0) {
+    const path = queue.pop() as string
+    if (reached.has(path)) continue
+    reached.add(path)
+    for (const i of outputs[path]?.imports ?? []) if (!i.external) queue.push(i.path)
+  }
   return new Set(
-    outputs.flatMap(([path, o]) => {
-      if (o.entryPoint === undefined || imported.has(path)) return []
-      const entry = resolve(build.absWorkingDir ?? root, o.entryPoint)
-      return entries.has(entry) ? [] : [entry]
-    })
+    Object.entries(outputs).flatMap(([path, o]) =>
+      o.entryPoint === undefined || reached.has(path) ? [] : [resolve(cwd, o.entryPoint)]
+    )
   )
 }
 const dropDynamicImports = (dead: ReadonlySet<string>, dropped: Set<string>): esbuild.Plugin => ({
@@ -171,7 +179,13 @@ export const bundle = async (
       conditions: ["@b3-pipeline/source"],
       external: sdk === "external" ? ["@aws-sdk/*"] : []
     })
-    const dead = await deadDynamicImports(build, [pureModuleValues])
+    // Until no chunk is left unreached: leaving dead imports out can orphan more chunks.
+    let dead = await deadDynamicImports(build, [pureModuleValues])
+    for (let round = 0; round < 5; round++) {
+      const more = await deadDynamicImports(build, [dropDynamicImports(dead, new Set()), pureModuleValues])
+      if ([...more].every((entry) => dead.has(entry))) break
+      dead = new Set([...dead, ...more])
+    }
     const dropped = new Set<string>()
     const result = await esbuild.build({
       ...build,

