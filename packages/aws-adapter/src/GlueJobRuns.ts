@@ -27,15 +27,6 @@ import type {
 } from "@aws-sdk/client-glue"
 import * as Context from "effect/Context"
 
-export type {
-  GetJobRunRequest,
-  GetJobRunResponse,
-  GetJobRunsRequest,
-  GetJobRunsResponse,
-  StartJobRunRequest,
-  StartJobRunResponse
-}
-
 /** @category models */
 export interface GlueJobRunsApi {
   readonly getJobRuns: (input: GetJobRunsRequest, signal: AbortSignal) => Promise<GetJobRunsResponse>
