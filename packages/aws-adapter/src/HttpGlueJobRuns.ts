@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import type { GetJobRunsResponse, JobRun } from "@aws-sdk/client-glue"
+import { Hash } from "@smithy/core/serde"
 import { SignatureV4 } from "@smithy/signature-v4"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -26,8 +27,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { createHash, createHmac } from "node:crypto"
-import type { Hash, Hmac } from "node:crypto"
 import * as http from "node:http"
 import * as https from "node:https"
 import { config as clientsConfig } from "./ClientConfig.js"
@@ -67,34 +66,20 @@ export class GlueHttpError extends Error {
 export const endpointOf = (region: string): string =>
   `https://glue.${region}.amazonaws.com${region.startsWith("cn-") ? ".cn" : ""}`
 
-/** SHA-256 and HMAC-SHA256 from `node:crypto`, in the shape the signer asks for. */
-class Sha256 {
-  private hash: Hash | Hmac
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.fresh()
-  }
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash("sha256")
-    const key = typeof this.secret === "string" ?
-      this.secret :
-      ArrayBuffer.isView(this.secret) ?
-      new Uint8Array(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength) :
-      new Uint8Array(this.secret)
-    return createHmac("sha256", key)
-  }
-  update(data: string | Uint8Array): void {
-    this.hash.update(data)
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()))
-  }
-  reset(): void {
-    this.hash = this.fresh()
-  }
-}
-
 /** Glue's error type from `__type` or `x-amzn-errortype`: `aws.glue#Name:extra` -> `Name`. */
 const errorType = (raw: string): string => raw.replace(/^.*#/, "").replace(/:.*$/, "")
+
+/** The first of `keys` whose value is a string, in a parsed answer. */
+const firstString = (
+  parsed: Record<string, unknown> | undefined,
+  keys: ReadonlyArray<string>
+): string | undefined => {
+  for (const key of keys) {
+    const v = parsed?.[key]
+    if (typeof v === "string") return v
+  }
+  return undefined
+}
 
 /** A job run's epoch-second times as `Date`s, as the SDK gives them. */
 const TIME_FIELDS = ["StartedOn", "CompletedOn", "LastModifiedOn"] as const
@@ -121,7 +106,8 @@ export const make = (config: HttpGlueJobRunsConfig): { readonly api: GlueJobRuns
   const signer = new SignatureV4({
     service: "glue",
     region: config.region,
-    sha256: Sha256,
+    // the SDK's own Node hash (node:crypto), as its clients pass it
+    sha256: Hash.bind(null, "sha256"),
     credentials: {
       accessKeyId: config.credentials.accessKeyId,
       secretAccessKey: config.credentials.secretAccessKey,
@@ -174,17 +160,13 @@ export const make = (config: HttpGlueJobRunsConfig): { readonly api: GlueJobRuns
             }
             if (status >= 200 && status < 300 && parsed !== undefined) return resolve(parsed)
             const header = res.headers["x-amzn-errortype"]
-            const rawType = typeof header === "string" ? header : typeof parsed?.["__type"] === "string" ?
-              parsed["__type"] as string :
-              typeof parsed?.["code"] === "string"
-              ? parsed["code"] as string
-              : undefined
-            const message = parsed?.["message"] ?? parsed?.["Message"]
+            const rawType = typeof header === "string" ? header : firstString(parsed, ["__type", "code"])
+            const message = firstString(parsed, ["message", "Message"])
             const requestId = res.headers["x-amzn-requestid"]
             reject(
               new GlueHttpError(
                 rawType !== undefined ? errorType(rawType) : `Http${status}`,
-                typeof message === "string" ?
+                message !== undefined ?
                   message :
                   `Glue ${operation}: HTTP ${status}${
                     parsed === undefined ? ` (not JSON: ${text.slice(0, 200)})` : ""
