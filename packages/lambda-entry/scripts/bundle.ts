@@ -180,9 +180,10 @@ export const bundle = async (
       external: sdk === "external" ? ["@aws-sdk/*"] : []
     })
     // Until no chunk is left unreached: leaving dead imports out can orphan more chunks.
-    let dead = await deadDynamicImports(build, [pureModuleValues])
+    const own = build.plugins ?? []
+    let dead = await deadDynamicImports(build, [pureModuleValues, ...own])
     for (let round = 0; round < 5; round++) {
-      const more = await deadDynamicImports(build, [dropDynamicImports(dead, new Set()), pureModuleValues])
+      const more = await deadDynamicImports(build, [dropDynamicImports(dead, new Set()), pureModuleValues, ...own])
       if ([...more].every((entry) => dead.has(entry))) break
       dead = new Set([...dead, ...more])
     }
@@ -190,7 +191,7 @@ export const bundle = async (
     const result = await esbuild.build({
       ...build,
       logLevel: "warning",
-      plugins: [dropDynamicImports(dead, dropped), pureModuleValues]
+      plugins: [dropDynamicImports(dead, dropped), pureModuleValues, ...own]
     })
     // A dropped import() left in the output would fail when run (its file is not in the asset).
     for (const [file, output] of Object.entries(result.metafile?.outputs ?? {})) {

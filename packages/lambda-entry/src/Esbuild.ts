@@ -20,6 +20,7 @@
  * @since 0.1.0
  */
 import { copyFileSync, existsSync } from "node:fs"
+import { builtinModules, createRequire } from "node:module"
 import { join, resolve } from "node:path"
 
 /** @category models */
@@ -60,6 +61,69 @@ export const BANNER: string = [
   "const __dirname = __b3Dirname(__filename);"
 ].join("\n")
 
+/** The parts of an esbuild plugin used here (this module does not import esbuild). @category models */
+export interface PluginLike {
+  readonly name: string
+  readonly setup: (build: {
+    readonly onResolve: (
+      options: { readonly filter: RegExp },
+      callback: (
+        args: { readonly path: string; readonly kind: string }
+      ) => { path: string; namespace: string } | undefined
+    ) => void
+    readonly onLoad: (
+      options: { readonly filter: RegExp; readonly namespace: string },
+      callback: (args: { readonly path: string }) => { contents: string; loader: "js" }
+    ) => void
+  }) => void
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
+const builtins = new Set(builtinModules.filter((m) => !m.startsWith("_")))
+
+/**
+ * The source of the stand-in for a Node built-in module: the module's own object from
+ * `process.getBuiltinModule`, each export read only where the bundle uses it (a pure call that
+ * esbuild drops when its export is unused). The export names are the build machine's Node's; a
+ * name the bundle imports that this Node lacks fails the build.
+ */
+export const builtinStandIn = (name: string): string => {
+  const own = createRequire(import.meta.url)(`node:${name}`) as Record<string, unknown>
+  const names = Object.keys(own).filter((k) => k !== "default" && !k.startsWith("__b3") && IDENTIFIER.test(k))
+  return [
+    `const __b3m = process.getBuiltinModule(${JSON.stringify(`node:${name}`)});`,
+    "const __b3get = (k) => __b3m[k];",
+    "export default __b3m;",
+    ...names.map((k) => `export const ${k} = /* @__PURE__ */ __b3get(${JSON.stringify(k)});`)
+  ].join("\n")
+}
+
+/**
+ * An esbuild plugin: a static `import` of a Node built-in module (`node:https`, `crypto`, ...)
+ * becomes a read of `process.getBuiltinModule` (Node 20.16+, 22.3+) instead of an ES module import.
+ * Importing a built-in as an ES module makes Node build its ES facade, which reads every export
+ * once, and on Node 22 that loads the code behind lazy exports the handler never uses: `node:http`'s
+ * `WebSocket` and `MessageEvent` load undici, `node:crypto`'s load Web Crypto. Measured on the
+ * `onRawObjectCreated` bundle's import with Node 22.23: ~80 ms as ES imports, ~58 ms this way (Node
+ * 20: no difference). `require()` calls and dynamic `import()`s are left as they are.
+ *
+ * @category constructors
+ */
+export const builtinsWithoutFacade: PluginLike = {
+  name: "b3-builtins-without-facade",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, "")
+      if (args.kind !== "import-statement" || !builtins.has(name)) return undefined
+      return { path: name, namespace: "b3-builtin" }
+    })
+    build.onLoad({ filter: /.*/, namespace: "b3-builtin" }, (args) => ({
+      contents: builtinStandIn(args.path),
+      loader: "js"
+    }))
+  }
+}
+
 /**
  * esbuild `build` options for one handler: ESM for Node 22, bundled, tree-shaken, `index.mjs` in
  * `outdir`, with a metafile (`copyParquetWasm` reads it) and linked source maps without the sources'
@@ -89,7 +153,8 @@ export const buildOptions = (bundle: LambdaBundle) => {
     mainFields: ["module", "main"],
     ...(bundle.conditions !== undefined ? { conditions: [...bundle.conditions, "import", "module"] } : {}),
     external: [...(bundle.external ?? [])],
-    banner: { js: BANNER }
+    banner: { js: BANNER },
+    plugins: [builtinsWithoutFacade]
   }
 }
 
