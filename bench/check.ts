@@ -50,3 +50,10 @@ export const atMost = (value: number, bound: number, unit: string): Check => ({
   goal: `<= ${bound} ${unit}`,
   met: value <= bound
 })
+
+/**
+ * A target the issue defines for a given size (a year's warehouse, a year's backfill), checked in a
+ * run of another size: the same comparison, printed for reference and not counted (`referenceOnly`).
+ */
+export const forSize = (check: Check, applies: boolean, scope: string): Check =>
+  applies ? check : { ...check, referenceOnly: scope }

@@ -23,7 +23,9 @@
  * Before each of the replay, DuckDB alone and the floor, the disk settles (`settle`: sync, then I/O
  * pressure under 2%), so that none pays for the files the one before it wrote or deleted, and each
  * is timed until its files are on disk (a final `sync`).
- * Each figure with a target says what it is compared with, the ratio, and met / not met.
+ * Each figure with a target says what it is compared with, the ratio, and met / not met. The targets
+ * are the issue's, all defined on a year (BENCH_DAYS=250); a shorter run prints their verdicts for
+ * reference and does not count them.
  *
  * Run alone: `npx tsx --conditions=@b3-pipeline/source bench/local.ts` (BENCH_DAYS=250 for a year).
  */
@@ -46,7 +48,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { atMost, below, ratioAtMost, SMOKE } from "./check.js"
+import { atMost, below, forSize, ratioAtMost, SMOKE } from "./check.js"
 import { benchNode, buildCli, cliEnv, cliNote, timeCli, timeCliOnce } from "./cli.js"
 import { mean, median, round } from "./stats.js"
 import type { BenchRow } from "./types.js"
@@ -488,8 +490,20 @@ const lastDate = (warehouse: string): RefDate => {
   return last.slice(9, 19) as RefDate
 }
 
+/**
+ * A year, in trading days: every local target of the issue is defined on a year's warehouse or
+ * backfill, so a shorter run prints its verdicts for reference only (`forSize`).
+ */
+const YEAR = 250
+
 export async function run(): Promise<Array<BenchRow>> {
   const days = Number(process.env["BENCH_DAYS"] ?? (SMOKE ? 1 : 20))
+  const rows = await measure(days)
+  const scope = `the target is for a year: BENCH_DAYS=${YEAR}; this run has ${days} days`
+  return rows.map((r) => r.check === undefined ? r : { ...r, check: forSize(r.check, days >= YEAR, scope) })
+}
+
+async function measure(days: number): Promise<Array<BenchRow>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "b3-bench-local-"))
   const rows: Array<BenchRow> = []
   const progress = (what: string) => process.stderr.write(`bench: local: ${what}\n`)

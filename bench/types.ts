@@ -21,4 +21,9 @@ export interface Check {
   /** The target as text, e.g. "< 150 ms" or "ratio <= 0.5". */
   readonly goal: string
   readonly met: boolean
+  /**
+   * Set when the target is defined for another size than this run's (e.g. "a year's warehouse" in a
+   * 20-day run): the verdict is printed for reference, and not counted among the targets.
+   */
+  readonly referenceOnly?: string
 }
