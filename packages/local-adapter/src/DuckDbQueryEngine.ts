@@ -29,7 +29,7 @@ import {
   refinedColumns,
   refinedPartitionKeys
 } from "@b3-pipeline/core/Tables"
-import type { DuckDBResultReader, DuckDBValueConverter } from "@duckdb/node-api"
+import type { DuckDBMaterializedResult, DuckDBType, DuckDBValue } from "@duckdb/node-api"
 import { DuckDBDateValue, DuckDBDecimalValue, DuckDBTypeId, JsonDuckDBValueConverter } from "@duckdb/node-api"
 import * as Path from "@effect/platform/Path"
 import * as Chunk from "effect/Chunk"
@@ -82,6 +82,14 @@ const TYPE_BIGINT = DuckDBTypeId.BIGINT
 const TYPE_UBIGINT = DuckDBTypeId.UBIGINT
 const TYPE_HUGEINT = DuckDBTypeId.HUGEINT
 const TYPE_UHUGEINT = DuckDBTypeId.UHUGEINT
+const TYPE_VARCHAR = DuckDBTypeId.VARCHAR
+const TYPE_INTEGER = DuckDBTypeId.INTEGER
+const TYPE_SMALLINT = DuckDBTypeId.SMALLINT
+const TYPE_TINYINT = DuckDBTypeId.TINYINT
+const TYPE_UINTEGER = DuckDBTypeId.UINTEGER
+const TYPE_USMALLINT = DuckDBTypeId.USMALLINT
+const TYPE_UTINYINT = DuckDBTypeId.UTINYINT
+const TYPE_BOOLEAN = DuckDBTypeId.BOOLEAN
 const TYPE_DECIMAL = DuckDBTypeId.DECIMAL
 const TYPE_DATE = DuckDBTypeId.DATE
 const DecimalValue = DuckDBDecimalValue
@@ -93,24 +101,32 @@ const toJson = JsonDuckDBValueConverter
  * numbers, VARCHAR as text...), except that BIGINT/HUGEINT stay bigints (the mapping makes them
  * numbers when safe, without the text round trip), a DECIMAL's exact text comes from core's
  * `formatDecimal`, and a DATE's text is made once per distinct day of the result (a result's dates
- * repeat: one per row of a date).
+ * repeat: one per row of a date). One function per column, chosen by its type once.
  */
-const cellConverter = (): DuckDBValueConverter<unknown> => {
-  const dates = new Map<number, string>()
-  return (value, type) => {
-    if (value === null) return null
-    switch (type.typeId) {
-      case TYPE_BIGINT:
-      case TYPE_UBIGINT:
-      case TYPE_HUGEINT:
-      case TYPE_UHUGEINT:
-        return value
-      case TYPE_DECIMAL:
-        // the exact text, by string slicing rather than DuckDB's bigint division per value
-        if (value instanceof DecimalValue) return formatDecimal(value.value, value.scale)
-        break
-      case TYPE_DATE: {
-        if (!(value instanceof DateValue)) break
+const cellReader = (type: DuckDBType): (value: DuckDBValue) => unknown => {
+  switch (type.typeId) {
+    case TYPE_BIGINT:
+    case TYPE_UBIGINT:
+    case TYPE_HUGEINT:
+    case TYPE_UHUGEINT:
+    case TYPE_VARCHAR:
+    case TYPE_INTEGER:
+    case TYPE_SMALLINT:
+    case TYPE_TINYINT:
+    case TYPE_UINTEGER:
+    case TYPE_USMALLINT:
+    case TYPE_UTINYINT:
+    case TYPE_BOOLEAN:
+      // already what the JSON converter would give (text, number, boolean), or the bigint kept
+      return identity
+    case TYPE_DECIMAL:
+      // the exact text, by string slicing rather than DuckDB's bigint division per value
+      return (value) =>
+        value instanceof DecimalValue ? formatDecimal(value.value, value.scale) : toJson(value, type, toJson)
+    case TYPE_DATE: {
+      const dates = new Map<number, string>()
+      return (value) => {
+        if (!(value instanceof DateValue)) return toJson(value, type, toJson)
         const known = dates.get(value.days)
         if (known !== undefined) return known
         const text = value.toString()
@@ -118,28 +134,53 @@ const cellConverter = (): DuckDBValueConverter<unknown> => {
         return text
       }
     }
-    return toJson(value, type, toJson)
+    default:
+      return (value) => toJson(value, type, toJson)
   }
+}
+const identity = (value: DuckDBValue): unknown => value
+
+/**
+ * A materialized DuckDB result's values, column by column: each column's vectors read with plain
+ * loops (`getItem`, then the column's `cellReader`), without the driver's generic per-value
+ * converter (a fresh process runs this code once, unoptimized: 9,000 rows x 4 columns took ~40 ms
+ * through `convertColumns` and ~15 ms this way).
+ */
+const readColumns = (result: DuckDBMaterializedResult): Array<Array<unknown>> => {
+  const chunks = Array.from({ length: result.chunkCount }, (_, i) => result.getChunk(i))
+  return Array.from({ length: result.columnCount }, (_, c) => {
+    const read = cellReader(result.columnType(c))
+    const out: Array<unknown> = []
+    for (const chunk of chunks) {
+      const vector = chunk.getColumnVector(c)
+      const n = chunk.rowCount
+      for (let r = 0; r < n; r++) {
+        const value = vector.getItem(r)
+        out.push(value === null ? null : read(value))
+      }
+    }
+    return out
+  })
 }
 
 /**
  * A DuckDB result as the port's columns and `Row`s: its values read column by column
- * (`cellConverter`), through the port's one mapping (`decodeRows`).
+ * (`readColumns`), through the port's one mapping (`decodeRows`).
  *
  * @category mapping
  */
-export const decodeResult = (reader: DuckDBResultReader, sql?: string): Effect.Effect<
+export const decodeResult = (result: DuckDBMaterializedResult, sql?: string): Effect.Effect<
   { readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>; readonly rows: Array<Row> },
   QueryError
 > =>
   Effect.suspend(() => {
-    const types = reader.columnTypes().map(String)
-    const columns = reader.deduplicatedColumnNames().map((name, i) => ({ name, type: types[i] ?? "" }))
-    const values = reader.convertColumns(cellConverter())
+    const types = result.columnTypes().map(String)
+    const columns = result.deduplicatedColumnNames().map((name, i) => ({ name, type: types[i] ?? "" }))
+    const values = readColumns(result)
     return Effect.map(
       decodeRows(
         columns,
-        Array.from({ length: reader.currentRowCount }, (_, r) => r),
+        Array.from({ length: values[0]?.length ?? 0 }, (_, r) => r),
         (r, i) => values[i]?.[r],
         { sql }
       ),
@@ -271,7 +312,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     const query: Context.Tag.Service<typeof QueryEngine>["query"] = (sql) =>
       lock.withPermits(1)(Effect.gen(function*() {
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
-        const reader = yield* runSelect(db, sql).pipe(
+        const result = yield* runSelect(db, sql).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
           Effect.catchIf((e) => /No files found that match the pattern/.test(e.message), () => {
             live.rawSignature = ""
@@ -280,7 +321,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
           }),
           Effect.mapError(toError(sql))
         )
-        const { columns, rows } = yield* decodeResult(reader, sql)
+        const { columns, rows } = yield* decodeResult(result, sql)
         // one chunk: collecting the stream copies nothing and walks no iterator
         return { columns, rows: Stream.fromChunk(Chunk.unsafeFromArray(rows)) }
       })).pipe(Effect.withSpan("DuckDbQueryEngine.query"))

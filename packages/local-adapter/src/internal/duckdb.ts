@@ -2,7 +2,7 @@
  * A scoped DuckDB connection (in-memory database, closed on release) and SQL helpers shared by the
  * refine job and the query engine.
  */
-import type { DuckDBConnection, DuckDBResultReader } from "@duckdb/node-api"
+import type { DuckDBConnection, DuckDBMaterializedResult, DuckDBResultReader } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as HeadStart from "../DuckDbHeadStart.js"
@@ -11,6 +11,8 @@ export interface Db {
   readonly connection: DuckDBConnection
   /** Runs SQL and reads every row; DuckDB's error message on failure. */
   readonly all: (sql: string) => Effect.Effect<DuckDBResultReader, DuckDbFailure>
+  /** Runs SQL and keeps its whole result in DuckDB's chunks (read them with `getChunk`). */
+  readonly materialize: (sql: string) => Effect.Effect<DuckDBMaterializedResult, DuckDbFailure>
   readonly run: (sql: string) => Effect.Effect<void, DuckDbFailure>
 }
 
@@ -44,8 +46,13 @@ export const open = (options?: { readonly threads?: number }): Effect.Effect<Db,
         try: () => connection.runAndReadAll(sql),
         catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
       })
+    const materialize = (sql: string) =>
+      Effect.tryPromise({
+        try: () => connection.run(sql),
+        catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
+      })
     const run = (sql: string) => Effect.asVoid(all(sql))
-    return { connection, all, run }
+    return { connection, all, materialize, run }
   })
 
 /** A SQL string literal (single quotes doubled). */

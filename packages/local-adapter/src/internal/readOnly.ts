@@ -11,7 +11,7 @@
  *   CREATE, SET, LOAD, CALL, ... are refused before anything runs, so nothing can be written into the
  *   table folders.
  */
-import type { DuckDBResultReader } from "@duckdb/node-api"
+import type { DuckDBMaterializedResult } from "@duckdb/node-api"
 import { StatementType } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
 import type { Db } from "./duckdb.js"
@@ -38,7 +38,7 @@ const messageOf = (cause: unknown): string => cause instanceof Error ? cause.mes
  * fails without running anything otherwise. A text of one statement runs the statement prepared for
  * the check, so DuckDB parses, binds and plans it once; a longer text runs whole after the check.
  */
-export const runSelect = (db: Db, sql: string): Effect.Effect<DuckDBResultReader, DuckDbFailure> =>
+export const runSelect = (db: Db, sql: string): Effect.Effect<DuckDBMaterializedResult, DuckDbFailure> =>
   Effect.gen(function*() {
     const extracted = yield* Effect.tryPromise({
       try: () => db.connection.extractStatements(sql),
@@ -71,11 +71,11 @@ export const runSelect = (db: Db, sql: string): Effect.Effect<DuckDBResultReader
       }
       if (extracted.count === 1) {
         return yield* Effect.tryPromise({
-          try: () => prepared.runAndReadAll(),
+          try: () => prepared.run(),
           catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
         }).pipe(Effect.ensuring(Effect.sync(() => prepared.destroySync())))
       }
       prepared.destroySync()
     }
-    return yield* db.all(sql)
+    return yield* db.materialize(sql)
   })
