@@ -3,10 +3,10 @@
  * a warehouse folder written through the filesystem store and the local catalog. DuckDB opens when
  * the layer is built, so a failure to open fails the layer with a typed `QueryError`.
  */
+import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
 import { suite } from "@b3-pipeline/core/testing/QueryEngineContract"
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as DuckDbQueryEngine from "../src/DuckDbQueryEngine.js"
@@ -51,7 +51,13 @@ describe("DuckDbQueryEngine layer", () => {
       // n / 4 to two places, as exact text
       const quarter = (n: number) => `${Math.floor(n / 4)}.${String((n % 4) * 25).padStart(2, "0")}`
       for (const n of [0, 1, 2, 3, 2047, 2048, 2049, 4095, 4096, 4999]) {
-        assert.deepStrictEqual(rows[n], { n, quarter: quarter(n), day: day(n), t: `T${n % 7}`, maybe: n % 5 === 0 ? null : n * 3 })
+        assert.deepStrictEqual(rows[n], {
+          n,
+          quarter: quarter(n),
+          day: day(n),
+          t: `T${n % 7}`,
+          maybe: n % 5 === 0 ? null : n * 3
+        })
       }
       assert.isTrue(rows.every((r, n) => r["n"] === n && r["day"] === day(n) && r["quarter"] === quarter(n)))
     }))
