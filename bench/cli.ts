@@ -112,8 +112,8 @@ export const timeCli = async (
 }
 
 /** The note of a CLI figure: CPU time and the machine's load while it was measured. */
-export const cliNote = (t: CliTime, what: string): string =>
-  `${what}; CPU ${t.cpuMs} ms; median of ${RUNS}; Node ${benchNodeVersion}; load average ${
+export const cliNote = (t: CliTime, what: string, runs: number = RUNS): string =>
+  `${what}; CPU ${t.cpuMs} ms; median of ${runs}; Node ${benchNodeVersion}; load average ${
     (os.loadavg()[0] ?? NaN).toFixed(1)
   }`
 

@@ -633,15 +633,13 @@ async function measure(days: number): Promise<Array<BenchRow>> {
     rows.push(...await warmQueries(warehouse))
     const validation = fs.readdirSync(path.join(SQL_DIR, "validation")).filter((f) => f.endsWith(".sql")).sort()
     for (const f of validation) {
-      const t = await timeCli(
-        ["--warehouse", warehouse, "query", "--file", path.join(SQL_DIR, "validation", f)],
-        SMOKE ? 1 : 3
-      )
+      const runs = SMOKE ? 1 : 3
+      const t = await timeCli(["--warehouse", warehouse, "query", "--file", path.join(SQL_DIR, "validation", f)], runs)
       rows.push({
         name: `local.cli.query ${f.replace(/\.sql$/, "")}`,
         value: t.wallMs,
         unit: "ms",
-        note: cliNote(t, "b3 query --file, a fresh process end to end"),
+        note: cliNote(t, "b3 query --file, a fresh process end to end", runs),
         check: below(t.wallMs, 400, "ms")
       })
     }
