@@ -41,17 +41,12 @@ export const open = (options?: { readonly threads?: number }): Effect.Effect<Db,
       }),
       (c) => Effect.sync(() => c.closeSync())
     )
-    const all = (sql: string) =>
-      Effect.tryPromise({
-        try: () => connection.runAndReadAll(sql),
-        catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
-      })
-    const materialize = (sql: string) =>
-      Effect.tryPromise({
-        try: () => connection.run(sql),
-        catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause)
-      })
-    const run = (sql: string) => Effect.asVoid(all(sql))
+    const attempt = <A>(sql: string, f: () => Promise<A>) =>
+      Effect.tryPromise({ try: f, catch: (cause) => new DuckDbFailure(sql, messageOf(cause), cause) })
+    const all = (sql: string) => attempt(sql, () => connection.runAndReadAll(sql))
+    const materialize = (sql: string) => attempt(sql, () => connection.run(sql))
+    // the result stays in DuckDB (`runAndReadAll` is this plus copying every chunk into JS)
+    const run = (sql: string) => Effect.asVoid(materialize(sql))
     return { connection, all, materialize, run }
   })
 
