@@ -143,8 +143,8 @@ const identity = (value: DuckDBValue): unknown => value
 /**
  * A materialized DuckDB result's values, column by column: each column's vectors read with plain
  * loops (`getItem`, then the column's `cellReader`), without the driver's generic per-value
- * converter (a fresh process runs this code once, unoptimized: 9,000 rows x 4 columns took ~40 ms
- * through `convertColumns` and ~15 ms this way).
+ * converter (a fresh process runs this code once, unoptimized: in a one-off script, 9,000 rows x 4
+ * columns took ~40 ms through `convertColumns` and ~15 ms this way).
  */
 const readColumns = (result: DuckDBMaterializedResult): Array<Array<unknown>> => {
   const chunks = Array.from({ length: result.chunkCount }, (_, i) => result.getChunk(i))
