@@ -1,16 +1,18 @@
 /**
  * Runs a `b3` program (an effect that succeeds with its exit code) as this process: sets the
  * process's exit code, interrupts the program on Ctrl-C or SIGTERM (its finalizers run, then exit
- * 130) and keeps the heap near what the program holds live (`HeapBudget`). Used by `Run.ts` (the
+ * 130), keeps the heap near what the program holds live (`HeapBudget`) and, with `B3_TRACE=1`, prints
+ * each span's duration on stderr (`Trace`). Used by `Run.ts` (the
  * whole program) and by the quick path of `b3 query` (`QueryMain.ts`), so both end alike.
  *
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as HeapBudget from "./HeapBudget.js"
+import * as Trace from "./Trace.js"
 
 // The one place the process's exit code is set: the program's own code (below), 130 when
 // interrupted (Ctrl-C, SIGTERM), 1 for anything else.
@@ -40,7 +42,8 @@ export const runMain = (program: Effect.Effect<number>): void => {
   // A long command's heap stays near what it keeps live (see HeapBudget.ts).
   HeapBudget.start()
 
-  NodeRuntime.runMain(program, {
+  // B3_TRACE=1: each span printed on stderr with its duration (Trace.ts)
+  NodeRuntime.runMain(Trace.enabled() ? Effect.withTracer(program, Trace.printing()) : program, {
     disableErrorReporting: true,
     teardown: (exit, onExit) => {
       const code = Exit.isSuccess(exit) ?

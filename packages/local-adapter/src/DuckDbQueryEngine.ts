@@ -1,18 +1,21 @@
 /**
  * The `QueryEngine` port on DuckDB, over a warehouse folder. Athena-style SQL runs by table name:
  *
- * - `b3_portfolio_raw`: view over `raw/b3_portfolio_raw/ref_date=*&#47;index_code=*&#47;*.parquet` (Hive);
- * - `b3_portfolio_refined`: view over the compacted serving copy
- *   `serving/b3_portfolio_refined/month=*&#47;part-00000.parquet` (one file per month, written by the
- *   refine job beside the `ref_date=/ticker=` layout, which is slow to scan);
+ * - `b3_portfolio_raw`: view over the raw table's compact serving copy (`RawServing`) and, for the
+ *   dates it does not hold as they are, `raw/b3_portfolio_raw/ref_date=*&#47;index_code=*&#47;*.parquet` (Hive);
+ * - `b3_portfolio_refined`: view over the compacted serving copy `serving/b3_portfolio_refined/`
+ *   (a base file per month plus date files that override it, `ServingLayout`; written by the refine
+ *   job beside the `ref_date=/ticker=` layout, which is slow to scan);
  * - the same two in a `"default"` schema, so `"default".b3_portfolio_refined` works as on Athena;
  * - `approx_percentile` as a macro over `approx_quantile`.
  *
  * Read-only and confined: the connection may read only those two tables' folders, and each text's
  * statements must all be SELECTs (`internal/readOnly.ts`); anything else fails `NotAllowed`.
  *
- * A table with no files yet is an empty view with the table's columns; once it has files, its view
- * reads them by glob, which DuckDB expands at each query, so data written since is seen. Values follow
+ * A table with no files yet is an empty view with the table's columns. The serving copies' files are
+ * listed at each query (a folder per month) and a view is rebuilt when its files changed, so data
+ * written since is seen; a file removed between the listing and the read (a compaction) makes the
+ * query list again and run once more. Values follow
  * `QueryEngine.SqlValue` through core's one mapping (`QueryEngine.decodeRows`): DECIMAL -> exact
  * text, DATE -> `YYYY-MM-DD`, integers -> number when safe else bigint. A missing column is `Syntax`.
  *
@@ -43,13 +46,14 @@ import { literal, open } from "./internal/duckdb.js"
 import { confinement, NOT_ALLOWED, runSelect } from "./internal/readOnly.js"
 import {
   JOURNAL_PREFIX,
+  listServing,
   parseMarkerKey,
   RAW_SERVING_PREFIX,
   rawColumnList,
   rawHive,
-  rawServingKey,
   REFINED_SERVING_PREFIX as SERVING_PREFIX
 } from "./ServingLayout.js"
+import type { ServingListing } from "./ServingLayout.js"
 
 /** @category models */
 export interface DuckDbQueryEngineConfig {
@@ -205,8 +209,6 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     const lock = yield* Effect.makeSemaphore(1)
     const abs = (key: string): string => path.join(config.warehouse, ...key.split("/").filter((s) => s.length > 0))
     const rawGlob = `${abs(RAW_PREFIX)}/ref_date=*/index_code=*/*.parquet`
-    const servingGlob = `${abs(SERVING_PREFIX)}/month=*/*.parquet`
-    const rawServingGlob = `${abs(RAW_SERVING_PREFIX)}/month=*/*.parquet`
     const rawAll = [...rawColumns, ...rawPartitionKeys]
     const refinedAll = [...refinedColumns, ...refinedPartitionKeys]
 
@@ -216,15 +218,14 @@ export const make = (config: DuckDbQueryEngineConfig) =>
     ]
     let ready = false
 
-    // Which views read files: once a table has files, its view reads them by glob (DuckDB expands
-    // the glob at each query, so new files are seen); while it has none, it is an empty view.
-    const live = { rawSignature: "", refined: false }
+    // The files each view reads, as listed when it was last built: rebuilt when a listing differs.
+    const live = { rawSignature: "", refinedSignature: "" }
 
     // The raw table: the compact copy (RawServing) for every date it holds as the raw files are, the
-    // raw files for the others (a date with a journal marker, or in a month without a copy yet). Which
-    // is which comes from three small folder listings at each query (the journal, the copy's months,
-    // the raw dates); the view is rebuilt when that changes. A warehouse without a copy reads every
-    // raw file by one glob, as before.
+    // raw files for the others (a date with a journal marker, or neither in a month with a base nor in
+    // a date file). Which is which comes from small folder listings at each query (the journal, the
+    // copy's months, the raw dates); the view is rebuilt when that changes. A warehouse without a
+    // copy reads every raw file by one glob, as before.
     const listNames = (key: string): ReadonlyArray<string> => {
       try {
         return fs.readdirSync(abs(key))
@@ -242,33 +243,65 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         listNames(key).some((f) => f.endsWith(".parquet")) :
         listNames(key).some((d) => d.startsWith(`${level}=`) && anyParquet(`${key}${d}/`, below))
     }
+    /** `SELECT` of a serving copy's rows: its bases without the dates of its date files (and of `skip`), then its date files. */
+    const servingParts = (
+      listing: ServingListing,
+      columns: string,
+      skip: ReadonlySet<string> = new Set()
+    ): Array<string> => {
+      const dated = listing.dated.filter((d) => !skip.has(d.date))
+      const excluded = [...new Set([...skip, ...listing.dated.map((d) => d.date)])].sort()
+      const parts: Array<string> = []
+      if (listing.bases.length > 0) {
+        parts.push(
+          `SELECT ${columns} FROM read_parquet([${listing.bases.map(literal).join(", ")}], hive_partitioning = false)${
+            excluded.length > 0
+              ? ` WHERE ref_date NOT IN (${excluded.map((d) => `DATE ${literal(d)}`).join(", ")})`
+              : ""
+          }`
+        )
+      }
+      if (dated.length > 0) {
+        parts.push(
+          `SELECT ${columns} FROM read_parquet([${
+            dated.map((d) => literal(d.file)).join(", ")
+          }], hive_partitioning = false)`
+        )
+      }
+      return parts
+    }
     const rawView = (): { readonly signature: string; readonly whole: boolean; readonly body: string } => {
-      const months = listNames(RAW_SERVING_PREFIX).filter((n) => /^month=\d{4}-\d{2}$/.test(n)).map((n) => n.slice(6))
-        .filter((m) => fs.existsSync(abs(rawServingKey(m)))).sort()
-      if (months.length === 0) return { signature: "whole", whole: true, body: "" }
+      const listing = listServing(abs(RAW_SERVING_PREFIX))
+      if (listing.bases.length === 0 && listing.dated.length === 0) return { signature: "whole", whole: true, body: "" }
       const journaled = [
         ...new Set(
           listNames(JOURNAL_PREFIX).map((n) => parseMarkerKey(`${JOURNAL_PREFIX}${n}`)).filter((d) => d !== undefined)
         )
       ].sort()
       const marked = new Set<string>(journaled)
-      const covered = new Set(months)
+      const covered = new Set(listing.months)
+      const copied = new Set<string>(listing.dated.map((d) => d.date))
+      // read from the raw files: a date with a marker, or neither in a month with a base nor in a date file
       const direct = listNames(RAW_PREFIX).filter((n) => /^ref_date=\d{4}-\d{2}-\d{2}$/.test(n)).map((n) => n.slice(9))
         .filter((d) =>
-          (marked.has(d) || !covered.has(d.slice(0, 7))) && anyParquet(`${RAW_PREFIX}ref_date=${d}/`, ["index_code"])
+          (marked.has(d) || (!covered.has(d.slice(0, 7)) && !copied.has(d))) &&
+          anyParquet(`${RAW_PREFIX}ref_date=${d}/`, ["index_code"])
         ).sort()
-      const parts = [
-        `SELECT ${rawColumnList} FROM read_parquet(${literal(rawServingGlob)}, hive_partitioning = false)${
-          journaled.length > 0
-            ? ` WHERE ref_date NOT IN (${journaled.map((d) => `DATE ${literal(d)}`).join(", ")})`
-            : ""
-        }`
-      ]
+      const parts = servingParts(listing, rawColumnList, marked)
       if (direct.length > 0) {
         const globs = direct.map((d) => literal(`${abs(RAW_PREFIX)}/ref_date=${d}/index_code=*/*.parquet`))
         parts.push(`SELECT ${rawColumnList} FROM read_parquet([${globs.join(", ")}], ${rawHive})`)
       }
-      return { signature: JSON.stringify([months, journaled, direct]), whole: false, body: parts.join(" UNION ALL ") }
+      return {
+        signature: JSON.stringify([listing, journaled, direct]),
+        whole: parts.length === 0,
+        body: parts.join(" UNION ALL ")
+      }
+    }
+    const refinedView = (): { readonly signature: string; readonly body: string | undefined } => {
+      const listing = listServing(abs(SERVING_PREFIX))
+      const parts = servingParts(listing, refinedAll.map((c) => `"${c.name}"`).join(", "))
+      return { signature: JSON.stringify(listing), body: parts.length === 0 ? undefined : parts.join(" UNION ALL ") }
     }
     const refreshViews = (db: Db) =>
       Effect.gen(function*() {
@@ -291,16 +324,10 @@ export const make = (config: DuckDbQueryEngineConfig) =>
             raw.body
           views.push(["b3_portfolio_raw", body])
         }
-        if (!live.refined) {
-          live.refined = anyParquet(SERVING_PREFIX, ["month"])
-          views.push([
-            "b3_portfolio_refined",
-            live.refined ?
-              `SELECT ${refinedAll.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet(${
-                literal(servingGlob)
-              }, hive_partitioning = false)` :
-              emptyOf(refinedAll)
-          ])
+        const refined = refinedView()
+        if (refined.signature !== live.refinedSignature) {
+          live.refinedSignature = refined.signature
+          views.push(["b3_portfolio_refined", refined.body ?? emptyOf(refinedAll)])
         }
         // one round trip for every view of both schemas
         const ddl = ["main", "\"default\""].flatMap((schema) =>
@@ -314,11 +341,14 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         yield* refreshViews(db).pipe(Effect.mapError(toError("(view setup)")))
         const result = yield* runSelect(db, sql).pipe(
           // every file of a table was removed since its view went live: back to an empty view, once
-          Effect.catchIf((e) => /No files found that match the pattern/.test(e.message), () => {
-            live.rawSignature = ""
-            live.refined = false
-            return Effect.zipRight(refreshViews(db), runSelect(db, sql))
-          }),
+          Effect.catchIf(
+            (e) => /No files found that match the pattern|No such file or directory/.test(e.message),
+            () => {
+              live.rawSignature = ""
+              live.refinedSignature = ""
+              return Effect.zipRight(refreshViews(db), runSelect(db, sql))
+            }
+          ),
           Effect.mapError(toError(sql))
         )
         const { columns, rows } = yield* decodeResult(result, sql)

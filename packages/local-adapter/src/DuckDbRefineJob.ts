@@ -2,9 +2,9 @@
  * The `RefineJob` port on DuckDB: `glue/sql/refine.sql` (the SQL the Glue job runs) over the raw
  * Parquet of one date, written in the Hive layout of `b3_portfolio_refined`
  * (`refined/b3_portfolio_refined/ref_date=D/ticker=T/part-00000.parquet`), plus a compacted serving
- * copy per month (`serving/b3_portfolio_refined/month=YYYY-MM/part-00000.parquet`) that the query
- * engine reads. Per month, so that refining a date rewrites a bounded amount (its month, about 21
- * dates) whatever the history holds, and a year of queries still reads 12 files.
+ * copy that the query engine reads (`serving/b3_portfolio_refined/`: per month a base file and date
+ * files that override it, `ServingLayout`), so that refining a date writes one date file whatever
+ * the history holds, and a year of queries reads 12 bases plus the open month's date files.
  *
  * Replacing a date, safely:
  * 1. one `COPY ... (FORMAT parquet, PARTITION_BY (ticker))` writes every ticker of the date into a
@@ -12,11 +12,12 @@
  * 2. each staged file is renamed over its partition's file: a rename replaces a file atomically,
  *    so a reader (or a crash) sees every partition entirely old or entirely new, never missing;
  * 3. partitions of tickers that left the date are removed, then the staging folder;
- * 4. the month's serving file is rewritten (old rows minus the date, plus the new rows) to a temp
- *    file and renamed over (a reader sees the old file or the new one, never a mix); if it is
- *    missing it is rebuilt from the month's part of the refined tree. Serving files of the earlier
- *    per-year layout (`year=YYYY/`) are removed: their dates are stale (no manifest) and are
- *    refined again, month by month;
+ * 4. the serving copy gets the date's rows as its date file (written to a temp file, renamed in: a
+ *    reader sees the old file or the new one, never a mix); a backfill's month, or a month whose
+ *    base is missing or unreadable, is compacted instead (rebuilt from the month's part of the
+ *    refined tree where needed), and a month closed by a later one is compacted once
+ *    (`ServingFiles`). Serving files of the earlier per-year layout (`year=YYYY/`) are removed:
+ *    their dates are stale (no manifest) and are refined again, month by month;
  * 5. the catalog gets the date's partitions (raw and refined).
  * A run that dies half-way leaves some partitions old and some new; the next run of the date
  * rewrites all of them and removes the dead run's staging folder.
@@ -58,6 +59,7 @@ import { literal, open, statements, stripSql } from "./internal/duckdb.js"
 import { classify, describe } from "./internal/fsError.js"
 import * as RefinedWriter from "./RefinedWriter.js"
 import * as RefineSql from "./RefineSql.js"
+import * as ServingFiles from "./ServingFiles.js"
 import { REFINED_SERVING_PREFIX } from "./ServingLayout.js"
 
 /** Prefix of the compacted serving copy of the refined table (defined in `ServingLayout`). @category constants */
@@ -65,7 +67,7 @@ export const SERVING_PREFIX = REFINED_SERVING_PREFIX
 /** Staging folder of refine runs (same filesystem as the table, so renames are atomic). @category constants */
 export const STAGING_PREFIX = "_staging/"
 
-/** The serving file of a month (`YYYY-MM`). @category constants */
+/** The serving base file of a month (`YYYY-MM`); its date files override it (`ServingLayout`). @category constants */
 export const servingKey = (month: string): string => `${SERVING_PREFIX}month=${month}/part-00000.parquet`
 
 /** @category models */
@@ -261,11 +263,17 @@ export const make = (config: DuckDbRefineJobConfig) =>
             }
             yield* writeDone
             writing = yield* Effect.fork(
-              staged.write(staging).pipe(Effect.mapError(fsFail(w.refDate, w.runId, staging)))
+              staged.write(staging).pipe(
+                Effect.mapError(fsFail(w.refDate, w.runId, staging)),
+                Effect.withSpan("DuckDbRefineJob.writePartitions", { attributes: { refDate: w.refDate } })
+              )
             )
           }
           yield* writeDone
-        }).pipe(Effect.onExit(() => Effect.ignore(writeDone)))
+        }).pipe(
+          Effect.onExit(() => Effect.ignore(writeDone)),
+          Effect.withSpan("DuckDbRefineJob.refineAndStage", { attributes: { dates: group.length } })
+        )
         if (group.length > 1) {
           yield* db.run(`DROP TABLE refined`).pipe(Effect.mapError(onDuck))
           yield* db.run(
@@ -304,7 +312,33 @@ export const make = (config: DuckDbRefineJobConfig) =>
         }
 
         // 5. Catalog.
-        const onCatalog = catalogFail(refDate, runId)
+        yield* updateCatalog(group, removed, tickersOf)
+
+        // 6. The commit points: each date's manifest, last, one atomic write each, in date order.
+        for (const w of group) {
+          yield* Trigger.commitManifest(
+            Trigger.manifestOf(w.plan, {
+              rows: rows.get(w.refDate) ?? 0,
+              tickers: tickersOf.get(w.refDate) ?? [],
+              runId: w.runId
+            }, new Date(yield* Clock.currentTimeMillis))
+          ).pipe(
+            Effect.provideService(ObjectStore, store),
+            Effect.mapError(fsFail(w.refDate, w.runId, abs(Trigger.manifestKey(w.refDate))))
+          )
+          yield* onCommit(w, rows.get(w.refDate) ?? 0)
+        }
+        return rows
+      })
+
+    /** Step 5: the tables and the group's partitions in the catalog (raw and refined). */
+    const updateCatalog = (
+      group: ReadonlyArray<DateWork>,
+      removed: ReadonlyMap<RefDate, ReadonlyArray<string>>,
+      tickersOf: ReadonlyMap<RefDate, ReadonlyArray<string>>
+    ) =>
+      Effect.gen(function*() {
+        const onCatalog = catalogFail(group[0]?.refDate ?? "", group[0]?.runId ?? "")
         for (const table of [refinedTable, rawTable]) {
           const current = yield* catalog.getTable(table.name).pipe(Effect.mapError(onCatalog))
           if (Option.isNone(current) || JSON.stringify(current.value) !== JSON.stringify(table)) {
@@ -330,23 +364,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
             }))
           )
         ).pipe(Effect.mapError(onCatalog))
-
-        // 6. The commit points: each date's manifest, last, one atomic write each, in date order.
-        for (const w of group) {
-          yield* Trigger.commitManifest(
-            Trigger.manifestOf(w.plan, {
-              rows: rows.get(w.refDate) ?? 0,
-              tickers: tickersOf.get(w.refDate) ?? [],
-              runId: w.runId
-            }, new Date(yield* Clock.currentTimeMillis))
-          ).pipe(
-            Effect.provideService(ObjectStore, store),
-            Effect.mapError(fsFail(w.refDate, w.runId, abs(Trigger.manifestKey(w.refDate))))
-          )
-          yield* onCommit(w, rows.get(w.refDate) ?? 0)
-        }
-        return rows
-      })
+      }).pipe(Effect.withSpan("DuckDbRefineJob.catalog", { attributes: { dates: group.length } }))
 
     /**
      * Swaps a date's staged partitions in (a rename replaces a file atomically, so a reader sees
@@ -388,7 +406,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
           if (name.startsWith("ticker=")) removed.push(name.slice("ticker=".length))
         }
         return removed
-      })
+      }).pipe(Effect.withSpan("DuckDbRefineJob.swap", { attributes: { refDate } }))
 
     /**
      * A date without raw data any more: its refined folder, its rows in the serving copy, its
@@ -434,9 +452,51 @@ export const make = (config: DuckDbRefineJobConfig) =>
         return 0
       })
 
+    const servingColumns = [...refinedColumns.map((c) => c.name), "ref_date", "ticker"].map(quoteIdent).join(", ")
+    /** The refined table's serving copy (`ServingLayout`, `ServingFiles`). */
+    const servingTable: ServingFiles.ServingTable = {
+      root: abs(SERVING_PREFIX),
+      columns: servingColumns,
+      order: "ref_date, index_code, ticker",
+      format: "FORMAT parquet, COMPRESSION zstd"
+    }
+    /** The dates of `month` in the refined tree (folder names), but `exclude`. */
+    const treeDates = (month: string, exclude: ReadonlyArray<RefDate>) =>
+      Effect.map(listDir(abs(REFINED_PREFIX)), (names) => {
+        const skip = new Set<string>(exclude)
+        return names.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) => n.slice("ref_date=".length))
+          .filter((d) => !skip.has(d)).sort()
+      })
     /**
-     * Rewrites the month's serving file with the new rows of `dates` (all of one month; `clear`:
-     * with none). Errors name `refDate` and `runId`.
+     * A month's rows for every date but `exclude`, from the refined tree (a lost or unreadable base,
+     * or a month's first compaction): one glob per date, and only dates whose glob matches a file
+     * (read_parquet fails on a list with an empty glob). The pass's own dates are excluded: they
+     * come from `refined` (in a backfill's first pass of a month the tree holds nothing else, and a
+     * glob over the whole month would open every file the pass just wrote only to drop its rows).
+     */
+    const fromTree = (db: Db) => (month: string, exclude: ReadonlyArray<RefDate>) =>
+      Effect.gen(function*() {
+        const refinedRoot = abs(REFINED_PREFIX)
+        const globs: Array<string> = []
+        for (const date of yield* treeDates(month, exclude).pipe(Effect.orElseSucceed(() => []))) {
+          const glob = `${refinedRoot}/ref_date=${date}/ticker=*/*.parquet`
+          const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`)
+          if (Number(found.getRowsJS()[0]?.[0] ?? 0) > 0) globs.push(glob)
+        }
+        return globs.length === 0 ?
+          undefined :
+          `SELECT ${servingColumns} FROM read_parquet([${
+            globs.map(literal).join(", ")
+          }], hive_partitioning = true, hive_types = {'ref_date': DATE, 'ticker': VARCHAR})`
+      })
+
+    /**
+     * The serving copy after a pass over `dates` (all of one month) whose rows are the view or
+     * table `refined` (`clear`: the dates have no rows any more). One date over a readable base,
+     * or in a month whose other dates all have date files: its date file (O(day)). Otherwise the
+     * month is compacted with the new rows. Then every closed month with date files is compacted.
+     * Serving files of the earlier per-year layout (`year=YYYY/`) are removed. Errors name
+     * `refDate` and `runId`.
      */
     const rebuildServing = (
       db: Db,
@@ -449,13 +509,6 @@ export const make = (config: DuckDbRefineJobConfig) =>
         const onDuck = duckFail(refDate, runId)
         const onFs = (where: string) => fsFail(refDate, runId, where)
         const month = refDate.slice(0, 7)
-        const others = `ref_date NOT IN (${dates.map((d) => `DATE ${literal(d)}`).join(", ")})`
-        const target = abs(servingKey(month))
-        const dir = path.dirname(target)
-        yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(onFs(dir)))
-        for (const name of yield* listDir(dir).pipe(Effect.mapError(onFs(dir)))) {
-          if (name.startsWith(".tmp-")) yield* fs.remove(path.join(dir, name)).pipe(Effect.ignore)
-        }
         // the earlier per-year layout: never read any more (the query engine reads month=*)
         const servingRoot = abs(SERVING_PREFIX)
         for (const name of yield* listDir(servingRoot).pipe(Effect.mapError(onFs(servingRoot)))) {
@@ -465,50 +518,28 @@ export const make = (config: DuckDbRefineJobConfig) =>
             )
           }
         }
-        const columns = [...refinedColumns.map((c) => c.name), "ref_date", "ticker"].map(quoteIdent).join(", ")
-        const fromTree = Effect.gen(function*() {
-          // Rebuild the month from the refined tree (the serving copy was lost or is unreadable, or
-          // this is the month's first date): one file per date and ticker of the month's other dates.
-          // Only those: the pass's own dates come from `refined`, and in a backfill's first pass of a
-          // month the tree holds nothing else, so nothing is read (a glob over the whole month would
-          // open every file the pass just wrote, only to filter all of their rows out: ~1.4 s a month).
-          const refinedRoot = abs(REFINED_PREFIX)
-          const mine = new Set<string>(dates)
-          const otherDates = (yield* listDir(refinedRoot).pipe(Effect.mapError(onFs(refinedRoot))))
-            .filter((n) => n.startsWith(`ref_date=${month}-`) && !mine.has(n.slice("ref_date=".length)))
-            .sort()
-          // each date's glob only if it matches a file (read_parquet fails on a list with an empty glob)
-          const globs: Array<string> = []
-          for (const name of otherDates) {
-            const glob = `${refinedRoot}/${name}/ticker=*/*.parquet`
-            const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`).pipe(Effect.mapError(onDuck))
-            if (Number(found.getRowsJS()[0]?.[0] ?? 0) > 0) globs.push(glob)
-          }
-          return globs.length === 0 ?
-            `SELECT ${columns} FROM refined WHERE false` :
-            `SELECT ${columns} FROM read_parquet([${globs.map(literal).join(", ")}], hive_partitioning = true,
-              hive_types = {'ref_date': DATE, 'ticker': VARCHAR}) WHERE ${others}`
-        })
-        const temp = path.join(dir, `.tmp-${runId.replace(/[^A-Za-z0-9-]/g, "")}`)
-        const fresh = options.clear === true ? "" : ` UNION ALL SELECT ${columns} FROM refined`
-        const write = (others: string) =>
-          db.run(`COPY (SELECT * FROM (${others}${fresh})
-            ORDER BY ref_date, index_code, ticker) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`).pipe(
-            Effect.mapError(onDuck),
-            Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
-          )
-        if (yield* exists(target).pipe(Effect.mapError(onFs(target)))) {
-          // Merge: the month's file minus this date, plus this date; an unreadable file is rebuilt.
-          yield* write(
-            `SELECT ${columns} FROM read_parquet(${literal(target)}) WHERE ${others}`
-          ).pipe(Effect.catchAll(() => Effect.flatMap(fromTree, write)))
-        } else if (options.clear === true) {
-          return // no serving file of the month: nothing to remove the date from
-        } else {
-          yield* Effect.flatMap(fromTree, write)
+        const files = ServingFiles.monthFiles(servingTable, month)
+        const fresh = options.clear === true ? undefined : `SELECT ${servingColumns} FROM refined`
+        const [date] = dates
+        let dateFile = false
+        if (fresh !== undefined && date !== undefined && dates.length === 1) {
+          dateFile = files.base !== undefined ?
+            yield* ServingFiles.readable(db, files.base) :
+            (yield* treeDates(month, [date, ...files.dated.map((d) => d.date)]).pipe(
+              Effect.mapError(onFs(abs(REFINED_PREFIX)))
+            )).length === 0
+          if (dateFile) yield* ServingFiles.writeDate(db, servingTable, date, fresh).pipe(Effect.mapError(onDuck))
         }
-        yield* fs.rename(temp, target).pipe(Effect.mapError(onFs(target)))
-      })
+        if (!dateFile && (fresh !== undefined || files.base !== undefined || files.dated.length > 0)) {
+          yield* ServingFiles.writeMonth(db, servingTable, month, {
+            fresh,
+            freshDates: dates,
+            fallback: (exclude) => fromTree(db)(month, exclude)
+          })
+            .pipe(Effect.mapError(onDuck))
+        }
+        yield* ServingFiles.compactClosed(db, servingTable, month, fromTree(db)).pipe(Effect.mapError(onDuck))
+      }).pipe(Effect.withSpan("DuckDbRefineJob.serving", { attributes: { month: refDate.slice(0, 7) } }))
 
     const newRunId = (refDate: string) =>
       // time first (runs sort by start), then a random tail: two jobs, or a test clock, never share an id

@@ -1,12 +1,14 @@
 /**
- * The compact serving copy of the raw table: one Parquet file per month,
- * `serving/b3_portfolio_raw/month=YYYY-MM/part-00000.parquet`, holding every raw row of the month
- * with its `ref_date` and `index_code`, so that a query of the raw table reads a dozen files a year
- * instead of one per index and date (36 x 250).
+ * The compact serving copy of the raw table, `serving/b3_portfolio_raw/`: per month a base file
+ * `month=YYYY-MM/part-00000.parquet` plus date files `month=YYYY-MM/ref_date=D.parquet` that override
+ * it (`ServingLayout`, `ServingFiles`), holding every raw row with its `ref_date` and `index_code`, so
+ * that a query of the raw table reads a few dozen files a year instead of one per index and date
+ * (36 x 250).
  *
- * `update(dates)` rewrites the months of `dates`: the month's file minus those dates, plus their raw
- * files as they are now (the month's first file is built from all its raw files), written to a temp
- * file and renamed over the old one (a reader sees the old month or the new one, never a half).
+ * `update(dates)` brings those dates' rows in line with their raw files now: a date file each for a
+ * few dates of a month with a base (O(day)), else a compaction of the month (its first base is built
+ * from all its raw files); then the closed months' date files are compacted. Each file is written
+ * to a temp file and renamed (a reader sees a file old or new, never a half).
  * `LocalTrigger` calls it for every date the raw-change journal names (and every date it refined)
  * BEFORE it clears the journal, so a date without a journal marker has the same rows in the copy
  * as in its raw files. `DuckDbQueryEngine` reads the copy for those dates and the raw files for the
@@ -20,15 +22,18 @@ import { RAW_PREFIX } from "@b3-pipeline/core/Tables"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { randomUUID } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
-import { rawColumnList, rawHive, rawServingKey } from "./ServingLayout.js"
+import * as ServingFiles from "./ServingFiles.js"
+import { RAW_SERVING_PREFIX, rawColumnList, rawHive } from "./ServingLayout.js"
 
 /** The copy's folder, files and columns live in `ServingLayout` (the query engine reads them). @category constants */
 export { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./ServingLayout.js"
+
+/** A month's update writes date files for this many dates at most; more are compacted into its base. */
+const DATE_FILES_AT_MOST = 3
 
 /** @category models */
 export interface RawServingConfig {
@@ -79,45 +84,66 @@ export const make = (config: RawServingConfig) =>
     const any = (d: Db, glob: string) =>
       Effect.map(d.all(`SELECT count(*) FROM glob(${literal(glob)})`), (r) => Number(r.getRowsJS()[0]?.[0] ?? 0) > 0)
 
-    const updateMonth = (
-      d: Db,
-      month: string,
-      dates: ReadonlyArray<RefDate>,
-      rebuild = false
-    ): Effect.Effect<void, DuckDbFailure> =>
+    const table: ServingFiles.ServingTable = {
+      root: abs(RAW_SERVING_PREFIX),
+      columns: rawColumnList,
+      order: "ref_date, index_code, row_number",
+      format: "FORMAT parquet, COMPRESSION zstd"
+    }
+    /** The rows of `dates` as their raw files are now (only dates with files), or `undefined`: none has any. */
+    const rawRows = (d: Db, dates: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const target = abs(rawServingKey(month))
-        const dir = path.dirname(target)
-        const temp = path.join(dir, `.tmp-${randomUUID()}`)
-        const hasFile = !rebuild && fs.existsSync(target)
-        // the dates to read from raw files: these dates, or the whole month for its first file
         const globs: Array<string> = []
-        for (const date of hasFile ? dates : [`${month}-*`]) {
+        for (const date of dates) {
           const glob = `${abs(RAW_PREFIX)}/ref_date=${date}/index_code=*/*.parquet`
           if (yield* any(d, glob)) globs.push(glob)
         }
-        const parts: Array<string> = []
-        if (hasFile) {
-          parts.push(
-            `SELECT ${rawColumnList} FROM read_parquet(${literal(target)}) WHERE ref_date NOT IN (${
-              dates.map((x) => `DATE ${literal(x)}`).join(", ")
-            })`
-          )
+        return globs.length === 0 ?
+          undefined :
+          `SELECT ${rawColumnList} FROM read_parquet([${globs.map(literal).join(", ")}], ${rawHive})`
+      })
+    /** A month's rows from its raw files, every date but `exclude` (a missing or unreadable base, a first base). */
+    const fallback = (d: Db) => (month: string, exclude: ReadonlyArray<RefDate>) => {
+      const skip = new Set<string>(exclude)
+      let names: ReadonlyArray<string> = []
+      try {
+        names = fs.readdirSync(abs(RAW_PREFIX))
+      } catch {
+        names = []
+      }
+      const dates = names.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) => n.slice("ref_date=".length))
+        .filter((x) => !skip.has(x)).sort()
+      return rawRows(d, dates)
+    }
+
+    /**
+     * A few dates of a month with a readable base: a date file each (O(day); no raw files: a
+     * tombstone). Otherwise the month is compacted with those dates' rows (its first base is built
+     * from all its raw files).
+     */
+    const updateMonth = (d: Db, month: string, dates: ReadonlyArray<RefDate>): Effect.Effect<void, DuckDbFailure> =>
+      Effect.gen(function*() {
+        const files = ServingFiles.monthFiles(table, month)
+        if (
+          files.base !== undefined && dates.length <= DATE_FILES_AT_MOST &&
+          (yield* ServingFiles.readable(d, files.base))
+        ) {
+          for (const date of dates) {
+            const rows = yield* rawRows(d, [date])
+            yield* ServingFiles.writeDate(
+              d,
+              table,
+              date,
+              rows ?? `SELECT ${rawColumnList} FROM read_parquet(${literal(files.base)}) WHERE false`
+            )
+          }
+        } else {
+          yield* ServingFiles.writeMonth(d, table, month, {
+            fresh: yield* rawRows(d, dates),
+            freshDates: dates,
+            fallback: (exclude) => fallback(d)(month, exclude)
+          })
         }
-        if (globs.length > 0) {
-          parts.push(`SELECT ${rawColumnList} FROM read_parquet([${globs.map(literal).join(", ")}], ${rawHive})`)
-        }
-        if (parts.length === 0) return // no file and no raw data in the month: nothing to serve
-        fs.mkdirSync(dir, { recursive: true })
-        yield* d.run(
-          `COPY (SELECT * FROM (${parts.join(" UNION ALL ")}) ORDER BY ref_date, index_code, row_number)
-           TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`
-        ).pipe(
-          Effect.tapError(() => Effect.sync(() => fs.rmSync(temp, { force: true }))),
-          // the month's file cannot be read (damaged): rebuilt from all the month's raw files, once
-          Effect.catchAll((e) => hasFile ? updateMonth(d, month, dates, true) : Effect.fail(e))
-        )
-        if (fs.existsSync(temp)) fs.renameSync(temp, target)
       })
 
     const update = (dates: ReadonlyArray<RefDate>): Effect.Effect<void, RefineJobError> =>
@@ -130,8 +156,14 @@ export const make = (config: RawServingConfig) =>
           if (list === undefined) byMonth.set(month, [date])
           else list.push(date)
         }
-        for (const [month, list] of [...byMonth].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const months = [...byMonth].sort(([a], [b]) => (a < b ? -1 : 1))
+        for (const [month, list] of months) {
           yield* withDb((d) => updateMonth(d, month, list)).pipe(Effect.mapError(onDuck))
+        }
+        // closed months' date files folded into their bases (once a month, or after a correction)
+        const latest = months[months.length - 1]?.[0] ?? ""
+        if (ServingFiles.closedMonths(table, latest).length > 0) {
+          yield* withDb((d) => ServingFiles.compactClosed(d, table, latest, fallback(d))).pipe(Effect.mapError(onDuck))
         }
       }).pipe(
         Effect.catchAllDefect((defect) => Effect.fail(fail(`raw serving copy: ${String(defect)}`, defect))),

@@ -3,9 +3,14 @@
  * node:crypto), so that `DuckDbQueryEngine` (and `b3 query`, which loads only the engine) loads neither
  * the refine job nor the writers of these folders:
  *
- * - the compacted serving copy of `b3_portfolio_refined`: one Parquet file per month,
- *   `serving/b3_portfolio_refined/month=YYYY-MM/part-00000.parquet`, written by `DuckDbRefineJob`;
- * - the compact serving copy of `b3_portfolio_raw` (`RawServing`), one file per month too;
+ * - the compacted serving copy of `b3_portfolio_refined`, written by `DuckDbRefineJob`, and the
+ *   compact serving copy of `b3_portfolio_raw` (`RawServing`). Each is a folder per month holding a
+ *   base file, `month=YYYY-MM/part-00000.parquet`, and date files, `month=YYYY-MM/ref_date=D.parquet`.
+ *   A date file holds a date's rows (none: the date was removed) and overrides the base's rows of
+ *   that date, so that a day's change writes one date file (O(day)) whatever the month holds. A
+ *   compaction folds a month's date files into its base (new base renamed over the old, then the
+ *   date files removed): at every step a reader that applies the override sees each date once;
+ *   see `ServingFiles` for when it runs;
  * - the names of the raw-change journal's markers (`RawJournal`): a date with a marker is read from its
  *   raw files, not from the raw copy.
  *
@@ -13,6 +18,8 @@
  */
 import type { RefDate } from "@b3-pipeline/core/Domain"
 import { rawColumns, rawPartitionKeys } from "@b3-pipeline/core/Tables"
+import * as fs from "node:fs"
+import * as path from "node:path"
 
 /** @category layout */
 export const REFINED_SERVING_PREFIX = "serving/b3_portfolio_refined/"
@@ -37,4 +44,61 @@ export const parseMarkerKey = (key: string): RefDate | undefined => {
   const m = /^_manifests\/_journal\/b3_portfolio_raw\/ref_date=(\d{4}-\d{2}-\d{2})_index_code=[A-Z0-9]+\.json$/
     .exec(key)
   return m === null ? undefined : (m[1] as RefDate)
+}
+
+/** The base file of a month's folder in a serving copy. @category layout */
+export const BASE_FILE = "part-00000.parquet"
+
+/** The name of a date file in its month's folder. @category layout */
+export const dateFileName = (date: string): string => `ref_date=${date}.parquet`
+
+/** The date a file name names (`ref_date=YYYY-MM-DD.parquet`), or `undefined`. @category layout */
+export const parseDateFileName = (name: string): RefDate | undefined => {
+  const m = /^ref_date=(\d{4}-\d{2}-\d{2})\.parquet$/.exec(name)
+  return m === null ? undefined : (m[1] as RefDate)
+}
+
+/** A serving copy's files, as listed now (absolute paths). @category layout */
+export interface ServingListing {
+  /** Months with a base file, in order. */
+  readonly months: ReadonlyArray<string>
+  /** The base files of `months`, in the same order. */
+  readonly bases: ReadonlyArray<string>
+  /** The date files, in date order: each overrides its date's rows in its month's base. */
+  readonly dated: ReadonlyArray<{ readonly date: RefDate; readonly file: string }>
+}
+
+const names = (dir: string): ReadonlyArray<string> => {
+  try {
+    return fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Lists a serving copy's folder (`root`, absolute): one listing of the root and one per month.
+ *
+ * @category layout
+ */
+export const listServing = (root: string): ServingListing => {
+  const months: Array<string> = []
+  const bases: Array<string> = []
+  const dated: Array<{ readonly date: RefDate; readonly file: string }> = []
+  for (const folder of names(root).filter((n) => /^month=\d{4}-\d{2}$/.test(n)).sort()) {
+    const dir = path.join(root, folder)
+    for (const name of names(dir)) {
+      if (name === BASE_FILE) {
+        months.push(folder.slice("month=".length))
+        bases.push(path.join(dir, name))
+      } else {
+        const date = parseDateFileName(name)
+        if (date !== undefined && date.startsWith(folder.slice("month=".length))) {
+          dated.push({ date, file: path.join(dir, name) })
+        }
+      }
+    }
+  }
+  dated.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+  return { months, bases, dated }
 }

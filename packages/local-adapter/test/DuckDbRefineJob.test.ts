@@ -147,8 +147,24 @@ describe("DuckDbRefineJob", () => {
         assert.deepStrictEqual(readRefinedDate(b, d), readRefinedDate(a, d))
         assert.strictEqual(many.runs.find((r) => r.refDate === d)?.rows, readRefinedDate(a, d).length)
       }
-      const tree = (w: string) => ({ ...treeHashes(path.join(w, "refined")), ...treeHashes(path.join(w, "serving")) })
-      assert.deepStrictEqual(tree(b), tree(a))
+      assert.deepStrictEqual(treeHashes(path.join(b, "refined")), treeHashes(path.join(a, "refined")))
+      // the serving copies hold the same rows (the pass writes a base per month; date by date, the
+      // open month has date files and the closed one was compacted)
+      const served = (w: string) =>
+        QueryEngine.collect(
+          "SELECT * FROM b3_portfolio_refined ORDER BY ref_date, index_code, ticker"
+        ).pipe(Effect.provide(DuckDbQueryEngine.layer({ warehouse: w }).pipe(Layer.provide(NodeContext.layer))))
+      const servedA = yield* served(a)
+      assert.strictEqual(servedA.length, dates.reduce((n, d) => n + readRefinedDate(a, d).length, 0))
+      assert.deepStrictEqual(yield* served(b), servedA)
+      assert.deepStrictEqual(
+        Object.keys(treeHashes(path.join(a, "serving"))),
+        [
+          "b3_portfolio_refined/month=2025-04/part-00000.parquet",
+          "b3_portfolio_refined/month=2025-05/ref_date=2025-05-02.parquet",
+          "b3_portfolio_refined/month=2025-05/ref_date=2025-05-05.parquet"
+        ]
+      )
       const manifest = (w: string, d: string) => {
         const m = JSON.parse(
           fs.readFileSync(path.join(w, `_manifests/b3_portfolio_refined/ref_date=${d}.json`), "utf8")
@@ -182,7 +198,7 @@ describe("DuckDbRefineJob", () => {
     })
   })
 
-  it.effect("the serving copy is one file per month: a date rewrites its month only; the per-year layout goes", () => {
+  it.effect("the serving copy: a date writes its date file only, a closed month is compacted into its base; the per-year layout goes", () => {
     const warehouse = tempWarehouse()
     return Effect.gen(function*() {
       const dates = ["2025-04-29", "2025-04-30", "2025-05-02"]
@@ -191,21 +207,60 @@ describe("DuckDbRefineJob", () => {
       const legacy = path.join(warehouse, DuckDbRefineJob.SERVING_PREFIX, "year=2025", "part-00000.parquet")
       fs.mkdirSync(path.dirname(legacy), { recursive: true })
       fs.writeFileSync(legacy, "old layout")
-      yield* refineDates(warehouse, dates)
-      const april = path.join(warehouse, DuckDbRefineJob.servingKey("2025-04"))
-      const may = path.join(warehouse, DuckDbRefineJob.servingKey("2025-05"))
-      assert.isTrue(fs.existsSync(april) && fs.existsSync(may))
+      const servingFiles = () => Object.keys(treeHashes(path.join(warehouse, DuckDbRefineJob.SERVING_PREFIX)))
+      yield* refineDates(warehouse, dates.slice(0, 2))
+      // April is the open month: a date file per date, no base
+      assert.deepStrictEqual(servingFiles(), [
+        "month=2025-04/ref_date=2025-04-29.parquet",
+        "month=2025-04/ref_date=2025-04-30.parquet"
+      ])
       assert.isFalse(fs.existsSync(path.dirname(legacy)))
+      const root = path.join(warehouse, DuckDbRefineJob.SERVING_PREFIX)
+      const saved = servingFiles().map((f) => [f, fs.readFileSync(path.join(root, f))] as const)
+      // a May date closes April: its date files are folded into its base
+      yield* refineDates(warehouse, dates.slice(2))
+      assert.deepStrictEqual(servingFiles(), [
+        "month=2025-04/part-00000.parquet",
+        "month=2025-05/ref_date=2025-05-02.parquet"
+      ])
+      const april = path.join(warehouse, DuckDbRefineJob.servingKey("2025-04"))
       const aprilBytes = fs.readFileSync(april)
       const aprilStat = fs.statSync(april)
-      // refining a May date again leaves April's file untouched (same inode, same bytes)
+      const engine = DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer))
+      const perMonth = () =>
+        QueryEngine.collect(
+          "SELECT strftime(ref_date, '%Y-%m') AS m, count(DISTINCT ref_date) AS d, count(*) AS n FROM b3_portfolio_refined GROUP BY 1 ORDER BY 1"
+        ).pipe(Effect.provide(engine))
+      const before = yield* perMonth()
+      assert.deepStrictEqual(before.map((r) => [r.m, r.d]), [["2025-04", 2], ["2025-05", 1]])
+      // refining a May date again rewrites its date file only: April's base is untouched (same inode, same bytes)
       yield* refineDates(warehouse, ["2025-05-02"])
       assert.strictEqual(fs.statSync(april).ino, aprilStat.ino)
       assert.deepStrictEqual(fs.readFileSync(april), aprilBytes)
-      const perMonth = yield* QueryEngine.collect(
-        "SELECT strftime(ref_date, '%Y-%m') AS m, count(DISTINCT ref_date) AS d FROM b3_portfolio_refined GROUP BY 1 ORDER BY 1"
-      ).pipe(Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer))))
-      assert.deepStrictEqual(perMonth, [{ m: "2025-04", d: 2 }, { m: "2025-05", d: 1 }])
+      // a crash after the compaction's rename, before its date files went: each row still counts once
+      for (const [f, bytes] of saved) fs.writeFileSync(path.join(root, f), bytes)
+      assert.deepStrictEqual(yield* perMonth(), before)
+      // the next refine compacts April again: the same bytes, its date files gone
+      yield* refineDates(warehouse, ["2025-05-02"])
+      assert.deepStrictEqual(servingFiles(), [
+        "month=2025-04/part-00000.parquet",
+        "month=2025-05/ref_date=2025-05-02.parquet"
+      ])
+      assert.deepStrictEqual(fs.readFileSync(april), aprilBytes)
+      // a correction of an April date: its date file overrides the base, then the closed month is compacted again
+      for (const p of generate(["IBOV"], ["2025-04-30"], 3, 77)) writeRaw(warehouse, p)
+      fs.rmSync(path.join(warehouse, "raw/b3_portfolio_raw/ref_date=2025-04-30/index_code=SMLL"), { recursive: true })
+      yield* refineDates(warehouse, ["2025-04-30"])
+      assert.deepStrictEqual(servingFiles(), [
+        "month=2025-04/part-00000.parquet",
+        "month=2025-05/ref_date=2025-05-02.parquet"
+      ])
+      const after = yield* perMonth()
+      assert.deepStrictEqual(after.map((r) => [r.m, r.d]), [["2025-04", 2], ["2025-05", 1]])
+      assert.strictEqual(
+        after[0]?.n,
+        readRefinedDate(warehouse, "2025-04-29").length + readRefinedDate(warehouse, "2025-04-30").length
+      )
     })
   })
 
@@ -274,6 +329,9 @@ describe("DuckDbRefineJob", () => {
       const dates = ["2025-03-10", "2025-03-11", "2025-03-12"] as Array<RefDate>
       for (const p of generate(["IBOV", "SMLL"], dates, 3, 10)) writeRaw(warehouse, p)
       yield* refineDates(warehouse, dates)
+      // an April date closes March: its date files are compacted into its base
+      for (const p of generate(["IBOV"], ["2025-04-01"], 3, 10)) writeRaw(warehouse, p)
+      yield* refineDates(warehouse, ["2025-04-01"])
       const count = (sql: string) =>
         QueryEngine.collect(sql).pipe(
           Effect.provide(DuckDbQueryEngine.layer({ warehouse }).pipe(Layer.provide(NodeContext.layer)))
@@ -281,7 +339,7 @@ describe("DuckDbRefineJob", () => {
       const perDate =
         "SELECT CAST(ref_date AS VARCHAR) AS d, count(*) AS n FROM b3_portfolio_refined GROUP BY 1 ORDER BY 1"
       const before = yield* count(perDate)
-      assert.deepStrictEqual(before.map((r) => r.d), dates)
+      assert.deepStrictEqual(before.map((r) => r.d), [...dates, "2025-04-01"])
       // the serving file is lost, and a date folder of the month is left empty (a crash between
       // the removal of its last partition and of the folder): read_parquet must not be given its glob
       fs.rmSync(path.join(warehouse, DuckDbRefineJob.servingKey("2025-03")))

@@ -13,7 +13,7 @@ import * as path from "node:path"
 import * as LocalLive from "../src/LocalLive.js"
 import { LocalTrigger } from "../src/LocalTrigger.js"
 import { JOURNAL_PREFIX, RawJournal } from "../src/RawJournal.js"
-import { rawServingKey } from "../src/RawServing.js"
+import { RAW_SERVING_PREFIX, rawServingKey } from "../src/RawServing.js"
 import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
 
 afterAll(cleanupWarehouses)
@@ -128,6 +128,63 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
         { d: "2025-05-07", n: 4 },
         { d: "2025-05-08", n: 3 }
       ])
+    }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
+  })
+
+  it.effect("the raw copy: a day writes a date file over its month's base; the next month compacts it; a crash mid-compaction reads each row once", () => {
+    const warehouse = tempWarehouse()
+    const root = path.join(warehouse, ...RAW_SERVING_PREFIX.split("/"))
+    const files = () =>
+      fs.readdirSync(root).sort().flatMap((m) => fs.readdirSync(path.join(root, m)).sort().map((f) => `${m}/${f}`))
+    return Effect.gen(function*() {
+      const trigger = yield* LocalTrigger
+      yield* ingest("2025-05-05", 1, 5)
+      yield* trigger.flush
+      // a month's first flush builds its base from its raw files
+      assert.deepStrictEqual(files(), ["month=2025-05/part-00000.parquet"])
+      const base = path.join(root, "month=2025-05", "part-00000.parquet")
+      const baseStat = fs.statSync(base)
+      yield* ingest("2025-05-06", 1, 6)
+      yield* trigger.flush
+      yield* ingest("2025-05-05", 3, 7) // a correction of a date the base holds
+      yield* trigger.flush
+      // the daily path: date files, the base untouched
+      assert.deepStrictEqual(files(), [
+        "month=2025-05/part-00000.parquet",
+        "month=2025-05/ref_date=2025-05-05.parquet",
+        "month=2025-05/ref_date=2025-05-06.parquet"
+      ])
+      assert.strictEqual(fs.statSync(base).ino, baseStat.ino)
+      const expected = [{ d: "2025-05-05", n: 7 }, { d: "2025-05-06", n: 6 }]
+      assert.deepStrictEqual(yield* rawCounts, expected)
+      // a date removed from raw: its date file is a tombstone (no rows) over the base's rows
+      yield* ingest("2025-05-07", 1, 4)
+      yield* trigger.flush
+      yield* (yield* ObjectStore).delete(rawParquetKey("2025-05-07" as RefDate, ibov))
+      yield* trigger.flush
+      assert.deepStrictEqual(yield* rawCounts, expected)
+      // keep the date files as they are, to play a crash after the compaction's rename
+      const saved = files().filter((f) => f.includes("ref_date=")).map((f) =>
+        [f, fs.readFileSync(path.join(root, f))] as const
+      )
+      // June closes May: its date files are folded into its base
+      yield* ingest("2025-06-02", 1, 2)
+      yield* trigger.flush
+      assert.deepStrictEqual(files(), ["month=2025-05/part-00000.parquet", "month=2025-06/part-00000.parquet"])
+      const all = [...expected, { d: "2025-06-02", n: 2 }]
+      assert.deepStrictEqual(yield* rawCounts, all)
+      // the crash: the new base is in place, the old date files were not removed. Each row still counts once.
+      for (const [f, bytes] of saved) fs.writeFileSync(path.join(root, f), bytes)
+      assert.deepStrictEqual(yield* rawCounts, all)
+      // and the next flush compacts the closed month again, removing them
+      yield* ingest("2025-06-03", 1, 1)
+      yield* trigger.flush
+      assert.deepStrictEqual(files(), [
+        "month=2025-05/part-00000.parquet",
+        "month=2025-06/part-00000.parquet",
+        "month=2025-06/ref_date=2025-06-03.parquet"
+      ])
+      assert.deepStrictEqual(yield* rawCounts, [...all, { d: "2025-06-03", n: 1 }])
     }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
   })
 })

@@ -1,0 +1,212 @@
+/**
+ * Writes the serving copies' files (layout in `ServingLayout`: a base file per month plus date files
+ * that override it), for both copies: the refined table's (`DuckDbRefineJob`) and the raw table's
+ * (`RawServing`). Every file is written to a temp file in its month's folder and renamed into place.
+ *
+ * - `writeDate`: one date's rows (none: a tombstone) as its date file; O(day). The daily path.
+ * - `writeMonth`: a compaction: a new base of the month (the old base minus the dates that have a
+ *   date file or fresh rows, plus the date files, plus the fresh rows), renamed over the old base,
+ *   then the date files it folded in are removed. O(month). Runs for a backfill's month (many fresh
+ *   dates), for a month whose base is missing or unreadable (rebuilt from the caller's `fallback`),
+ *   and, through `compactClosed`, for every month before the latest one that still has date files:
+ *   once a month, on the first date of the next, or after a correction of an old date.
+ *
+ * Crash safety: a crash before a rename leaves a `.tmp-*` file (removed by the next write of the
+ * month) and the old files; a crash between a compaction's rename and the removal of its date files
+ * leaves date files whose rows the new base also holds, which readers still take once (a date file
+ * overrides the base) and the next compaction removes.
+ *
+ * @since 0.1.0
+ */
+import type { RefDate } from "@b3-pipeline/core/Domain"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { Db } from "./internal/duckdb.js"
+import { DuckDbFailure, literal } from "./internal/duckdb.js"
+import { BASE_FILE, dateFileName, listServing, parseDateFileName } from "./ServingLayout.js"
+
+/** A serving copy: its folder and how its files are written. @category models */
+export interface ServingTable {
+  /** The copy's folder (absolute), holding `month=YYYY-MM/` folders. */
+  readonly root: string
+  /** The quoted column list of a file, in file order. */
+  readonly columns: string
+  /** The `ORDER BY` of a file's rows (deterministic: same rows, same bytes). */
+  readonly order: string
+  /** The Parquet options of a file (`FORMAT parquet, ...`). */
+  readonly format: string
+}
+
+/** A month's files now. @category models */
+export interface MonthFiles {
+  readonly dir: string
+  /** The base file, when there is one. */
+  readonly base: string | undefined
+  readonly dated: ReadonlyArray<{ readonly date: RefDate; readonly file: string }>
+}
+
+/** @category files */
+export const monthDir = (table: ServingTable, month: string): string => path.join(table.root, `month=${month}`)
+
+/** A month's base and date files (one folder listing). @category files */
+export const monthFiles = (table: ServingTable, month: string): MonthFiles => {
+  const dir = monthDir(table, month)
+  let names: ReadonlyArray<string> = []
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    names = []
+  }
+  const dated: Array<{ readonly date: RefDate; readonly file: string }> = []
+  for (const name of names) {
+    const date = parseDateFileName(name)
+    if (date !== undefined) dated.push({ date, file: path.join(dir, name) })
+  }
+  dated.sort((a, b) => (a.date < b.date ? -1 : 1))
+  return { dir, base: names.includes(BASE_FILE) ? path.join(dir, BASE_FILE) : undefined, dated }
+}
+
+const sync = <A>(what: string, f: () => A): Effect.Effect<A, DuckDbFailure> =>
+  Effect.try({
+    try: f,
+    catch: (cause) =>
+      new DuckDbFailure(what, `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause)
+  })
+
+const removeTemps = (dir: string) =>
+  sync(`cleaning ${dir}`, () => {
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (name.startsWith(".tmp-")) fs.rmSync(path.join(dir, name), { force: true })
+    }
+  })
+
+/** Writes `select`'s rows (ordered) to a temp file in `dir`, then renames it to `target`. */
+const copyTo = (db: Db, table: ServingTable, dir: string, select: string, target: string) =>
+  Effect.gen(function*() {
+    yield* sync(`creating ${dir}`, () => fs.mkdirSync(dir, { recursive: true }))
+    const temp = path.join(dir, `.tmp-${randomUUID()}`)
+    yield* db.run(
+      `COPY (SELECT * FROM (${select}) ORDER BY ${table.order}) TO ${literal(temp)} (${table.format})`
+    ).pipe(Effect.tapError(() => Effect.sync(() => fs.rmSync(temp, { force: true }))))
+    yield* sync(`renaming ${temp} to ${target}`, () => fs.renameSync(temp, target))
+  })
+
+/** Can DuckDB read the file's Parquet footer? (A damaged base is rebuilt, not overridden.) @category files */
+export const readable = (db: Db, file: string): Effect.Effect<boolean> =>
+  db.run(`SELECT num_rows FROM parquet_file_metadata(${literal(file)})`).pipe(
+    Effect.as(true),
+    Effect.orElseSucceed(() => false)
+  )
+
+/**
+ * Writes the date file of `date` with `select`'s rows (`table.columns`, the date's rows only; no
+ * rows: a tombstone, the date has none).
+ *
+ * @category files
+ */
+export const writeDate = (
+  db: Db,
+  table: ServingTable,
+  date: RefDate,
+  select: string
+): Effect.Effect<void, DuckDbFailure> =>
+  Effect.gen(function*() {
+    const dir = monthDir(table, date.slice(0, 7))
+    yield* removeTemps(dir)
+    yield* copyTo(db, table, dir, select, path.join(dir, dateFileName(date)))
+  }).pipe(Effect.withSpan("ServingFiles.writeDate", { attributes: { root: table.root, date } }))
+
+const dateList = (dates: Iterable<string>): string => [...dates].map((d) => `DATE ${literal(d)}`).join(", ")
+
+/**
+ * Compacts a month: a new base from the old base (without the dates of `freshDates` and of the date
+ * files), the date files (without `freshDates`) and `fresh` (the rows of `freshDates`, or nothing:
+ * those dates are removed), then the month's date files are removed. Where the base is missing or
+ * unreadable, `fallback(exclude)` stands for it: the SQL of the month's rows for every date but
+ * `exclude`, or `undefined` when there are none.
+ *
+ * @category files
+ */
+export const writeMonth = (
+  db: Db,
+  table: ServingTable,
+  month: string,
+  options: {
+    readonly fresh?: string | undefined
+    readonly freshDates: ReadonlyArray<RefDate>
+    readonly fallback: (exclude: ReadonlyArray<RefDate>) => Effect.Effect<string | undefined, DuckDbFailure>
+  }
+): Effect.Effect<void, DuckDbFailure> =>
+  Effect.gen(function*() {
+    const files = monthFiles(table, month)
+    yield* removeTemps(files.dir)
+    const fresh = new Set<string>(options.freshDates)
+    const kept = files.dated.filter((d) => !fresh.has(d.date))
+    const exclude = [...new Set([...options.freshDates, ...kept.map((d) => d.date)])].sort() as Array<RefDate>
+    /** The new base's parts: `baseRows` (the SQL of the old base's rows to keep), the date files, the fresh rows. */
+    const others = (baseRows: string | undefined): Array<string> => {
+      const parts: Array<string> = []
+      if (baseRows !== undefined) parts.push(baseRows)
+      if (kept.length > 0) {
+        parts.push(`SELECT ${table.columns} FROM read_parquet([${kept.map((d) => literal(d.file)).join(", ")}])`)
+      }
+      if (options.fresh !== undefined) parts.push(options.fresh)
+      return parts
+    }
+    const write = (baseRows: string | undefined) => {
+      const parts = others(baseRows)
+      return parts.length === 0 ?
+        // nothing left in the month: no base
+        sync(`removing ${files.dir}`, () => {
+          if (files.base !== undefined) fs.rmSync(files.base, { force: true })
+        }) :
+        copyTo(db, table, files.dir, parts.join(" UNION ALL "), path.join(files.dir, BASE_FILE))
+    }
+    const fromFallback = Effect.flatMap(options.fallback(exclude), write)
+    if (files.base !== undefined) {
+      const where = exclude.length > 0 ? ` WHERE ref_date NOT IN (${dateList(exclude)})` : ""
+      // an unreadable base is rebuilt from the fallback, once
+      yield* write(`SELECT ${table.columns} FROM read_parquet(${literal(files.base)})${where}`).pipe(
+        Effect.catchAll(() => fromFallback)
+      )
+    } else {
+      yield* fromFallback
+    }
+    // the base now holds every date file's rows: they go (a crash before this leaves them, harmless)
+    yield* sync(`removing the date files of ${files.dir}`, () => {
+      for (const d of files.dated) fs.rmSync(d.file, { force: true })
+    })
+  }).pipe(Effect.withSpan("ServingFiles.writeMonth", { attributes: { root: table.root, month } }))
+
+/**
+ * The months before the latest one (of the copy, or `latest` when later) that have date files: the
+ * closed months `compactClosed` compacts (one listing per month, no DuckDB).
+ *
+ * @category files
+ */
+export const closedMonths = (table: ServingTable, latest: string): ReadonlyArray<string> => {
+  const listing = listServing(table.root)
+  const months = [...listing.months, ...listing.dated.map((d) => d.date.slice(0, 7)), latest].sort()
+  const last = months[months.length - 1] ?? latest
+  return [...new Set(listing.dated.map((d) => d.date.slice(0, 7)))].filter((m) => m < last).sort()
+}
+
+/**
+ * Compacts every closed month (`closedMonths`): a closed month's date files are folded into its base
+ * once.
+ *
+ * @category files
+ */
+export const compactClosed = (
+  db: Db,
+  table: ServingTable,
+  latest: string,
+  fallback: (month: string, exclude: ReadonlyArray<RefDate>) => Effect.Effect<string | undefined, DuckDbFailure>
+): Effect.Effect<void, DuckDbFailure> =>
+  Effect.forEach(
+    closedMonths(table, latest),
+    (month) => writeMonth(db, table, month, { freshDates: [], fallback: (exclude) => fallback(month, exclude) }),
+    { discard: true }
+  )
