@@ -243,31 +243,46 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         listNames(key).some((f) => f.endsWith(".parquet")) :
         listNames(key).some((d) => d.startsWith(`${level}=`) && anyParquet(`${key}${d}/`, below))
     }
-    /** `SELECT` of a serving copy's rows: its bases without the dates of its date files (and of `skip`), then its date files. */
+    /**
+     * `SELECT`s of a serving copy's rows: its bases, each without the dates of its month's date files
+     * (and of `skip`), then its date files. Only the bases of months with such dates are filtered:
+     * DuckDB counts the rows of an unfiltered file from its footer, without reading a column.
+     */
     const servingParts = (
       listing: ServingListing,
       columns: string,
       skip: ReadonlySet<string> = new Set()
     ): Array<string> => {
       const dated = listing.dated.filter((d) => !skip.has(d.date))
-      const excluded = [...new Set([...skip, ...listing.dated.map((d) => d.date)])].sort()
+      const excludedByMonth = new Map<string, Array<string>>()
+      for (const date of new Set([...skip, ...listing.dated.map((d) => d.date)])) {
+        const list = excludedByMonth.get(date.slice(0, 7))
+        if (list === undefined) excludedByMonth.set(date.slice(0, 7), [date])
+        else list.push(date)
+      }
+      const clean: Array<string> = []
+      const filtered: Array<string> = []
+      const excluded: Array<string> = []
+      listing.months.forEach((month, i) => {
+        const base = listing.bases[i]
+        if (base === undefined) return
+        const dates = excludedByMonth.get(month)
+        if (dates === undefined) clean.push(base)
+        else {
+          filtered.push(base)
+          excluded.push(...dates)
+        }
+      })
+      const read = (files: ReadonlyArray<string>) =>
+        `SELECT ${columns} FROM read_parquet([${files.map(literal).join(", ")}], hive_partitioning = false)`
       const parts: Array<string> = []
-      if (listing.bases.length > 0) {
+      if (clean.length > 0) parts.push(read(clean))
+      if (filtered.length > 0) {
         parts.push(
-          `SELECT ${columns} FROM read_parquet([${listing.bases.map(literal).join(", ")}], hive_partitioning = false)${
-            excluded.length > 0
-              ? ` WHERE ref_date NOT IN (${excluded.map((d) => `DATE ${literal(d)}`).join(", ")})`
-              : ""
-          }`
+          `${read(filtered)} WHERE ref_date NOT IN (${excluded.sort().map((d) => `DATE ${literal(d)}`).join(", ")})`
         )
       }
-      if (dated.length > 0) {
-        parts.push(
-          `SELECT ${columns} FROM read_parquet([${
-            dated.map((d) => literal(d.file)).join(", ")
-          }], hive_partitioning = false)`
-        )
-      }
+      if (dated.length > 0) parts.push(read(dated.map((d) => d.file)))
       return parts
     }
     const rawView = (): { readonly signature: string; readonly whole: boolean; readonly body: string } => {

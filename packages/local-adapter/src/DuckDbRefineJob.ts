@@ -523,11 +523,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
         const [date] = dates
         let dateFile = false
         if (fresh !== undefined && date !== undefined && dates.length === 1) {
-          dateFile = files.base !== undefined ?
-            yield* ServingFiles.readable(db, files.base) :
+          // every other date of the month in the base or a date file, and those files readable
+          dateFile = (files.base !== undefined ||
             (yield* treeDates(month, [date, ...files.dated.map((d) => d.date)]).pipe(
-              Effect.mapError(onFs(abs(REFINED_PREFIX)))
-            )).length === 0
+                Effect.mapError(onFs(abs(REFINED_PREFIX)))
+              )).length === 0) &&
+            (yield* ServingFiles.readable(db, ServingFiles.filesOf(files)))
           if (dateFile) yield* ServingFiles.writeDate(db, servingTable, date, fresh).pipe(Effect.mapError(onDuck))
         }
         if (!dateFile && (fresh !== undefined || files.base !== undefined || files.dated.length > 0)) {

@@ -6,8 +6,9 @@
  * (36 x 250).
  *
  * `update(dates)` brings those dates' rows in line with their raw files now: a date file each for a
- * few dates of a month with a base (O(day)), else a compaction of the month (its first base is built
- * from all its raw files); then the closed months' date files are compacted. Each file is written
+ * few dates of a month with a base or whose other dates all have date files (O(day)), else a
+ * compaction of the month (built from all its raw files where it has no base); then the closed
+ * months' date files are compacted. Each file is written
  * to a temp file and renamed (a reader sees a file old or new, never a half).
  * `LocalTrigger` calls it for every date the raw-change journal names (and every date it refined)
  * BEFORE it clears the journal, so a date without a journal marker has the same rows in the copy
@@ -102,8 +103,8 @@ export const make = (config: RawServingConfig) =>
           undefined :
           `SELECT ${rawColumnList} FROM read_parquet([${globs.map(literal).join(", ")}], ${rawHive})`
       })
-    /** A month's rows from its raw files, every date but `exclude` (a missing or unreadable base, a first base). */
-    const fallback = (d: Db) => (month: string, exclude: ReadonlyArray<RefDate>) => {
+    /** The month's dates in the raw folder, but `exclude`. */
+    const rawDates = (month: string, exclude: ReadonlyArray<RefDate>): ReadonlyArray<string> => {
       const skip = new Set<string>(exclude)
       let names: ReadonlyArray<string> = []
       try {
@@ -111,31 +112,37 @@ export const make = (config: RawServingConfig) =>
       } catch {
         names = []
       }
-      const dates = names.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) => n.slice("ref_date=".length))
+      return names.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) => n.slice("ref_date=".length))
         .filter((x) => !skip.has(x)).sort()
-      return rawRows(d, dates)
     }
+    /** A month's rows from its raw files, every date but `exclude` (a missing or unreadable base, a first base). */
+    const fallback = (d: Db) => (month: string, exclude: ReadonlyArray<RefDate>) => rawRows(d, rawDates(month, exclude))
 
     /**
-     * A few dates of a month with a readable base: a date file each (O(day); no raw files: a
-     * tombstone). Otherwise the month is compacted with those dates' rows (its first base is built
-     * from all its raw files).
+     * A few dates of a month with a readable base, or of a month whose other dates all have date
+     * files: a date file each (O(day)); a date without raw files: a tombstone over the base, or no
+     * file where there is no base. Otherwise the month is compacted with those dates' rows (from all
+     * its raw files where it has no base).
      */
     const updateMonth = (d: Db, month: string, dates: ReadonlyArray<RefDate>): Effect.Effect<void, DuckDbFailure> =>
       Effect.gen(function*() {
         const files = ServingFiles.monthFiles(table, month)
-        if (
-          files.base !== undefined && dates.length <= DATE_FILES_AT_MOST &&
-          (yield* ServingFiles.readable(d, files.base))
-        ) {
+        // every other date of the month in the base or a date file, and those files readable
+        const dateFiles = dates.length <= DATE_FILES_AT_MOST &&
+          (files.base !== undefined || rawDates(month, [...dates, ...files.dated.map((x) => x.date)]).length === 0) &&
+          (yield* ServingFiles.readable(d, ServingFiles.filesOf(files)))
+        if (dateFiles) {
           for (const date of dates) {
             const rows = yield* rawRows(d, [date])
-            yield* ServingFiles.writeDate(
-              d,
-              table,
-              date,
-              rows ?? `SELECT ${rawColumnList} FROM read_parquet(${literal(files.base)}) WHERE false`
-            )
+            if (rows !== undefined) yield* ServingFiles.writeDate(d, table, date, rows)
+            else if (files.base !== undefined) {
+              yield* ServingFiles.writeDate(
+                d,
+                table,
+                date,
+                `SELECT ${rawColumnList} FROM read_parquet(${literal(files.base)}) WHERE false`
+              )
+            } else yield* ServingFiles.removeDate(table, date)
           }
         } else {
           yield* ServingFiles.writeMonth(d, table, month, {

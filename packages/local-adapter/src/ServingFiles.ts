@@ -93,12 +93,22 @@ const copyTo = (db: Db, table: ServingTable, dir: string, select: string, target
     yield* sync(`renaming ${temp} to ${target}`, () => fs.renameSync(temp, target))
   })
 
-/** Can DuckDB read the file's Parquet footer? (A damaged base is rebuilt, not overridden.) @category files */
-export const readable = (db: Db, file: string): Effect.Effect<boolean> =>
-  db.run(`SELECT num_rows FROM parquet_file_metadata(${literal(file)})`).pipe(
-    Effect.as(true),
-    Effect.orElseSucceed(() => false)
-  )
+/**
+ * Can DuckDB read these files' Parquet footers (one call)? A month with a damaged file is compacted
+ * (rebuilt from its source), not overridden.
+ *
+ * @category files
+ */
+export const readable = (db: Db, files: ReadonlyArray<string>): Effect.Effect<boolean> =>
+  files.length === 0 ? Effect.succeed(true) : db.run(
+    `SELECT count(*) FROM parquet_file_metadata([${files.map(literal).join(", ")}])`
+  ).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+
+/** A month's files, base and date files (for `readable`). @category files */
+export const filesOf = (month: MonthFiles): ReadonlyArray<string> => [
+  ...(month.base !== undefined ? [month.base] : []),
+  ...month.dated.map((d) => d.file)
+]
 
 /**
  * Writes the date file of `date` with `select`'s rows (`table.columns`, the date's rows only; no
@@ -118,6 +128,17 @@ export const writeDate = (
     yield* copyTo(db, table, dir, select, path.join(dir, dateFileName(date)))
   }).pipe(Effect.withSpan("ServingFiles.writeDate", { attributes: { root: table.root, date } }))
 
+/**
+ * Removes the date file of `date` (a month without a base: there is nothing for a tombstone to
+ * override).
+ *
+ * @category files
+ */
+export const removeDate = (table: ServingTable, date: RefDate): Effect.Effect<void, DuckDbFailure> => {
+  const file = path.join(monthDir(table, date.slice(0, 7)), dateFileName(date))
+  return sync(`removing ${file}`, () => fs.rmSync(file, { force: true }))
+}
+
 const dateList = (dates: Iterable<string>): string => [...dates].map((d) => `DATE ${literal(d)}`).join(", ")
 
 /**
@@ -125,7 +146,8 @@ const dateList = (dates: Iterable<string>): string => [...dates].map((d) => `DAT
  * files), the date files (without `freshDates`) and `fresh` (the rows of `freshDates`, or nothing:
  * those dates are removed), then the month's date files are removed. Where the base is missing or
  * unreadable, `fallback(exclude)` stands for it: the SQL of the month's rows for every date but
- * `exclude`, or `undefined` when there are none.
+ * `exclude`, or `undefined` when there are none; where a date file is unreadable, the whole month
+ * but `freshDates` comes from `fallback`.
  *
  * @category files
  */
@@ -145,34 +167,34 @@ export const writeMonth = (
     const fresh = new Set<string>(options.freshDates)
     const kept = files.dated.filter((d) => !fresh.has(d.date))
     const exclude = [...new Set([...options.freshDates, ...kept.map((d) => d.date)])].sort() as Array<RefDate>
-    /** The new base's parts: `baseRows` (the SQL of the old base's rows to keep), the date files, the fresh rows. */
-    const others = (baseRows: string | undefined): Array<string> => {
-      const parts: Array<string> = []
-      if (baseRows !== undefined) parts.push(baseRows)
-      if (kept.length > 0) {
-        parts.push(`SELECT ${table.columns} FROM read_parquet([${kept.map((d) => literal(d.file)).join(", ")}])`)
-      }
-      if (options.fresh !== undefined) parts.push(options.fresh)
-      return parts
-    }
-    const write = (baseRows: string | undefined) => {
-      const parts = others(baseRows)
-      return parts.length === 0 ?
+    const keptRows = kept.length > 0 ?
+      `SELECT ${table.columns} FROM read_parquet([${kept.map((d) => literal(d.file)).join(", ")}])` :
+      undefined
+    const write = (parts: ReadonlyArray<string | undefined>) => {
+      const present = parts.filter((p): p is string => p !== undefined)
+      return present.length === 0 ?
         // nothing left in the month: no base
         sync(`removing ${files.dir}`, () => {
           if (files.base !== undefined) fs.rmSync(files.base, { force: true })
         }) :
-        copyTo(db, table, files.dir, parts.join(" UNION ALL "), path.join(files.dir, BASE_FILE))
+        copyTo(db, table, files.dir, present.join(" UNION ALL "), path.join(files.dir, BASE_FILE))
     }
-    const fromFallback = Effect.flatMap(options.fallback(exclude), write)
+    // A damaged base or date file: the month is rebuilt from the caller's source (every date but the
+    // fresh ones) and the fresh rows, once; a failure of that names what is wrong.
+    const rebuild = Effect.flatMap(options.fallback(options.freshDates), (rows) => write([rows, options.fresh]))
     if (files.base !== undefined) {
       const where = exclude.length > 0 ? ` WHERE ref_date NOT IN (${dateList(exclude)})` : ""
-      // an unreadable base is rebuilt from the fallback, once
-      yield* write(`SELECT ${table.columns} FROM read_parquet(${literal(files.base)})${where}`).pipe(
-        Effect.catchAll(() => fromFallback)
-      )
+      yield* write([
+        `SELECT ${table.columns} FROM read_parquet(${literal(files.base)})${where}`,
+        keptRows,
+        options.fresh
+      ])
+        .pipe(Effect.catchAll(() => rebuild))
     } else {
-      yield* fromFallback
+      // no base: the dates without a date file (nor fresh rows) come from the caller's source
+      yield* Effect.flatMap(options.fallback(exclude), (rows) => write([rows, keptRows, options.fresh])).pipe(
+        Effect.catchAll(() => rebuild)
+      )
     }
     // the base now holds every date file's rows: they go (a crash before this leaves them, harmless)
     yield* sync(`removing the date files of ${files.dir}`, () => {

@@ -13,7 +13,7 @@ import * as path from "node:path"
 import * as LocalLive from "../src/LocalLive.js"
 import { LocalTrigger } from "../src/LocalTrigger.js"
 import { JOURNAL_PREFIX, RawJournal } from "../src/RawJournal.js"
-import { RAW_SERVING_PREFIX, rawServingKey } from "../src/RawServing.js"
+import { RAW_SERVING_PREFIX } from "../src/RawServing.js"
 import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
 
 afterAll(cleanupWarehouses)
@@ -95,16 +95,19 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
 
   it.effect("the raw table reads the compact copy for flushed dates and the raw files for journaled ones", () => {
     const warehouse = tempWarehouse()
-    const copy = path.join(warehouse, ...rawServingKey("2025-05").split("/"))
+    const month = path.join(warehouse, ...RAW_SERVING_PREFIX.split("/"), "month=2025-05")
     return Effect.gen(function*() {
       const trigger = yield* LocalTrigger
       yield* ingest("2025-05-05", 1, 5)
       yield* ingest("2025-05-06", 1, 6)
       // not flushed yet: no copy, the raw files
-      assert.isFalse(fs.existsSync(copy))
+      assert.isFalse(fs.existsSync(month))
       assert.deepStrictEqual(yield* rawCounts, [{ d: "2025-05-05", n: 5 }, { d: "2025-05-06", n: 6 }])
       yield* trigger.flush
-      assert.isTrue(fs.existsSync(copy))
+      assert.deepStrictEqual(fs.readdirSync(month).sort(), [
+        "ref_date=2025-05-05.parquet",
+        "ref_date=2025-05-06.parquet"
+      ])
       assert.deepStrictEqual(yield* rawCounts, [{ d: "2025-05-05", n: 5 }, { d: "2025-05-06", n: 6 }])
       // a replaced date and a new one, journaled, not flushed: their raw files, not the copy's old rows
       yield* ingest("2025-05-06", 2, 9)
@@ -120,7 +123,7 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
       )
       assert.deepStrictEqual(inCopy, [{ n: 13 }])
       // a damaged copy is rebuilt from the month's raw files by the next flush
-      fs.writeFileSync(copy, "not parquet")
+      fs.writeFileSync(path.join(month, "ref_date=2025-05-06.parquet"), "not parquet")
       yield* ingest("2025-05-08", 1, 3)
       yield* trigger.flush
       assert.deepStrictEqual(yield* rawCounts, [
@@ -131,37 +134,50 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
     }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
   })
 
-  it.effect("the raw copy: a day writes a date file over its month's base; the next month compacts it; a crash mid-compaction reads each row once", () => {
+  it.effect("the raw copy: a day writes a date file (over its month's base, if any); the next month compacts it; a crash mid-compaction reads each row once", () => {
     const warehouse = tempWarehouse()
     const root = path.join(warehouse, ...RAW_SERVING_PREFIX.split("/"))
     const files = () =>
       fs.readdirSync(root).sort().flatMap((m) => fs.readdirSync(path.join(root, m)).sort().map((f) => `${m}/${f}`))
     return Effect.gen(function*() {
       const trigger = yield* LocalTrigger
-      yield* ingest("2025-05-05", 1, 5)
+      // a month's first date: a date file, no base
+      yield* ingest("2025-04-30", 1, 3)
       yield* trigger.flush
-      // a month's first flush builds its base from its raw files
-      assert.deepStrictEqual(files(), ["month=2025-05/part-00000.parquet"])
+      assert.deepStrictEqual(files(), ["month=2025-04/ref_date=2025-04-30.parquet"])
+      // four dates of a month at once (a backfill): its base
+      for (const [d, n] of [["2025-05-05", 5], ["2025-05-06", 6], ["2025-05-07", 4], ["2025-05-08", 2]] as const) {
+        yield* ingest(d, 1, n)
+      }
+      yield* trigger.flush
+      // ... and the closed April was compacted into its base
+      assert.deepStrictEqual(files(), ["month=2025-04/part-00000.parquet", "month=2025-05/part-00000.parquet"])
       const base = path.join(root, "month=2025-05", "part-00000.parquet")
       const baseStat = fs.statSync(base)
-      yield* ingest("2025-05-06", 1, 6)
-      yield* trigger.flush
+      yield* ingest("2025-05-09", 1, 1)
       yield* ingest("2025-05-05", 3, 7) // a correction of a date the base holds
       yield* trigger.flush
-      // the daily path: date files, the base untouched
-      assert.deepStrictEqual(files(), [
-        "month=2025-05/part-00000.parquet",
-        "month=2025-05/ref_date=2025-05-05.parquet",
-        "month=2025-05/ref_date=2025-05-06.parquet"
-      ])
-      assert.strictEqual(fs.statSync(base).ino, baseStat.ino)
-      const expected = [{ d: "2025-05-05", n: 7 }, { d: "2025-05-06", n: 6 }]
-      assert.deepStrictEqual(yield* rawCounts, expected)
       // a date removed from raw: its date file is a tombstone (no rows) over the base's rows
-      yield* ingest("2025-05-07", 1, 4)
-      yield* trigger.flush
       yield* (yield* ObjectStore).delete(rawParquetKey("2025-05-07" as RefDate, ibov))
       yield* trigger.flush
+      // the daily path: date files (05-08 too: its previous snapshot changed, so it was refined again),
+      // the base untouched
+      assert.deepStrictEqual(files(), [
+        "month=2025-04/part-00000.parquet",
+        "month=2025-05/part-00000.parquet",
+        "month=2025-05/ref_date=2025-05-05.parquet",
+        "month=2025-05/ref_date=2025-05-07.parquet",
+        "month=2025-05/ref_date=2025-05-08.parquet",
+        "month=2025-05/ref_date=2025-05-09.parquet"
+      ])
+      assert.strictEqual(fs.statSync(base).ino, baseStat.ino)
+      const expected = [
+        { d: "2025-04-30", n: 3 },
+        { d: "2025-05-05", n: 7 },
+        { d: "2025-05-06", n: 6 },
+        { d: "2025-05-08", n: 2 },
+        { d: "2025-05-09", n: 1 }
+      ]
       assert.deepStrictEqual(yield* rawCounts, expected)
       // keep the date files as they are, to play a crash after the compaction's rename
       const saved = files().filter((f) => f.includes("ref_date=")).map((f) =>
@@ -170,7 +186,11 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
       // June closes May: its date files are folded into its base
       yield* ingest("2025-06-02", 1, 2)
       yield* trigger.flush
-      assert.deepStrictEqual(files(), ["month=2025-05/part-00000.parquet", "month=2025-06/part-00000.parquet"])
+      assert.deepStrictEqual(files(), [
+        "month=2025-04/part-00000.parquet",
+        "month=2025-05/part-00000.parquet",
+        "month=2025-06/ref_date=2025-06-02.parquet"
+      ])
       const all = [...expected, { d: "2025-06-02", n: 2 }]
       assert.deepStrictEqual(yield* rawCounts, all)
       // the crash: the new base is in place, the old date files were not removed. Each row still counts once.
@@ -180,8 +200,9 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
       yield* ingest("2025-06-03", 1, 1)
       yield* trigger.flush
       assert.deepStrictEqual(files(), [
+        "month=2025-04/part-00000.parquet",
         "month=2025-05/part-00000.parquet",
-        "month=2025-06/part-00000.parquet",
+        "month=2025-06/ref_date=2025-06-02.parquet",
         "month=2025-06/ref_date=2025-06-03.parquet"
       ])
       assert.deepStrictEqual(yield* rawCounts, [...all, { d: "2025-06-03", n: 1 }])
