@@ -462,11 +462,7 @@ export const make = (config: DuckDbRefineJobConfig) =>
     }
     /** The dates of `month` in the refined tree (folder names), but `exclude`. */
     const treeDates = (month: string, exclude: ReadonlyArray<RefDate>) =>
-      Effect.map(listDir(abs(REFINED_PREFIX)), (names) => {
-        const skip = new Set<string>(exclude)
-        return names.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) => n.slice("ref_date=".length))
-          .filter((d) => !skip.has(d)).sort()
-      })
+      Effect.map(listDir(abs(REFINED_PREFIX)), (names) => ServingFiles.monthDates(names, month, exclude))
     /**
      * A month's rows for every date but `exclude`, from the refined tree (a lost or unreadable base,
      * or a month's first compaction): one glob per date, and only dates whose glob matches a file

@@ -105,15 +105,13 @@ export const make = (config: RawServingConfig) =>
       })
     /** The month's dates in the raw folder, but `exclude`. */
     const rawDates = (month: string, exclude: ReadonlyArray<RefDate>): ReadonlyArray<string> => {
-      const skip = new Set<string>(exclude)
       let names: ReadonlyArray<string> = []
       try {
         names = fs.readdirSync(abs(RAW_PREFIX))
       } catch {
         names = []
       }
-      return names.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) => n.slice("ref_date=".length))
-        .filter((x) => !skip.has(x)).sort()
+      return ServingFiles.monthDates(names, month, exclude)
     }
     /** A month's rows from its raw files, every date but `exclude` (a missing or unreadable base, a first base). */
     const fallback = (d: Db) => (month: string, exclude: ReadonlyArray<RefDate>) => rawRows(d, rawDates(month, exclude))

@@ -68,6 +68,24 @@ export const monthFiles = (table: ServingTable, month: string): MonthFiles => {
   return { dir, base: names.includes(BASE_FILE) ? path.join(dir, BASE_FILE) : undefined, dated }
 }
 
+/**
+ * The dates of `month` among the `ref_date=D` folder names of a Hive table folder, ascending, but
+ * `exclude`.
+ *
+ * @category files
+ */
+export const monthDates = (
+  folderNames: ReadonlyArray<string>,
+  month: string,
+  exclude: ReadonlyArray<RefDate>
+): ReadonlyArray<RefDate> => {
+  const skip = new Set<string>(exclude)
+  return folderNames.filter((n) => n.startsWith(`ref_date=${month}-`)).map((n) =>
+    n.slice("ref_date=".length) as RefDate
+  )
+    .filter((d) => !skip.has(d)).sort()
+}
+
 const sync = <A>(what: string, f: () => A): Effect.Effect<A, DuckDbFailure> =>
   Effect.try({
     try: f,
