@@ -258,16 +258,19 @@ export const make = (warehouse: string, options: Options = {}) =>
         }),
       upsertPartitions: (table, partitions) =>
         Effect.suspend(() => {
-          // the partitions of each shard, grouped once (a backfill's month upserts ~20k partitions
-          // over ~20 shards: no scan of all of them per shard)
-          const byShard = new Map<string, Array<Partition>>()
+          // the partitions of each shard, grouped once by their first value, the shard's key (a
+          // backfill's month upserts ~20k partitions over ~20 shards: no scan of all of them per
+          // shard, and a shard's file name built once per shard, not once per partition)
+          const byKey = new Map<string, Array<Partition>>()
           for (const p of partitions) {
-            const file = shardFile(table, p.values)
-            const list = byShard.get(file)
-            if (list === undefined) byShard.set(file, [p])
+            const key = p.values[0] ?? ""
+            const list = byKey.get(key)
+            if (list === undefined) byKey.set(key, [p])
             else list.push(p)
           }
-          const keys = [...byShard.values()].map((ps) => ps[0]?.values ?? [])
+          const byShard = new Map<string, Array<Partition>>()
+          for (const [key, list] of byKey) byShard.set(shardFile(table, [key]), list)
+          const keys = [...byKey.keys()].map((key) => [key])
           return updateShards("upsertPartitions", table, keys, (file, before) => {
             const map = new Map(before.map((p) => [partitionId(p.values), p]))
             for (const p of byShard.get(file) ?? []) {
