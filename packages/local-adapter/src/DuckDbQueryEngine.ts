@@ -263,16 +263,14 @@ export const make = (config: DuckDbQueryEngineConfig) =>
       const clean: Array<string> = []
       const filtered: Array<string> = []
       const excluded: Array<string> = []
-      listing.months.forEach((month, i) => {
-        const base = listing.bases[i]
-        if (base === undefined) return
-        const dates = excludedByMonth.get(month)
-        if (dates === undefined) clean.push(base)
+      for (const base of listing.bases) {
+        const dates = excludedByMonth.get(base.month)
+        if (dates === undefined) clean.push(base.file)
         else {
-          filtered.push(base)
+          filtered.push(base.file)
           excluded.push(...dates)
         }
-      })
+      }
       const read = (files: ReadonlyArray<string>) =>
         `SELECT ${columns} FROM read_parquet([${files.map(literal).join(", ")}], hive_partitioning = false)`
       const parts: Array<string> = []
@@ -294,7 +292,7 @@ export const make = (config: DuckDbQueryEngineConfig) =>
         )
       ].sort()
       const marked = new Set<string>(journaled)
-      const covered = new Set(listing.months)
+      const covered = new Set(listing.bases.map((b) => b.month))
       const copied = new Set<string>(listing.dated.map((d) => d.date))
       // read from the raw files: a date with a marker, or neither in a month with a base nor in a date file
       const direct = listNames(RAW_PREFIX).filter((n) => /^ref_date=\d{4}-\d{2}-\d{2}$/.test(n)).map((n) => n.slice(9))

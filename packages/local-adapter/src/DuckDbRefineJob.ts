@@ -473,12 +473,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
     const fromTree = (db: Db) => (month: string, exclude: ReadonlyArray<RefDate>) =>
       Effect.gen(function*() {
         const refinedRoot = abs(REFINED_PREFIX)
-        const globs: Array<string> = []
-        for (const date of yield* treeDates(month, exclude).pipe(Effect.orElseSucceed(() => []))) {
-          const glob = `${refinedRoot}/ref_date=${date}/ticker=*/*.parquet`
-          const found = yield* db.all(`SELECT count(*) FROM glob(${literal(glob)})`)
-          if (Number(found.getRowsJS()[0]?.[0] ?? 0) > 0) globs.push(glob)
-        }
+        const globs = yield* ServingFiles.matchingGlobs(
+          db,
+          (yield* treeDates(month, exclude).pipe(Effect.orElseSucceed(() => []))).map((date) =>
+            `${refinedRoot}/ref_date=${date}/ticker=*/*.parquet`
+          )
+        )
         return globs.length === 0 ?
           undefined :
           `SELECT ${servingColumns} FROM read_parquet([${
@@ -519,12 +519,12 @@ export const make = (config: DuckDbRefineJobConfig) =>
         const [date] = dates
         let dateFile = false
         if (fresh !== undefined && date !== undefined && dates.length === 1) {
-          // every other date of the month in the base or a date file, and those files readable
-          dateFile = (files.base !== undefined ||
-            (yield* treeDates(month, [date, ...files.dated.map((d) => d.date)]).pipe(
-                Effect.mapError(onFs(abs(REFINED_PREFIX)))
-              )).length === 0) &&
-            (yield* ServingFiles.readable(db, ServingFiles.filesOf(files)))
+          dateFile = yield* ServingFiles.takesDateFiles(
+            db,
+            files,
+            dates,
+            (exclude) => treeDates(month, exclude).pipe(Effect.mapError(onFs(abs(REFINED_PREFIX))))
+          )
           if (dateFile) yield* ServingFiles.writeDate(db, servingTable, date, fresh).pipe(Effect.mapError(onDuck))
         }
         if (!dateFile && (fresh !== undefined || files.base !== undefined || files.dated.length > 0)) {

@@ -23,12 +23,11 @@ import { RAW_PREFIX } from "@b3-pipeline/core/Tables"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Db, DuckDbFailure } from "./internal/duckdb.js"
 import { literal, open } from "./internal/duckdb.js"
 import * as ServingFiles from "./ServingFiles.js"
-import { RAW_SERVING_PREFIX, rawColumnList, rawHive } from "./ServingLayout.js"
+import { namesIn, RAW_SERVING_PREFIX, rawColumnList, rawHive } from "./ServingLayout.js"
 
 /** The copy's folder, files and columns live in `ServingLayout` (the query engine reads them). @category constants */
 export { RAW_SERVING_PREFIX, rawColumnList, rawHive, rawServingKey } from "./ServingLayout.js"
@@ -81,10 +80,6 @@ export const make = (config: RawServingConfig) =>
       new RefineJobError({ reason: "Unknown", method: "rawServing", detail, cause })
     const onDuck = (e: DuckDbFailure) => fail(`raw serving copy: ${e.message}`, e)
 
-    /** Does the glob match a file? */
-    const any = (d: Db, glob: string) =>
-      Effect.map(d.all(`SELECT count(*) FROM glob(${literal(glob)})`), (r) => Number(r.getRowsJS()[0]?.[0] ?? 0) > 0)
-
     const table: ServingFiles.ServingTable = {
       root: abs(RAW_SERVING_PREFIX),
       columns: rawColumnList,
@@ -93,26 +88,19 @@ export const make = (config: RawServingConfig) =>
     }
     /** The rows of `dates` as their raw files are now (only dates with files), or `undefined`: none has any. */
     const rawRows = (d: Db, dates: ReadonlyArray<string>) =>
-      Effect.gen(function*() {
-        const globs: Array<string> = []
-        for (const date of dates) {
-          const glob = `${abs(RAW_PREFIX)}/ref_date=${date}/index_code=*/*.parquet`
-          if (yield* any(d, glob)) globs.push(glob)
-        }
-        return globs.length === 0 ?
-          undefined :
-          `SELECT ${rawColumnList} FROM read_parquet([${globs.map(literal).join(", ")}], ${rawHive})`
-      })
+      Effect.map(
+        ServingFiles.matchingGlobs(
+          d,
+          dates.map((date) => `${abs(RAW_PREFIX)}/ref_date=${date}/index_code=*/*.parquet`)
+        ),
+        (globs) =>
+          globs.length === 0 ?
+            undefined :
+            `SELECT ${rawColumnList} FROM read_parquet([${globs.map(literal).join(", ")}], ${rawHive})`
+      )
     /** The month's dates in the raw folder, but `exclude`. */
-    const rawDates = (month: string, exclude: ReadonlyArray<RefDate>): ReadonlyArray<string> => {
-      let names: ReadonlyArray<string> = []
-      try {
-        names = fs.readdirSync(abs(RAW_PREFIX))
-      } catch {
-        names = []
-      }
-      return ServingFiles.monthDates(names, month, exclude)
-    }
+    const rawDates = (month: string, exclude: ReadonlyArray<RefDate>): ReadonlyArray<string> =>
+      ServingFiles.monthDates(namesIn(abs(RAW_PREFIX)), month, exclude)
     /** A month's rows from its raw files, every date but `exclude` (a missing or unreadable base, a first base). */
     const fallback = (d: Db) => (month: string, exclude: ReadonlyArray<RefDate>) => rawRows(d, rawDates(month, exclude))
 
@@ -125,10 +113,8 @@ export const make = (config: RawServingConfig) =>
     const updateMonth = (d: Db, month: string, dates: ReadonlyArray<RefDate>): Effect.Effect<void, DuckDbFailure> =>
       Effect.gen(function*() {
         const files = ServingFiles.monthFiles(table, month)
-        // every other date of the month in the base or a date file, and those files readable
         const dateFiles = dates.length <= DATE_FILES_AT_MOST &&
-          (files.base !== undefined || rawDates(month, [...dates, ...files.dated.map((x) => x.date)]).length === 0) &&
-          (yield* ServingFiles.readable(d, ServingFiles.filesOf(files)))
+          (yield* ServingFiles.takesDateFiles(d, files, dates, (exclude) => Effect.succeed(rawDates(month, exclude))))
         if (dateFiles) {
           for (const date of dates) {
             const rows = yield* rawRows(d, [date])

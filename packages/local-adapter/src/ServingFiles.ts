@@ -25,7 +25,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Db } from "./internal/duckdb.js"
 import { DuckDbFailure, literal } from "./internal/duckdb.js"
-import { BASE_FILE, dateFileName, listServing, parseDateFileName } from "./ServingLayout.js"
+import * as ServingLayout from "./ServingLayout.js"
+import { BASE_FILE, dateFileName, listServing, namesIn } from "./ServingLayout.js"
 
 /** A serving copy: its folder and how its files are written. @category models */
 export interface ServingTable {
@@ -39,34 +40,14 @@ export interface ServingTable {
   readonly format: string
 }
 
-/** A month's files now. @category models */
-export interface MonthFiles {
-  readonly dir: string
-  /** The base file, when there is one. */
-  readonly base: string | undefined
-  readonly dated: ReadonlyArray<{ readonly date: RefDate; readonly file: string }>
-}
+/** A month's files now (defined in `ServingLayout`, which the readers load). @category models */
+export type MonthFiles = ServingLayout.MonthFiles
 
 /** @category files */
 export const monthDir = (table: ServingTable, month: string): string => path.join(table.root, `month=${month}`)
 
 /** A month's base and date files (one folder listing). @category files */
-export const monthFiles = (table: ServingTable, month: string): MonthFiles => {
-  const dir = monthDir(table, month)
-  let names: ReadonlyArray<string> = []
-  try {
-    names = fs.readdirSync(dir)
-  } catch {
-    names = []
-  }
-  const dated: Array<{ readonly date: RefDate; readonly file: string }> = []
-  for (const name of names) {
-    const date = parseDateFileName(name)
-    if (date !== undefined) dated.push({ date, file: path.join(dir, name) })
-  }
-  dated.sort((a, b) => (a.date < b.date ? -1 : 1))
-  return { dir, base: names.includes(BASE_FILE) ? path.join(dir, BASE_FILE) : undefined, dated }
-}
+export const monthFiles = (table: ServingTable, month: string): MonthFiles => ServingLayout.readMonth(table.root, month)
 
 /**
  * The dates of `month` among the `ref_date=D` folder names of a Hive table folder, ascending, but
@@ -95,7 +76,7 @@ const sync = <A>(what: string, f: () => A): Effect.Effect<A, DuckDbFailure> =>
 
 const removeTemps = (dir: string) =>
   sync(`cleaning ${dir}`, () => {
-    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    for (const name of namesIn(dir)) {
       if (name.startsWith(".tmp-")) fs.rmSync(path.join(dir, name), { force: true })
     }
   })
@@ -127,6 +108,40 @@ export const filesOf = (month: MonthFiles): ReadonlyArray<string> => [
   ...(month.base !== undefined ? [month.base] : []),
   ...month.dated.map((d) => d.file)
 ]
+
+/**
+ * The globs of `globs` that match a file (`read_parquet` fails on a list holding an empty glob).
+ *
+ * @category files
+ */
+export const matchingGlobs = (db: Db, globs: ReadonlyArray<string>): Effect.Effect<Array<string>, DuckDbFailure> =>
+  Effect.filter(
+    globs,
+    (glob) =>
+      Effect.map(db.all(`SELECT count(*) FROM glob(${literal(glob)})`), (r) => Number(r.getRowsJS()[0]?.[0] ?? 0) > 0)
+  )
+
+/**
+ * May the rows of `dates` go in as date files (O(day)) rather than by a compaction? Only where every
+ * other date of the month is in its base or a date file, so that no date is left out of the copy:
+ * the month has a base, or its source holds no other date (`otherDates(exclude)`: the month's dates in
+ * the table's own files but `exclude`, asked only when there is no base). And the month's files must
+ * be readable: a damaged one is rebuilt by a compaction, not overridden.
+ *
+ * @category files
+ */
+export const takesDateFiles = <E>(
+  db: Db,
+  files: MonthFiles,
+  dates: ReadonlyArray<RefDate>,
+  otherDates: (exclude: ReadonlyArray<RefDate>) => Effect.Effect<ReadonlyArray<string>, E>
+): Effect.Effect<boolean, E> =>
+  Effect.gen(function*() {
+    if (files.base === undefined && (yield* otherDates([...dates, ...files.dated.map((d) => d.date)])).length > 0) {
+      return false
+    }
+    return yield* readable(db, filesOf(files))
+  })
 
 /**
  * Writes the date file of `date` with `select`'s rows (`table.columns`, the date's rows only; no
@@ -228,7 +243,7 @@ export const writeMonth = (
  */
 export const closedMonths = (table: ServingTable, latest: string): ReadonlyArray<string> => {
   const listing = listServing(table.root)
-  const months = [...listing.months, ...listing.dated.map((d) => d.date.slice(0, 7)), latest].sort()
+  const months = [...listing.bases.map((b) => b.month), ...listing.dated.map((d) => d.date.slice(0, 7)), latest].sort()
   const last = months[months.length - 1] ?? latest
   return [...new Set(listing.dated.map((d) => d.date.slice(0, 7)))].filter((m) => m < last).sort()
 }

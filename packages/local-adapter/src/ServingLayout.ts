@@ -58,17 +58,26 @@ export const parseDateFileName = (name: string): RefDate | undefined => {
   return m === null ? undefined : (m[1] as RefDate)
 }
 
+/** A month's files in a serving copy, as listed now (absolute paths). @category layout */
+export interface MonthFiles {
+  readonly month: string
+  readonly dir: string
+  /** The base file, when there is one. */
+  readonly base: string | undefined
+  /** The date files of the month's dates, in date order: each overrides its date's rows in the base. */
+  readonly dated: ReadonlyArray<{ readonly date: RefDate; readonly file: string }>
+}
+
 /** A serving copy's files, as listed now (absolute paths). @category layout */
 export interface ServingListing {
-  /** Months with a base file, in order. */
-  readonly months: ReadonlyArray<string>
-  /** The base files of `months`, in the same order. */
-  readonly bases: ReadonlyArray<string>
+  /** The base files, in month order. */
+  readonly bases: ReadonlyArray<{ readonly month: string; readonly file: string }>
   /** The date files, in date order: each overrides its date's rows in its month's base. */
   readonly dated: ReadonlyArray<{ readonly date: RefDate; readonly file: string }>
 }
 
-const names = (dir: string): ReadonlyArray<string> => {
+/** A folder's names, none when it cannot be listed (absent). @category layout */
+export const namesIn = (dir: string): ReadonlyArray<string> => {
   try {
     return fs.readdirSync(dir)
   } catch {
@@ -77,28 +86,33 @@ const names = (dir: string): ReadonlyArray<string> => {
 }
 
 /**
+ * Lists one month's folder of a serving copy (`root`, absolute). A date file of another month's date
+ * is not the month's (readers and writers alike leave it alone).
+ *
+ * @category layout
+ */
+export const readMonth = (root: string, month: string): MonthFiles => {
+  const dir = path.join(root, `month=${month}`)
+  const names = namesIn(dir)
+  const dated: Array<{ readonly date: RefDate; readonly file: string }> = []
+  for (const name of names) {
+    const date = parseDateFileName(name)
+    if (date !== undefined && date.startsWith(`${month}-`)) dated.push({ date, file: path.join(dir, name) })
+  }
+  dated.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+  return { month, dir, base: names.includes(BASE_FILE) ? path.join(dir, BASE_FILE) : undefined, dated }
+}
+
+/**
  * Lists a serving copy's folder (`root`, absolute): one listing of the root and one per month.
  *
  * @category layout
  */
 export const listServing = (root: string): ServingListing => {
-  const months: Array<string> = []
-  const bases: Array<string> = []
-  const dated: Array<{ readonly date: RefDate; readonly file: string }> = []
-  for (const folder of names(root).filter((n) => /^month=\d{4}-\d{2}$/.test(n)).sort()) {
-    const dir = path.join(root, folder)
-    for (const name of names(dir)) {
-      if (name === BASE_FILE) {
-        months.push(folder.slice("month=".length))
-        bases.push(path.join(dir, name))
-      } else {
-        const date = parseDateFileName(name)
-        if (date !== undefined && date.startsWith(folder.slice("month=".length))) {
-          dated.push({ date, file: path.join(dir, name) })
-        }
-      }
-    }
+  const months = namesIn(root).filter((n) => /^month=\d{4}-\d{2}$/.test(n)).map((n) => n.slice("month=".length))
+    .sort().map((month) => readMonth(root, month))
+  return {
+    bases: months.flatMap((m) => (m.base !== undefined ? [{ month: m.month, file: m.base }] : [])),
+    dated: months.flatMap((m) => m.dated)
   }
-  dated.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
-  return { months, bases, dated }
 }

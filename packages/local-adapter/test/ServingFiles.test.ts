@@ -47,14 +47,22 @@ describe("ServingFiles: which months are compacted, what a listing serves", () =
       "year=2025/part-00000.parquet"
     ])
     const listing = listServing(t.root)
-    assert.deepStrictEqual(listing.months, ["2025-05"])
-    assert.deepStrictEqual(listing.bases, [path.join(t.root, "month=2025-05", "part-00000.parquet")])
+    assert.deepStrictEqual(listing.bases, [{
+      month: "2025-05",
+      file: path.join(t.root, "month=2025-05", "part-00000.parquet")
+    }])
     assert.deepStrictEqual(
       listing.dated.map((d) => [d.date, path.relative(t.root, d.file)]),
       [["2025-05-02", "month=2025-05/ref_date=2025-05-02.parquet"], [
         "2025-06-02",
         "month=2025-06/ref_date=2025-06-02.parquet"
       ]]
+    )
+    // the writers list a month as the readers do
+    assert.deepStrictEqual(ServingFiles.monthFiles(t, "2025-05").dated.map((d) => d.date), ["2025-05-02"])
+    assert.strictEqual(
+      ServingFiles.monthFiles(t, "2025-05").base,
+      path.join(t.root, "month=2025-05", "part-00000.parquet")
     )
     assert.deepStrictEqual(
       ServingFiles.monthDates(["ref_date=2025-05-02", "ref_date=2025-05-01", "ref_date=2025-06-01", "x"], "2025-05", [
