@@ -58,6 +58,7 @@ import {
   cmp,
   listManifests,
   listRaw,
+  MANIFEST_PREFIX,
   manifestKey,
   planOf,
   rawDatePrefix,
@@ -426,7 +427,9 @@ export const reconcile = (
       if (after.checkpointed?.changed === true) yield* writeCheckpoint(after.checkpointed.entries)
       return { found: before.fresh.stale, runs, stillStale: after.fresh.stale }
     }
-    const after = yield* recheck(before.listed, todo).pipe(Effect.mapError(readFailure("reconcile")))
+    const after = yield* recheck(before.listed, todo, before.fresh.raw.byDate.size).pipe(
+      Effect.mapError(readFailure("reconcile"))
+    )
     if (before.checkpointed !== undefined) {
       const entries = new Map(before.checkpointed.entries)
       for (const d of todo) {
@@ -475,13 +478,29 @@ const refineDates = (
  */
 const recheck = (
   listed: ReadonlyArray<{ readonly key: string; readonly etag: string }>,
-  dates: ReadonlyArray<RefDate>
+  dates: ReadonlyArray<RefDate>,
+  /** How many dates `listed` holds. */
+  historyDates: number
 ) =>
   Effect.gen(function*() {
     const wanted = new Set<string>(dates)
+    const isWanted = (key: string) => {
+      const p = parseRawParquetKey(key)
+      return p !== undefined && wanted.has(p.refDate)
+    }
+    // A few dates: each date's folder and manifest. Most of the history (a backfill): one listing of
+    // each, which walks every folder once where a listing per date walks the table's folder again
+    // for each date (at a year, 250 dates: ~0.4 s instead of ~1.5 s here).
+    const whole = dates.length > 8 && dates.length * 2 >= historyDates
     const [fresh, manifests] = yield* Effect.all([
-      Effect.forEach(dates, (d) => listRaw(rawDatePrefix(d)), { concurrency: 8 }),
-      Effect.forEach(dates, (d) => Effect.flatMap(listManifests(manifestKey(d)), readListed), { concurrency: 8 })
+      whole ?
+        Effect.map(listRaw(RAW_PREFIX), (all) => [all.filter((info) => isWanted(info.key))]) :
+        Effect.forEach(dates, (d) => listRaw(rawDatePrefix(d)), { concurrency: 8 }),
+      whole ?
+        Effect.flatMap(listManifests(MANIFEST_PREFIX), (all) =>
+          Effect.map(readListed(all.filter(([d]) => wanted.has(d))), (read) => [read])) :
+        Effect.forEach(dates, (d) =>
+          Effect.flatMap(listManifests(manifestKey(d)), readListed), { concurrency: 8 })
     ], { concurrency: 2 })
     const kept = listed.filter((info) => {
       const p = parseRawParquetKey(info.key)
@@ -577,7 +596,7 @@ export const reconcileDates = (
       if (dirty) yield* writeCheckpoint(entries)
       return Option.some({ found, runs, stillStale: [] })
     }
-    const again = yield* recheck(infos, todo).pipe(Effect.mapError(readFailure("reconcile")))
+    const again = yield* recheck(infos, todo, raw.byDate.size).pipe(Effect.mapError(readFailure("reconcile")))
     for (const d of todo) {
       const m = again.manifests.get(d)
       if (m === undefined) entries.delete(d)

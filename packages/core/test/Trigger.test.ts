@@ -244,6 +244,53 @@ const perturb = (events: ReadonlyArray<S3EventRecord>, s: Extract<Step, { _tag: 
   return s.reverse ? out.reverse() : out
 }
 
+describe("Trigger re-check after refining", () => {
+  // After its refines, a reconcile reads the raw state and the manifests of the dates it refined
+  // again: per date when they are few, in one listing of each when they are most of the history (a
+  // backfill). Both must name a date whose raw data changed while it was being refined.
+  const days = Array.from({ length: 12 }, (_, k) => `2025-06-${String(k + 2).padStart(2, "0")}`)
+  const changedDuring = d(days[4]!)
+  /** The memory job, which writes a new version of one date's raw object right after refining it once. */
+  const racingJob = Effect.gen(function*() {
+    const inner = yield* RefineJob.makeMemory
+    const store = yield* ObjectStore
+    let raced = false
+    return RefineJob.RefineJob.of({
+      ...inner,
+      start: (request) =>
+        Effect.tap(inner.start(request), () =>
+          request.refDate === changedDuring && !raced ?
+            Effect.zipRight(
+              Effect.sync(() => (raced = true)),
+              Effect.orDie(Effect.provideService(writeRaw(changedDuring, "IBOV", 99), ObjectStore, store))
+            ) :
+            Effect.void)
+    })
+  })
+
+  for (const [name, before] of [["most of the history (one listing)", 0], ["a few dates (per date)", 9]] as const) {
+    it.effect(`names the date whose raw changed during its refine: ${name}`, () =>
+      Effect.gen(function*() {
+        for (const [k, day] of days.entries()) if (k < before) yield* writeRaw(day, "IBOV", k)
+        if (before > 0) assert.deepStrictEqual((yield* Trigger.reconcile()).stillStale, [])
+        for (const [k, day] of days.entries()) {
+          if (k >= before || day === changedDuring) yield* writeRaw(day, "IBOV", k + 20)
+        }
+        const job = yield* racingJob
+        const result = yield* Trigger.reconcile().pipe(Effect.provideService(RefineJob.RefineJob, job))
+        assert.deepStrictEqual(stale(result.stillStale), [{ refDate: changedDuring, reason: "RawChanged" }])
+        // the dates refined, ascending, once each
+        assert.deepStrictEqual(
+          result.runs.map((r) => r.refDate as string),
+          days.filter((day, k) => k >= before || day === changedDuring)
+        )
+        // the next reconcile takes it, and converges
+        assert.deepStrictEqual((yield* Trigger.reconcile()).stillStale, [])
+        assert.deepStrictEqual(yield* storedRefined, yield* specRefined)
+      }).pipe(Effect.provide(Testing.layerPorts)))
+  }
+})
+
 describe("Trigger convergence (memory backend)", () => {
   it.effect.prop(
     "after any writes, lost/duplicated/reordered events and interrupted refines, reconcile makes refined == spec",

@@ -2,12 +2,12 @@
  * The `ObjectStore` port on a warehouse folder: the folder mirrors the bucket (`<root>/raw/...`,
  * `<root>/refined/...`).
  *
- * - `put`, `get` and `head` use plain node:fs calls, synchronous except the fsync (a backfill puts
+ * - Every call is plain node:fs, synchronous except the fsync (a backfill puts
  *   four small objects a payload; through @effect/platform's asynchronous `FileSystem` each of their
  *   ~20 calls was a hand-off to libuv's thread pool and an effect around it). Folders this instance
  *   created are remembered, so a put into a known folder makes no `mkdir`; a folder removed behind
  *   its back (another process, `b3 forget`) is created again when the write finds it missing.
- *   `list` and `delete` go through `FileSystem`.
+ *   A listing reads one folder per step, so a long walk lets the event loop run between folders.
  * - Writes are atomic: the bytes go to `.tmp-<random>` in the target folder (a name the key grammar
  *   can never produce, since a key's name cannot start with `.`), then are renamed over the key. The
  *   temp file is fsynced before the rename only for keys under the `durable` prefixes (see `Options`).
@@ -24,8 +24,8 @@ import * as ObjectStorePort from "@b3-pipeline/core/ObjectStore"
 import { isValidKey, ObjectStore, ObjectStoreError, sha256Hex } from "@b3-pipeline/core/ObjectStore"
 import type { ListedObject, ObjectInfo, ObjectKey, ObjectStoreService } from "@b3-pipeline/core/ObjectStore"
 import { PAYLOAD_PREFIX, QUARANTINE_PREFIX } from "@b3-pipeline/core/Tables"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -70,7 +70,7 @@ export interface Options {
    * these prefixes. Default `DURABLE_PREFIXES`.
    */
   readonly durable?: boolean | ReadonlyArray<string>
-  /** The filesystem calls of `put`, `get` and `head` (node:fs by default; tests inject failures). */
+  /** The filesystem calls (node:fs by default; tests inject failures). */
   readonly io?: Io
 }
 
@@ -92,9 +92,8 @@ const randomSuffix = (): string => randomUUID()
 export const make = (
   root: string,
   options: Options = {}
-): Effect.Effect<ObjectStoreService, never, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<ObjectStoreService, never, Path.Path> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const isDurable = durableTest(options.durable)
     // Bounded: a backfill writes or heads each object once or twice, in date order.
@@ -233,31 +232,38 @@ export const make = (
         return etagOf(stat.size, stat.mtime, stat.ino)
       })
 
-    /** Every key under `prefix`, sorted, walking only folders that can match. */
+    /**
+     * Every key under `prefix`, sorted, walking only folders that can match. One synchronous
+     * `readdir` per folder, each its own step, so a long walk still lets the event loop run between
+     * folders: a year's raw table is ~9,250 folders, and through the asynchronous `FileSystem` each
+     * was a thread-pool round trip (a backfill's re-check listed its 250 date folders in 1.2-1.8 s).
+     */
     const listKeys = (prefix: string) =>
       Effect.gen(function*() {
         const out: Array<string> = []
-        const walk = (folderKey: string): Effect.Effect<void, ObjectStoreError> =>
-          Effect.gen(function*() {
-            const dir = folderKey === "" ? root : pathOf(folderKey.slice(0, -1))
-            const entries = yield* fs.readDirectory(dir).pipe(
-              Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.succeed([]) : Effect.fail(e)),
-              Effect.mapError(fail("list", prefix, dir))
-            )
-            const subs: Array<string> = []
-            for (const name of entries) {
-              if (name.startsWith(".")) continue
-              if (name.includes(".")) {
-                const key = folderKey + name
-                if (key.startsWith(prefix) && isValidKey(key)) out.push(key)
-              } else {
-                const sub = `${folderKey}${name}/`
-                if (sub.startsWith(prefix) || prefix.startsWith(sub)) subs.push(sub)
-              }
-            }
-            // sibling folders are read concurrently (a table's history is thousands of folders)
-            yield* Effect.forEach(subs, walk, { concurrency: 16, discard: true })
-          })
+        const walk = (folderKey: string): Effect.Effect<void, ObjectStoreError> => {
+          const dir = folderKey === "" ? root : pathOf(folderKey.slice(0, -1))
+          return Effect.flatMap(
+            Effect.try({
+              try: () => {
+                const subs: Array<string> = []
+                for (const name of io.readdir(dir) ?? []) {
+                  if (name.startsWith(".")) continue
+                  if (name.includes(".")) {
+                    const key = folderKey + name
+                    if (key.startsWith(prefix) && isValidKey(key)) out.push(key)
+                  } else {
+                    const sub = `${folderKey}${name}/`
+                    if (sub.startsWith(prefix) || prefix.startsWith(sub)) subs.push(sub)
+                  }
+                }
+                return subs
+              },
+              catch: fail("list", prefix, dir)
+            }),
+            (subs) => Effect.forEach(subs, walk, { discard: true })
+          )
+        }
         yield* walk("")
         return out.sort()
       })
@@ -266,36 +272,48 @@ export const make = (
       Stream.unwrap(
         Effect.gen(function*() {
           const keys = yield* listKeys(prefix)
+          // stat'd 256 keys a step (an effect per key cost more than its stat)
           return Stream.fromIterable(keys).pipe(
-            Stream.mapEffect((key) =>
-              Effect.try({
-                try: (): Option.Option<ListedObject> => {
-                  const stat = io.stat(pathOf(key))
-                  // removed between the walk and the stat: not listed
-                  return stat !== undefined && stat.isFile ?
-                    Option.some({
-                      key: key as ObjectKey,
-                      size: stat.size,
-                      etag: etagOf(stat.size, stat.mtime, stat.ino)
-                    }) :
-                    Option.none()
+            Stream.rechunk(256),
+            Stream.mapChunksEffect((chunk) => {
+              let key = ""
+              return Effect.try({
+                try: () => {
+                  const out: Array<ListedObject> = []
+                  for (key of chunk) {
+                    const stat = io.stat(pathOf(key))
+                    // removed between the walk and the stat: not listed
+                    if (stat !== undefined && stat.isFile) {
+                      out.push({
+                        key: key as ObjectKey,
+                        size: stat.size,
+                        etag: etagOf(stat.size, stat.mtime, stat.ino)
+                      })
+                    }
+                  }
+                  return Chunk.unsafeFromArray(out)
                 },
-                catch: fail("list", key, pathOf(key))
+                catch: (cause) => fail("list", key, pathOf(key))(cause)
               })
-            ),
-            Stream.filterMap((o) => o)
+            })
           )
         })
       )
 
     const del = (key: ObjectKey) =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         const file = pathOf(key)
         hashCache.delete(file)
-        yield* fs.remove(file).pipe(
-          Effect.catchAll((e) => classify(e) === "NotFound" ? Effect.void : Effect.fail(e)),
-          Effect.mapError(fail("delete", key, file))
-        )
+        return Effect.try({
+          try: () => {
+            try {
+              io.unlink(file)
+            } catch (e) {
+              if (classify(e) !== "NotFound") throw e
+            }
+          },
+          catch: fail("delete", key, file)
+        })
       })
 
     return yield* ObjectStorePort.make({
@@ -316,4 +334,4 @@ export const make = (
 export const layer = (
   root: string,
   options: Options = {}
-): Layer.Layer<ObjectStore, never, FileSystem.FileSystem | Path.Path> => Layer.effect(ObjectStore, make(root, options))
+): Layer.Layer<ObjectStore, never, Path.Path> => Layer.effect(ObjectStore, make(root, options))

@@ -1,5 +1,5 @@
 /**
- * The filesystem calls of `FileSystemObjectStore`'s reads and writes: plain node:fs, synchronous
+ * The filesystem calls of `FileSystemObjectStore`: plain node:fs, synchronous
  * except `fsync` (the one call that waits on the disk, kept off the event loop so that concurrent
  * writers overlap their waits). An object behind an interface so tests can inject failures.
  */
@@ -30,6 +30,8 @@ export interface Io {
   readonly stat: (file: string) => IoStat | undefined
   /** `undefined` when nothing is at `file`. */
   readonly readFile: (file: string) => Uint8Array | undefined
+  /** The names in folder `dir`; `undefined` when nothing is at `dir`. */
+  readonly readdir: (dir: string) => ReadonlyArray<string> | undefined
 }
 
 const isNotFound = (e: unknown): boolean =>
@@ -56,6 +58,14 @@ export const nodeIo: Io = {
   readFile: (file) => {
     try {
       return fs.readFileSync(file)
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
+  },
+  readdir: (dir) => {
+    try {
+      return fs.readdirSync(dir)
     } catch (e) {
       if (isNotFound(e)) return undefined
       throw e
