@@ -37,6 +37,16 @@ export interface Io {
 const isNotFound = (e: unknown): boolean =>
   typeof e === "object" && e !== null && (e as { readonly code?: unknown }).code === "ENOENT"
 
+/** `f()`, or `undefined` when it fails because nothing is at its path. */
+const unlessMissing = <A>(f: () => A): A | undefined => {
+  try {
+    return f()
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+}
+
 export const nodeIo: Io = {
   mkdir: (dir) => {
     fs.mkdirSync(dir, { recursive: true })
@@ -55,20 +65,6 @@ export const nodeIo: Io = {
     // whole milliseconds, as a Date of the same stat reads them (the etags of earlier versions)
     return s === undefined ? undefined : { isFile: s.isFile(), size: s.size, mtime: Math.trunc(s.mtimeMs), ino: s.ino }
   },
-  readFile: (file) => {
-    try {
-      return fs.readFileSync(file)
-    } catch (e) {
-      if (isNotFound(e)) return undefined
-      throw e
-    }
-  },
-  readdir: (dir) => {
-    try {
-      return fs.readdirSync(dir)
-    } catch (e) {
-      if (isNotFound(e)) return undefined
-      throw e
-    }
-  }
+  readFile: (file) => unlessMissing(() => fs.readFileSync(file)),
+  readdir: (dir) => unlessMissing(() => fs.readdirSync(dir))
 }
