@@ -502,10 +502,7 @@ const recheck = (
         Effect.forEach(dates, (d) =>
           Effect.flatMap(listManifests(manifestKey(d)), readListed), { concurrency: 8 })
     ], { concurrency: 2 })
-    const kept = listed.filter((info) => {
-      const p = parseRawParquetKey(info.key)
-      return p === undefined || !wanted.has(p.refDate)
-    })
+    const kept = listed.filter((info) => !isWanted(info.key))
     const raw = rawStateOf([...kept, ...fresh.flat()])
     const byDate = new Map<RefDate, CheckpointEntry>()
     const unreadable = new Set<RefDate>()

@@ -60,7 +60,7 @@ import { classify, describe } from "./internal/fsError.js"
 import * as RefinedWriter from "./RefinedWriter.js"
 import * as RefineSql from "./RefineSql.js"
 import * as ServingFiles from "./ServingFiles.js"
-import { REFINED_SERVING_PREFIX } from "./ServingLayout.js"
+import { BASE_FILE, monthFolder, REFINED_SERVING_PREFIX } from "./ServingLayout.js"
 
 /** Prefix of the compacted serving copy of the refined table (defined in `ServingLayout`). @category constants */
 export const SERVING_PREFIX = REFINED_SERVING_PREFIX
@@ -68,7 +68,7 @@ export const SERVING_PREFIX = REFINED_SERVING_PREFIX
 export const STAGING_PREFIX = "_staging/"
 
 /** The serving base file of a month (`YYYY-MM`); its date files override it (`ServingLayout`). @category constants */
-export const servingKey = (month: string): string => `${SERVING_PREFIX}month=${month}/part-00000.parquet`
+export const servingKey = (month: string): string => `${SERVING_PREFIX}${monthFolder(month)}/${BASE_FILE}`
 
 /** @category models */
 export interface DuckDbRefineJobConfig {

@@ -44,7 +44,8 @@ export interface ServingTable {
 export type MonthFiles = ServingLayout.MonthFiles
 
 /** @category files */
-export const monthDir = (table: ServingTable, month: string): string => path.join(table.root, `month=${month}`)
+export const monthDir = (table: ServingTable, month: string): string =>
+  path.join(table.root, ServingLayout.monthFolder(month))
 
 /** A month's base and date files (one folder listing). @category files */
 export const monthFiles = (table: ServingTable, month: string): MonthFiles => ServingLayout.readMonth(table.root, month)

@@ -27,8 +27,14 @@ export const REFINED_SERVING_PREFIX = "serving/b3_portfolio_refined/"
 /** Prefix of the raw table's serving copy. @category layout */
 export const RAW_SERVING_PREFIX = "serving/b3_portfolio_raw/"
 
+/** The folder of a month's files (`YYYY-MM`) in a serving copy: `month=YYYY-MM`. @category layout */
+export const monthFolder = (month: string): string => `month=${month}`
+
+/** The base file of a month's folder in a serving copy. @category layout */
+export const BASE_FILE = "part-00000.parquet"
+
 /** The serving file of a month (`YYYY-MM`). @category layout */
-export const rawServingKey = (month: string): string => `${RAW_SERVING_PREFIX}month=${month}/part-00000.parquet`
+export const rawServingKey = (month: string): string => `${RAW_SERVING_PREFIX}${monthFolder(month)}/${BASE_FILE}`
 
 const quote = (name: string): string => `"${name.replace(/"/g, "\"\"")}"`
 /** The raw table's columns, file columns then partition keys (the view's order). @category layout */
@@ -45,9 +51,6 @@ export const parseMarkerKey = (key: string): RefDate | undefined => {
     .exec(key)
   return m === null ? undefined : (m[1] as RefDate)
 }
-
-/** The base file of a month's folder in a serving copy. @category layout */
-export const BASE_FILE = "part-00000.parquet"
 
 /** The name of a date file in its month's folder. @category layout */
 export const dateFileName = (date: string): string => `ref_date=${date}.parquet`
@@ -92,7 +95,7 @@ export const namesIn = (dir: string): ReadonlyArray<string> => {
  * @category layout
  */
 export const readMonth = (root: string, month: string): MonthFiles => {
-  const dir = path.join(root, `month=${month}`)
+  const dir = path.join(root, monthFolder(month))
   const names = namesIn(dir)
   const dated: Array<{ readonly date: RefDate; readonly file: string }> = []
   for (const name of names) {
