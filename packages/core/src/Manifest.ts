@@ -89,6 +89,67 @@ export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore
   rawStateOf
 ).pipe(Effect.withSpan("Trigger.readRawState"))
 
+/**
+ * `raw` with the objects of `dates` replaced by those of `infos` (a listing of those dates' folders;
+ * keys of other dates are ignored): the state `rawStateOf` gives for the whole listing with those
+ * dates swapped, in O(dates x indices) instead of O(history). `raw` is not changed; the lists of the
+ * indices not touched are shared with it. The daily path's staleness test, refine plans and re-check
+ * build their states this way, so a day costs the same at any history (a property test holds this
+ * equal to `rawStateOf`).
+ *
+ * @category raw
+ */
+export const replaceDates = (
+  raw: RawState,
+  dates: Iterable<RefDate>,
+  infos: Iterable<{ readonly key: string; readonly etag: string }>
+): RawState => {
+  const fresh = rawStateOf(infos)
+  const byDate = new Map(raw.byDate)
+  const byIndex = new Map(raw.byIndex)
+  const copied = new Map<IndexCode, Array<RefDate>>()
+  const datesOf = (code: IndexCode): Array<RefDate> => {
+    let list = copied.get(code)
+    if (list === undefined) {
+      list = [...(byIndex.get(code) ?? [])]
+      copied.set(code, list)
+      byIndex.set(code, list)
+    }
+    return list
+  }
+  for (const d of new Set(dates)) {
+    for (const input of raw.byDate.get(d) ?? []) {
+      const list = datesOf(input.indexCode)
+      const at = lowerBound(list, d)
+      if (list[at] === d) list.splice(at, 1)
+    }
+    byDate.delete(d)
+    const inputs = fresh.byDate.get(d)
+    if (inputs === undefined) continue
+    byDate.set(d, inputs)
+    for (const input of inputs) {
+      const list = datesOf(input.indexCode)
+      const at = lowerBound(list, d)
+      if (list[at] !== d) list.splice(at, 0, d)
+    }
+  }
+  for (const [code, list] of copied) if (list.length === 0) byIndex.delete(code)
+  return { byDate, byIndex }
+}
+
+/** The first position of the ascending `sorted` whose element is not below `x`. */
+const lowerBound = (sorted: ReadonlyArray<string>, x: string): number => {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    const v = sorted[mid]
+    if (v !== undefined && v < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /** @internal */
 export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -297,30 +358,70 @@ export const readManifests: Effect.Effect<
 /**
  * The manifest checkpoint: `_manifests/_checkpoint/b3_portfolio_refined.json`, one object holding
  * every readable manifest with the `ListedObject.etag` it was read at (like a table format's
- * checkpoint of its commit log). It is a cache, never the truth: the per-date manifests stay the
- * commit points. A reader lists the manifests (keys and etags, no bytes), takes from the checkpoint
- * each manifest whose etag matches, and reads only the others (those committed since the
- * checkpoint was written: a day's). A missing, unreadable or out-of-date checkpoint costs reads,
- * never a wrong answer. `reconcile({ checkpoint: true })` rewrites it when it disagreed or after it
- * refined dates; it lives outside `_manifests/b3_portfolio_refined/`.
+ * checkpoint of its commit log), plus a log of small deltas after it (`CHECKPOINT_LOG_PREFIX`). It
+ * is a cache, never the truth: the per-date manifests stay the commit points. A reader lists the
+ * manifests (keys and etags, no bytes), takes from the checkpoint each manifest whose etag matches,
+ * and reads only the others (those committed since the checkpoint was written: a day's). A missing,
+ * unreadable or out-of-date checkpoint costs reads, never a wrong answer.
+ * `reconcile({ checkpoint: true })` rewrites it whole when it disagreed or after it refined dates;
+ * the daily path (`Trigger.reconcileDates`) appends a delta instead. Both live outside
+ * `_manifests/b3_portfolio_refined/`.
  *
  * @category manifests
  */
 export const CHECKPOINT_KEY: ObjectKey = unsafeKey(`_manifests/_checkpoint/${REFINED_TABLE}.json`)
 
+/**
+ * The checkpoint's log: `_manifests/_checkpoint/b3_portfolio_refined_log/NNNNNNNN.json`, one delta
+ * per daily commit (the entries of the dates it refined or found changed), numbered from 1 and
+ * never reused. A base (version 2) covers the deltas up to its `upTo`; a reader applies the ones
+ * after it, in order, and takes the checkpoint as unreadable when one is missing or unreadable. So
+ * a daily commit writes a day's entries (a few KB) instead of the whole checkpoint (~1.5 MB at a
+ * year); every `CHECKPOINT_FOLD_EVERY` deltas, the commit writes a new base and removes the deltas
+ * it covers. A crash between the two leaves deltas the base already covers: they are skipped.
+ *
+ * @category manifests
+ */
+export const CHECKPOINT_LOG_PREFIX = `_manifests/_checkpoint/${REFINED_TABLE}_log/`
+
+/** How many deltas follow a base before the next commit folds them into a new one. @category manifests */
+export const CHECKPOINT_FOLD_EVERY = 32
+
+const CHECKPOINT_PREFIX = "_manifests/_checkpoint/"
+
+const deltaKey = (seq: number): ObjectKey => unsafeKey(`${CHECKPOINT_LOG_PREFIX}${String(seq).padStart(8, "0")}.json`)
+
+const seqOf = (key: string): number | undefined => {
+  if (!key.startsWith(CHECKPOINT_LOG_PREFIX)) return undefined
+  const m = /^(\d{8})\.json$/.exec(key.slice(CHECKPOINT_LOG_PREFIX.length))
+  return m === null ? undefined : Number(m[1])
+}
+
+const CheckpointEntrySchema = Schema.Struct({ etag: Schema.String, manifest: ManifestState })
+
 /** @category manifests */
 export const ManifestCheckpoint = Schema.Struct({
-  version: Schema.Literal(1),
+  /** 1: a base without a log (written before the log existed: its readers ignore any delta); 2: with one. */
+  version: Schema.Literal(1, 2),
+  /** Version 2: the last delta this base already holds (0 when none); the deltas after it apply. */
+  upTo: Schema.optional(Schema.Int),
   /** date -> the manifest and the etag of the stored version it was read from. */
-  entries: Schema.Record({
-    key: Schema.String,
-    value: Schema.Struct({ etag: Schema.String, manifest: ManifestState })
-  })
+  entries: Schema.Record({ key: Schema.String, value: CheckpointEntrySchema })
 })
 /** @category manifests */
 export type ManifestCheckpoint = typeof ManifestCheckpoint.Type
 /** @internal */
 export type CheckpointEntry = ManifestCheckpoint["entries"][string]
+
+/** One delta of the checkpoint's log. @category manifests */
+export const CheckpointDelta = Schema.Struct({
+  version: Schema.Literal(2),
+  seq: Schema.Int,
+  /** date -> its entry as of this commit, `null` when the date's manifest was removed. */
+  entries: Schema.Record({ key: Schema.String, value: Schema.NullOr(CheckpointEntrySchema) })
+})
+/** @category manifests */
+export type CheckpointDelta = typeof CheckpointDelta.Type
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 const isString = (u: unknown): u is string => typeof u === "string"
@@ -336,6 +437,7 @@ const isState = (u: unknown): boolean => {
   for (const value of Object.values(u["previous"])) if (value !== null && !isString(value)) return false
   return true
 }
+const isEntry = (u: unknown): boolean => isObject(u) && isString(u["etag"]) && isState(u["manifest"])
 
 /**
  * Is `u` a `ManifestCheckpoint`? The same answer as `Schema.is(ManifestCheckpoint)` (a property test
@@ -346,50 +448,184 @@ const isState = (u: unknown): boolean => {
  * @internal
  */
 export const isCheckpoint = (u: unknown): u is ManifestCheckpoint => {
-  if (!isObject(u) || u["version"] !== 1 || !isObject(u["entries"])) return false
-  for (const entry of Object.values(u["entries"])) {
-    if (!isObject(entry) || !isString(entry["etag"]) || !isState(entry["manifest"])) return false
-  }
+  if (!isObject(u) || (u["version"] !== 1 && u["version"] !== 2) || !isObject(u["entries"])) return false
+  if (u["upTo"] !== undefined && !Number.isSafeInteger(u["upTo"])) return false
+  for (const entry of Object.values(u["entries"])) if (!isEntry(entry)) return false
   return true
 }
 
-/** The checkpoint's bytes as a checkpoint, or `None` (not JSON, or not a checkpoint). */
-const decodeCheckpoint = (bytes: Uint8Array): Option.Option<ManifestCheckpoint> => {
+/** Is `u` a `CheckpointDelta`? `Schema.is(CheckpointDelta)` in plain loops, like `isCheckpoint`. @internal */
+export const isCheckpointDelta = (u: unknown): u is CheckpointDelta => {
+  if (!isObject(u) || u["version"] !== 2 || !Number.isSafeInteger(u["seq"]) || !isObject(u["entries"])) return false
+  for (const entry of Object.values(u["entries"])) if (entry !== null && !isEntry(entry)) return false
+  return true
+}
+
+/** `bytes` as JSON checked by `is`, or `None`. */
+const decodeJson = <A>(bytes: Uint8Array, is: (u: unknown) => u is A): Option.Option<A> => {
   try {
     const parsed: unknown = JSON.parse(decoder.decode(bytes))
-    return isCheckpoint(parsed) ? Option.some(parsed) : Option.none()
+    return is(parsed) ? Option.some(parsed) : Option.none()
   } catch {
     return Option.none()
   }
 }
 
-/** The checkpoint, or `None` when absent, unreadable or not decodable (then every manifest is read). */
-/** @internal */
-export const readCheckpoint: Effect.Effect<Option.Option<ManifestCheckpoint>, never, ObjectStore> = Effect.flatMap(
-  ObjectStore,
-  (store) => store.get(CHECKPOINT_KEY)
-).pipe(
-  Effect.map(Option.flatMap(decodeCheckpoint)),
-  Effect.orElseSucceed(() => Option.none<ManifestCheckpoint>())
+/** The checkpoint as read: its base with the log's deltas applied. @internal */
+export interface StoredCheckpoint {
+  readonly entries: ReadonlyMap<RefDate, CheckpointEntry>
+  /** The base's `upTo`; `undefined` for a version 1 base (the next commit writes a new base). */
+  readonly upTo: number | undefined
+  /** How many deltas were applied on top of the base. */
+  readonly deltas: number
+  /** The number the next delta takes (above every delta listed). */
+  readonly nextSeq: number
+  /** The base's and the log's keys and etags as listed (`checkpointListing`): equal while nothing was rewritten. */
+  readonly listing: string
+}
+
+const listingOf = (infos: ReadonlyArray<ListedObject>): string =>
+  infos.map((i) => `${i.key}=${i.etag}`).sort().join("\n")
+
+const listCheckpoint = Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(CHECKPOINT_PREFIX))).pipe(
+  Effect.map(Chunk.toReadonlyArray)
 )
 
 /**
- * Writes the checkpoint (entries in date order). A failed write is ignored: the checkpoint is a
- * cache, and the next reader reads the manifests it lacks.
+ * The checkpoint's base and log as listed (keys and etags, no bytes): what a cache of the checkpoint
+ * compares with the `listing` it read or wrote. `undefined` when the listing fails.
+ *
+ * @internal
  */
-/** @internal */
+export const checkpointListing: Effect.Effect<string | undefined, never, ObjectStore> = listCheckpoint.pipe(
+  Effect.map(listingOf),
+  Effect.orElseSucceed(() => undefined)
+)
+
+/**
+ * The checkpoint: its base, then each delta after the base's `upTo` in order. `None` when the base
+ * is absent, unreadable or not decodable, or a delta it needs is missing or unreadable (then every
+ * manifest is read, and the next commit writes a new base).
+ *
+ * @internal
+ */
+export const readCheckpoint: Effect.Effect<Option.Option<StoredCheckpoint>, never, ObjectStore> = Effect.gen(
+  function*() {
+    const store = yield* ObjectStore
+    const listed = yield* listCheckpoint
+    if (!listed.some((info) => info.key === CHECKPOINT_KEY)) return Option.none()
+    const base = Option.flatMap(yield* store.get(CHECKPOINT_KEY), (bytes) => decodeJson(bytes, isCheckpoint))
+    if (Option.isNone(base)) return Option.none()
+    const entries = new Map(Object.entries(base.value.entries) as Array<[RefDate, CheckpointEntry]>)
+    const logged = listed.flatMap((info) => {
+      const seq = seqOf(info.key)
+      return seq === undefined ? [] : [seq]
+    }).sort((a, b) => a - b)
+    const upTo = base.value.version === 2 ? base.value.upTo ?? 0 : undefined
+    let deltas = 0
+    if (upTo !== undefined) {
+      for (const seq of logged) {
+        if (seq <= upTo) continue
+        // deltas apply in an unbroken run after the base
+        if (seq !== upTo + deltas + 1) return Option.none()
+        const delta = Option.flatMap(yield* store.get(deltaKey(seq)), (bytes) => decodeJson(bytes, isCheckpointDelta))
+        if (Option.isNone(delta) || delta.value.seq !== seq) return Option.none()
+        for (const [d, entry] of Object.entries(delta.value.entries)) {
+          if (entry === null) entries.delete(d as RefDate)
+          else entries.set(d as RefDate, entry)
+        }
+        deltas++
+      }
+    }
+    const nextSeq = Math.max(upTo ?? 0, logged.at(-1) ?? 0) + 1
+    return Option.some({ entries, upTo, deltas, nextSeq, listing: listingOf(listed) })
+  }
+).pipe(Effect.orElseSucceed(() => Option.none<StoredCheckpoint>()))
+
+const putJson = (key: ObjectKey, value: unknown) =>
+  Effect.flatMap(
+    ObjectStore,
+    (store) => store.put(key, encoder.encode(JSON.stringify(value)), { contentType: "application/json" })
+  )
+
+/**
+ * Writes the whole checkpoint as a new base (entries in date order) covering every delta listed
+ * and `after`, then removes those deltas. Returns the checkpoint as now stored. A failed write is
+ * ignored (`None`): the checkpoint is a cache, and the next reader reads the manifests it lacks.
+ *
+ * @internal
+ */
 export const writeCheckpoint = (
-  entries: ReadonlyMap<RefDate, CheckpointEntry>
-): Effect.Effect<void, never, ObjectStore> =>
-  Effect.flatMap(ObjectStore, (store) => {
+  entries: ReadonlyMap<RefDate, CheckpointEntry>,
+  after = 0
+): Effect.Effect<Option.Option<StoredCheckpoint>, never, ObjectStore> =>
+  Effect.gen(function*() {
+    const store = yield* ObjectStore
+    const logged = (yield* listCheckpoint).flatMap((info) => {
+      const seq = seqOf(info.key)
+      return seq === undefined ? [] : [seq]
+    })
+    const upTo = Math.max(after, ...logged)
     const sorted: Record<string, CheckpointEntry> = {}
     for (const d of [...entries.keys()].sort()) {
       const entry = entries.get(d)
       if (entry !== undefined) sorted[d] = entry
     }
-    const body = encoder.encode(JSON.stringify({ version: 1, entries: sorted } satisfies ManifestCheckpoint))
-    return store.put(CHECKPOINT_KEY, body, { contentType: "application/json" })
-  }).pipe(Effect.ignore, Effect.withSpan("Trigger.writeCheckpoint"))
+    yield* putJson(CHECKPOINT_KEY, { version: 2, upTo, entries: sorted } satisfies ManifestCheckpoint)
+    // the deltas the base covers: a crash before their removal leaves them, skipped by every reader
+    yield* Effect.forEach(logged, (seq) => Effect.ignore(store.delete(deltaKey(seq))), {
+      concurrency: 8,
+      discard: true
+    })
+    const listing = yield* listCheckpoint
+    return Option.some<StoredCheckpoint>({
+      entries,
+      upTo,
+      deltas: 0,
+      nextSeq: upTo + 1,
+      listing: listingOf(listing)
+    })
+  }).pipe(
+    Effect.orElseSucceed(() => Option.none<StoredCheckpoint>()),
+    Effect.withSpan("Trigger.writeCheckpoint")
+  )
+
+/**
+ * Commits `entries` (the checkpoint `stored` with the entries of `dates` changed) as one delta of
+ * the log, or as a new base when `stored` has no log (version 1), has `CHECKPOINT_FOLD_EVERY` deltas
+ * already, or `dates` are most of the entries (a backfill). O(dates) but for the fold, once every `CHECKPOINT_FOLD_EVERY` commits. Returns the
+ * checkpoint as now stored; `None` when the write failed (ignored, as in `writeCheckpoint`).
+ *
+ * @internal
+ */
+export const appendCheckpoint = (
+  stored: StoredCheckpoint,
+  entries: ReadonlyMap<RefDate, CheckpointEntry>,
+  dates: Iterable<RefDate>
+): Effect.Effect<Option.Option<StoredCheckpoint>, never, ObjectStore> => {
+  const changed = [...new Set(dates)].sort()
+  // a commit of most of the history (a backfill) is a base already
+  if (stored.upTo === undefined || stored.deltas >= CHECKPOINT_FOLD_EVERY || changed.length * 2 > entries.size) {
+    return writeCheckpoint(entries, stored.nextSeq - 1)
+  }
+  const changes: Record<string, CheckpointEntry | null> = {}
+  for (const d of changed) changes[d] = entries.get(d) ?? null
+  const seq = stored.nextSeq
+  const key = deltaKey(seq)
+  return putJson(key, { version: 2, seq, entries: changes } satisfies CheckpointDelta).pipe(
+    Effect.map((put) =>
+      Option.some<StoredCheckpoint>({
+        entries,
+        upTo: stored.upTo,
+        deltas: stored.deltas + 1,
+        nextSeq: seq + 1,
+        listing: [...stored.listing.split("\n").filter((line) => line !== ""), `${key}=${put.etag}`].sort().join("\n")
+      })
+    ),
+    Effect.orElseSucceed(() => Option.none<StoredCheckpoint>()),
+    Effect.withSpan("Trigger.appendCheckpoint")
+  )
+}
 
 /** The manifests read through the checkpoint, and the checkpoint's entries as they should now be. */
 /** @internal */
@@ -398,6 +634,8 @@ export interface CheckpointedManifests {
   readonly entries: Map<RefDate, CheckpointEntry>
   /** True when `entries` differ from the stored checkpoint (it should be rewritten). */
   readonly changed: boolean
+  /** The number of the last delta read (the new base covers it). */
+  readonly after: number
 }
 
 /** Every manifest, through the checkpoint: one listing, one checkpoint read, and a read per manifest it lacks. */
@@ -408,15 +646,15 @@ export const readManifestsCheckpointed: Effect.Effect<CheckpointedManifests, Obj
       const [listed, cached] = yield* Effect.all([listManifests(MANIFEST_PREFIX), readCheckpoint], {
         concurrency: 2
       })
-      const stored: ManifestCheckpoint["entries"] = Option.match(cached, {
-        onNone: () => ({}),
+      const stored: ReadonlyMap<RefDate, CheckpointEntry> = Option.match(cached, {
+        onNone: () => new Map(),
         onSome: (c) => c.entries
       })
       const manifests = new Map<RefDate, ManifestState | undefined>()
       const entries = new Map<RefDate, CheckpointEntry>()
       const missing: Array<readonly [RefDate, ListedObject]> = []
       for (const [refDate, info] of listed) {
-        const hit = stored[refDate]
+        const hit = stored.get(refDate)
         if (hit !== undefined && hit.etag === info.etag) {
           manifests.set(refDate, hit.manifest)
           entries.set(refDate, hit)
@@ -424,7 +662,9 @@ export const readManifestsCheckpointed: Effect.Effect<CheckpointedManifests, Obj
           missing.push([refDate, info])
         }
       }
-      let changed = Option.isNone(cached) || Object.keys(stored).length !== entries.size
+      // a version 1 base or a log is rewritten as one new base
+      let changed = Option.isNone(cached) || stored.size !== entries.size || cached.value.upTo === undefined ||
+        cached.value.deltas > 0
       for (const [refDate, info, manifest] of yield* readListed(missing)) {
         manifests.set(refDate, manifest)
         if (manifest !== undefined) {
@@ -432,6 +672,7 @@ export const readManifestsCheckpointed: Effect.Effect<CheckpointedManifests, Obj
           changed = true
         }
       }
-      return { manifests, entries, changed }
+      const after = Option.match(cached, { onNone: () => 0, onSome: (c) => c.nextSeq - 1 })
+      return { manifests, entries, changed, after }
     }
   ).pipe(Effect.withSpan("Trigger.readManifestsCheckpointed"))

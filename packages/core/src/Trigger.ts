@@ -32,7 +32,10 @@ import { RefineJob, RefineJobError } from "./RefineJob.js"
 import { parseRawParquetKey, RAW_PREFIX, REFINED_TABLE } from "./Tables.js"
 // The manifest model moved to ./Manifest.js; re-exported here, where users of 0.1 found it.
 export {
+  CHECKPOINT_FOLD_EVERY,
   CHECKPOINT_KEY,
+  CHECKPOINT_LOG_PREFIX,
+  CheckpointDelta,
   commitManifest,
   decodeManifest,
   encodeManifest,
@@ -55,6 +58,8 @@ export {
 export type { RawInput, RawState, RefinePlan } from "./Manifest.js"
 import {
   after,
+  appendCheckpoint,
+  checkpointListing,
   cmp,
   listManifests,
   listRaw,
@@ -68,10 +73,11 @@ import {
   readManifests,
   readManifestsCheckpointed,
   readRawState,
+  replaceDates,
   stateOfManifest,
   writeCheckpoint
 } from "./Manifest.js"
-import type { CheckpointEntry, ManifestState, RawInput, RawState } from "./Manifest.js"
+import type { CheckpointEntry, ManifestState, RawInput, RawState, StoredCheckpoint } from "./Manifest.js"
 
 // ---------------------------------------------------------------------------------------------
 // The rule: which refines a raw change implies
@@ -230,7 +236,7 @@ const readFreshness = (options: { readonly catalog?: boolean; readonly checkpoin
       (yield* catalogRefinedDates).filter((d) => !raw.byDate.has(d) && !manifests.has(d)) :
       []
     const fresh: Freshness = { raw, manifests, stale: staleDates(raw, manifests, catalogDates) }
-    return { fresh, listed, checkpointed }
+    return { fresh, checkpointed }
   })
 
 /** `freshnessWith({ catalog: true })`. @category staleness */
@@ -419,15 +425,19 @@ export const reconcile = (
     const todo = [...dates].sort()
     const runs = yield* refineDates(before.fresh.raw, todo, options.onDate)
     if (todo.length === 0) {
-      if (before.checkpointed?.changed === true) yield* writeCheckpoint(before.checkpointed.entries)
+      if (before.checkpointed?.changed === true) {
+        yield* writeCheckpoint(before.checkpointed.entries, before.checkpointed.after)
+      }
       return { found: before.fresh.stale, runs, stillStale: before.fresh.stale }
     }
     if (deep) {
       const after = yield* read
-      if (after.checkpointed?.changed === true) yield* writeCheckpoint(after.checkpointed.entries)
+      if (after.checkpointed?.changed === true) {
+        yield* writeCheckpoint(after.checkpointed.entries, after.checkpointed.after)
+      }
       return { found: before.fresh.stale, runs, stillStale: after.fresh.stale }
     }
-    const after = yield* recheck(before.listed, todo, before.fresh.raw.byDate.size).pipe(
+    const after = yield* recheck(before.fresh.raw, todo).pipe(
       Effect.mapError(readFailure("reconcile"))
     )
     if (before.checkpointed !== undefined) {
@@ -437,7 +447,7 @@ export const reconcile = (
         if (m === undefined) entries.delete(d)
         else entries.set(d, m)
       }
-      yield* writeCheckpoint(entries)
+      yield* writeCheckpoint(entries, before.checkpointed.after)
     }
     return { found: before.fresh.stale, runs, stillStale: after.stale }
   }).pipe(Effect.withSpan("Trigger.reconcile"))
@@ -473,15 +483,10 @@ const refineDates = (
   })
 
 /**
- * The staleness test again on `dates` only: their raw folders listed again (the rest of the
- * listing `listed` kept), their manifests read again. O(dates), not O(history).
+ * The staleness test again on `dates` only: their raw folders listed again (the rest of the raw
+ * state `raw` kept), their manifests read again. O(dates), not O(history).
  */
-const recheck = (
-  listed: ReadonlyArray<{ readonly key: string; readonly etag: string }>,
-  dates: ReadonlyArray<RefDate>,
-  /** How many dates `listed` holds. */
-  historyDates: number
-) =>
+const recheck = (raw: RawState, dates: ReadonlyArray<RefDate>) =>
   Effect.gen(function*() {
     const wanted = new Set<string>(dates)
     const isWanted = (key: string) => {
@@ -491,7 +496,7 @@ const recheck = (
     // A few dates: each date's folder and manifest. Most of the history (a backfill): one listing of
     // each, which walks every folder once where a listing per date walks the table's folder again
     // for each date (at a year, 250 dates: ~0.4 s instead of ~1.5 s here).
-    const whole = dates.length > 8 && dates.length * 2 >= historyDates
+    const whole = dates.length > 8 && dates.length * 2 >= raw.byDate.size
     const [fresh, manifests] = yield* Effect.all([
       whole ?
         Effect.map(listRaw(RAW_PREFIX), (all) => [all.filter((info) => isWanted(info.key))]) :
@@ -502,8 +507,7 @@ const recheck = (
         Effect.forEach(dates, (d) =>
           Effect.flatMap(listManifests(manifestKey(d)), readListed), { concurrency: 8 })
     ], { concurrency: 2 })
-    const kept = listed.filter((info) => !isWanted(info.key))
-    const raw = rawStateOf([...kept, ...fresh.flat()])
+    const now = replaceDates(raw, dates, fresh.flat())
     const byDate = new Map<RefDate, CheckpointEntry>()
     const unreadable = new Set<RefDate>()
     for (const [refDate, info, manifest] of manifests.flat()) {
@@ -513,10 +517,67 @@ const recheck = (
     const stale: Array<StaleDate> = []
     for (const refDate of dates) {
       const entry = byDate.get(refDate)
-      const reason = staleness(raw, refDate, entry?.manifest ?? (unreadable.has(refDate) ? null : undefined))
+      const reason = staleness(now, refDate, entry?.manifest ?? (unreadable.has(refDate) ? null : undefined))
       if (reason !== undefined) stale.push({ refDate, reason })
     }
     return { stale, manifests: byDate }
+  })
+
+/**
+ * A process's copy of the manifest checkpoint it last read or wrote, with the raw state its entries
+ * imply. A long-lived trigger (the local adapter's) passes the same cache to every `reconcileDates`:
+ * before each use it lists the checkpoint's base and log (keys and etags, no bytes) and keeps its
+ * copy while they are the ones it read or wrote. So a day neither decodes the whole checkpoint
+ * (~1.5 MB at a year) nor rebuilds the raw state of every date from it: its work is the day's. Any
+ * other writer of the checkpoint (a full reconcile, another process) changes the listing, and the
+ * next reconcile reads the checkpoint again.
+ *
+ * @category reconcile
+ */
+export interface CheckpointCache {
+  readonly _tag: "CheckpointCache"
+}
+
+/** The checkpoint as stored, with the raw objects its entries' refines read (`committedRaw`). */
+interface Committed {
+  readonly stored: StoredCheckpoint
+  readonly raw: RawState
+}
+
+interface CacheCell extends CheckpointCache {
+  current: Committed | undefined
+}
+
+/** An empty `CheckpointCache`. @category reconcile */
+export const makeCheckpointCache = (): CheckpointCache => {
+  const cell: CacheCell = { _tag: "CheckpointCache", current: undefined }
+  return cell
+}
+
+/** The raw objects a checkpoint entry's refine read, those of its own date only. */
+const entryInfos = (refDate: RefDate, entry: CheckpointEntry | undefined) => {
+  const out: Array<{ readonly key: string; readonly etag: string }> = []
+  for (const input of entry?.manifest.inputs ?? []) {
+    if (parseRawParquetKey(input.key)?.refDate === refDate) out.push({ key: input.key, etag: input.etag ?? "" })
+  }
+  return out
+}
+
+/** The raw state the checkpoint's refines committed: every entry's inputs. */
+const committedRaw = (entries: ReadonlyMap<RefDate, CheckpointEntry>): RawState =>
+  rawStateOf([...entries].flatMap(([d, entry]) => entryInfos(d, entry)))
+
+/** The stored checkpoint, from `cache` while its listing is the stored one. `None` when there is none. */
+const loadCommitted = (cache: CacheCell | undefined): Effect.Effect<Option.Option<Committed>, never, ObjectStore> =>
+  Effect.gen(function*() {
+    if (cache?.current !== undefined) {
+      const listing = yield* checkpointListing
+      if (listing !== undefined && listing === cache.current.stored.listing) return Option.some(cache.current)
+    }
+    const read = yield* readCheckpoint
+    const committed = Option.map(read, (stored): Committed => ({ stored, raw: committedRaw(stored.entries) }))
+    if (cache !== undefined) cache.current = Option.getOrUndefined(committed)
+    return committed
   })
 
 /**
@@ -525,7 +586,9 @@ const recheck = (
  * reads, not O(history): it lists the raw folders of those dates and their successors only, and
  * takes every other date's raw objects from the manifest checkpoint (the raw objects each refine
  * read). So it is exact when every raw change since the last reconcile is in `dates`; a change made
- * outside the journal is found by a full `reconcile` (`b3 status`, `b3 refine`).
+ * outside the journal is found by a full `reconcile` (`b3 status`, `b3 refine`). With a `cache`
+ * (`makeCheckpointCache`) kept across calls, the checkpoint is decoded once per process, and each
+ * call's bookkeeping is O(changed dates) too.
  *
  * `None` when there is no readable checkpoint (a warehouse never reconciled with `checkpoint`, or
  * one written by an older version): the caller runs a full `reconcile({ checkpoint: true })`.
@@ -537,12 +600,15 @@ export const reconcileDates = (
     readonly dates: Iterable<RefDate>
     readonly force?: Iterable<RefDate>
     readonly onDate?: (done: number, total: number, refDate: RefDate) => void
+    readonly cache?: CheckpointCache
   }
 ): Effect.Effect<Option.Option<ReconcileResult>, RefineJobError, ObjectStore | RefineJob> =>
   Effect.gen(function*() {
-    const cached = yield* readCheckpoint
-    if (Option.isNone(cached)) return Option.none()
-    const entries = new Map(Object.entries(cached.value.entries) as Array<[RefDate, CheckpointEntry]>)
+    const cache = options.cache as CacheCell | undefined
+    const loaded = yield* loadCommitted(cache)
+    if (Option.isNone(loaded)) return Option.none()
+    const committed = loaded.value
+    const entries = new Map(committed.stored.entries)
     const force = new Set(options.force ?? [])
     const changed = new Set<RefDate>([...options.dates, ...force])
     const scanned = new Map<RefDate, Scan>()
@@ -552,18 +618,10 @@ export const reconcileDates = (
           scanned.set(d, s)
         }), { concurrency: 8, discard: true }).pipe(Effect.mapError(readFailure("reconcile")))
     // The raw table as the refines committed it, with the scanned dates as they are now.
-    const state = () => {
-      const infos: Array<{ readonly key: string; readonly etag: string }> = []
-      for (const [d, entry] of entries) {
-        if (scanned.has(d)) continue
-        for (const i of entry.manifest.inputs) infos.push({ key: i.key, etag: i.etag ?? "" })
-      }
-      for (const s of scanned.values()) infos.push(...s.raw)
-      return { infos, raw: rawStateOf(infos) }
-    }
+    const state = () => replaceDates(committed.raw, scanned.keys(), [...scanned.values()].flatMap((s) => s.raw))
     yield* scanAll(changed)
     // the successors of every index a changed date had or has (their previous snapshot may change)
-    const { raw: first } = state()
+    const first = state()
     const successors = new Set<RefDate>()
     for (const d of changed) {
       const codes = new Set<string>((first.byDate.get(d) ?? []).map((i) => i.indexCode))
@@ -574,7 +632,7 @@ export const reconcileDates = (
       }
     }
     yield* scanAll(successors)
-    const { infos, raw } = state()
+    const raw = state()
     let dirty = false
     for (const [d, s] of scanned) {
       if (entries.get(d)?.etag !== s.manifest?.etag) dirty = true
@@ -589,17 +647,28 @@ export const reconcileDates = (
     }
     const todo = [...new Set([...found.map((s) => s.refDate), ...force])].sort()
     const runs = yield* refineDates(raw, todo, options.onDate)
+    // one delta of the checkpoint's log (a new base every CHECKPOINT_FOLD_EVERY commits)
+    const commit = (touched: Iterable<RefDate>) => {
+      const dates = [...new Set(touched)]
+      return Effect.map(appendCheckpoint(committed.stored, entries, dates), (stored) => {
+        if (cache === undefined) return
+        cache.current = Option.isNone(stored) ? undefined : {
+          stored: stored.value,
+          raw: replaceDates(committed.raw, dates, dates.flatMap((d) => entryInfos(d, entries.get(d))))
+        }
+      })
+    }
     if (todo.length === 0) {
-      if (dirty) yield* writeCheckpoint(entries)
+      if (dirty) yield* commit(scanned.keys())
       return Option.some({ found, runs, stillStale: [] })
     }
-    const again = yield* recheck(infos, todo, raw.byDate.size).pipe(Effect.mapError(readFailure("reconcile")))
+    const again = yield* recheck(raw, todo).pipe(Effect.mapError(readFailure("reconcile")))
     for (const d of todo) {
       const m = again.manifests.get(d)
       if (m === undefined) entries.delete(d)
       else entries.set(d, m)
     }
-    yield* writeCheckpoint(entries)
+    yield* commit([...scanned.keys(), ...todo])
     return Option.some({ found, runs, stillStale: again.stale })
   }).pipe(Effect.withSpan("Trigger.reconcileDates"))
 

@@ -1,6 +1,7 @@
 import * as Catalog from "@b3-pipeline/core/Catalog"
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
+import * as Manifest from "@b3-pipeline/core/Manifest"
 import type { ObjectKey, S3EventRecord } from "@b3-pipeline/core/ObjectStore"
 import { makeCreatedRecord, ObjectStore, ObjectStoreError } from "@b3-pipeline/core/ObjectStore"
 import { decodeRawParquet, encodeRawParquet } from "@b3-pipeline/core/RawParquet"
@@ -364,6 +365,55 @@ describe("Trigger convergence (memory backend)", () => {
     { fastCheck: { numRuns: 40 } }
   )
 
+  it.effect.prop(
+    "the daily path with a checkpoint cache kept across calls stays exact while another writer refines in between",
+    {
+      steps: FC.array(
+        FC.record({
+          _tag: FC.constantFrom("Write", "Daily", "Other", "OtherDelete"),
+          date: FC.nat(DATES.length - 1),
+          code: FC.nat(CODES.length - 1),
+          seed: FC.nat(2)
+        }),
+        { minLength: 1, maxLength: 16 }
+      )
+    },
+    ({ steps }) =>
+      Effect.gen(function*() {
+        const store = yield* ObjectStore
+        yield* Trigger.reconcile({ checkpoint: true })
+        // this process: a journal and a cache that live across its daily reconciles
+        const cache = Trigger.makeCheckpointCache()
+        const journal = new Set<RefDate>()
+        const daily = Effect.gen(function*() {
+          const result = Option.getOrThrow(yield* Trigger.reconcileDates({ dates: journal, cache }))
+          if (result.stillStale.length === 0) journal.clear()
+          return result
+        })
+        for (const s of steps) {
+          const date = DATES[s.date]!
+          if (s._tag === "Write") {
+            yield* writeRaw(date, CODES[s.code]!, s.seed)
+            journal.add(d(date))
+          } else if (s._tag === "Daily") {
+            yield* daily
+          } else {
+            // another process: its raw change is not in this journal; its full reconcile refines it
+            // and rewrites the checkpoint behind this process's cache
+            if (s._tag === "Other") yield* writeRaw(date, CODES[s.code]!, s.seed)
+            else yield* store.delete(rawParquetKey(d(date), i(CODES[s.code]!)))
+            yield* Trigger.reconcile({ checkpoint: true })
+          }
+        }
+        const result = yield* daily
+        assert.deepStrictEqual(result.stillStale, [])
+        assert.deepStrictEqual(yield* storedRefined, yield* specRefined)
+        assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
+        assert.deepStrictEqual((yield* daily).runs, [])
+      }).pipe(Effect.provide(Testing.layerPorts)),
+    { fastCheck: { numRuns: 60 } }
+  )
+
   it.effect("the manifest checkpoint is a cache: a manifest rewritten behind it is read again", () =>
     Effect.gen(function*() {
       yield* writeRaw("2025-04-28", "IBOV", 0)
@@ -382,6 +432,114 @@ describe("Trigger convergence (memory backend)", () => {
       assert.deepStrictEqual((yield* Trigger.reconcile({ checkpoint: true })).found, [])
       const rewritten = new TextDecoder().decode(Option.getOrThrow(yield* store.get(Trigger.CHECKPOINT_KEY)))
       assert.deepStrictEqual(Object.keys(JSON.parse(rewritten).entries), ["2025-04-28", "2025-04-30"])
+    }).pipe(Effect.provide(Testing.layerPorts)))
+
+  it.effect("the daily path commits one small delta per day to the checkpoint's log and folds it into a new base", () =>
+    Effect.gen(function*() {
+      const store = yield* ObjectStore
+      const logKeys = Effect.map(
+        Stream.runCollect(store.list(Trigger.CHECKPOINT_LOG_PREFIX)),
+        (c) => Chunk.toReadonlyArray(c).map((info) => info.key.slice(Trigger.CHECKPOINT_LOG_PREFIX.length))
+      )
+      const base = Effect.map(
+        store.get(Trigger.CHECKPOINT_KEY),
+        (bytes) => JSON.parse(new TextDecoder().decode(Option.getOrThrow(bytes))) as { version: number; upTo?: number }
+      )
+      const day = (k: number) => d(new Date(Date.UTC(2025, 0, 2 + k)).toISOString().slice(0, 10))
+      yield* writeRaw(day(0), "IBOV", 0)
+      yield* Trigger.reconcile({ checkpoint: true })
+      assert.deepStrictEqual(yield* logKeys, [])
+      const cache = Trigger.makeCheckpointCache()
+      const fold = Trigger.CHECKPOINT_FOLD_EVERY
+      for (let k = 1; k <= fold + 2; k++) {
+        yield* writeRaw(day(k), k % 3 === 0 ? "SMLL" : "IBOV", k % 2)
+        const result = Option.getOrThrow(yield* Trigger.reconcileDates({ dates: [day(k)], cache }))
+        assert.deepStrictEqual(result.runs.map((r) => r.refDate), [day(k)])
+        const keys = yield* logKeys
+        if (k <= fold) {
+          // one delta per commit, holding that day's entry only
+          assert.strictEqual(keys.length, k)
+          const delta = JSON.parse(new TextDecoder().decode(
+            Option.getOrThrow(yield* store.get(`${Trigger.CHECKPOINT_LOG_PREFIX}${keys.at(-1)}` as ObjectKey))
+          ))
+          assert.deepStrictEqual(Object.keys(delta.entries), [day(k)])
+          assert.strictEqual(delta.seq, k)
+        } else if (k === fold + 1) {
+          // the fold: a new base that covers every delta, and an empty log
+          assert.deepStrictEqual(keys, [])
+          assert.deepStrictEqual({ ...(yield* base), entries: undefined }, {
+            version: 2,
+            upTo: fold,
+            entries: undefined
+          })
+        } else {
+          assert.deepStrictEqual(keys, [`${String(fold + 1).padStart(8, "0")}.json`])
+        }
+      }
+      // the checkpoint as read (base + log) holds exactly the manifests, and a reader without the
+      // cache finds nothing to do
+      const read = Option.getOrThrow(yield* Manifest.readCheckpoint)
+      const manifests = yield* Trigger.readManifests
+      assert.deepStrictEqual([...read.entries.keys()].sort(), [...manifests.keys()].sort())
+      for (const [date, entry] of read.entries) {
+        assert.deepStrictEqual(entry.manifest, Trigger.stateOfManifest(manifests.get(date)!))
+      }
+      assert.deepStrictEqual(Option.getOrThrow(yield* Trigger.reconcileDates({ dates: [] })).runs, [])
+      assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
+    }).pipe(Effect.provide(Testing.layerPorts)))
+
+  it.effect("the checkpoint's log: a fold cut off, a lost delta, and a base written by an older version", () =>
+    Effect.gen(function*() {
+      const store = yield* ObjectStore
+      const json = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
+      const cache = Trigger.makeCheckpointCache()
+      const daily = (date: string, code: string) =>
+        Effect.gen(function*() {
+          yield* writeRaw(date, code, 0)
+          return Option.getOrThrow(yield* Trigger.reconcileDates({ dates: [d(date)], cache }))
+        })
+      yield* writeRaw("2025-04-28", "IBOV", 0)
+      yield* Trigger.reconcile({ checkpoint: true })
+      yield* daily("2025-04-29", "IBOV")
+      yield* daily("2025-04-30", "IBOV")
+      const before = Option.getOrThrow(yield* Manifest.readCheckpoint)
+      assert.strictEqual(before.deltas, 2)
+      const entries = Object.fromEntries(before.entries)
+
+      // a fold cut off after its base: the deltas it covers are still there, and skipped
+      yield* store.put(Trigger.CHECKPOINT_KEY, json({ version: 2, upTo: 2, entries }))
+      const cut = Option.getOrThrow(yield* Manifest.readCheckpoint)
+      assert.deepStrictEqual([cut.deltas, cut.nextSeq], [0, 3])
+      assert.deepStrictEqual(Object.fromEntries(cut.entries), entries)
+      // the next commit takes number 3 (never a number the log held)
+      yield* daily("2025-05-02", "SMLL")
+      assert.isTrue(Option.isSome(yield* store.get(`${Trigger.CHECKPOINT_LOG_PREFIX}00000003.json` as ObjectKey)))
+      assert.deepStrictEqual(
+        [...Option.getOrThrow(yield* Manifest.readCheckpoint).entries.keys()].sort(),
+        ["2025-04-28", "2025-04-29", "2025-04-30", "2025-05-02"]
+      )
+
+      // a delta lost from the middle of the log: the checkpoint is unreadable, never half-read
+      yield* daily("2025-05-05", "SMLL")
+      yield* store.delete(`${Trigger.CHECKPOINT_LOG_PREFIX}00000003.json` as ObjectKey)
+      assert.isTrue(Option.isNone(yield* Manifest.readCheckpoint))
+      assert.isTrue(Option.isNone(yield* Trigger.reconcileDates({ dates: [], cache })))
+      // the full reconcile the caller runs then writes a new base past every delta
+      assert.deepStrictEqual((yield* Trigger.reconcile({ checkpoint: true })).found, [])
+      const rebuilt = Option.getOrThrow(yield* Manifest.readCheckpoint)
+      assert.deepStrictEqual([rebuilt.upTo, rebuilt.deltas, rebuilt.entries.size], [4, 0, 5])
+
+      // a version 1 base (an older version's full reconcile) with deltas left around: they are
+      // ignored, and the next daily commit writes a new base instead of a delta
+      yield* daily("2025-05-06", "IBOV")
+      const all = Object.fromEntries(Option.getOrThrow(yield* Manifest.readCheckpoint).entries)
+      yield* store.put(Trigger.CHECKPOINT_KEY, json({ version: 1, entries: all }))
+      const old = Option.getOrThrow(yield* Manifest.readCheckpoint)
+      assert.deepStrictEqual([old.upTo, old.deltas, old.nextSeq], [undefined, 0, 6])
+      yield* daily("2025-05-07", "IBOV")
+      const now = Option.getOrThrow(yield* Manifest.readCheckpoint)
+      assert.deepStrictEqual([now.upTo, now.deltas, now.entries.size], [5, 0, 7])
+      assert.deepStrictEqual((yield* Trigger.freshness).stale, [])
     }).pipe(Effect.provide(Testing.layerPorts)))
 
   it.effect("an event for a key that is not raw Parquet starts nothing; a raw one refines date and successor", () =>

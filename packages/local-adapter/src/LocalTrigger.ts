@@ -62,6 +62,8 @@ export const make = Effect.gen(function*() {
   const journal = yield* Effect.serviceOption(RawJournal.RawJournal)
   const serving = yield* Effect.serviceOption(RawServing.RawServing)
   const marked = new Set<RefDate>()
+  // the checkpoint as this process last read or wrote it: a day's flush does not decode it again
+  const cache = Trigger.makeCheckpointCache()
   const lock = yield* Effect.makeSemaphore(1)
   const provide = <A, E>(effect: Effect.Effect<A, E, ObjectStore | RefineJob>): Effect.Effect<A, E> =>
     Option.isSome(catalog) ?
@@ -114,7 +116,7 @@ export const make = Effect.gen(function*() {
       Option.isNone(journal) ?
         full({}, force) :
         Effect.flatMap(
-          provide(Trigger.reconcileDates({ dates: pending.dates, force })),
+          provide(Trigger.reconcileDates({ dates: pending.dates, force, cache })),
           Option.match({ onNone: () => full({}, force), onSome: Effect.succeed })
         )
     )
