@@ -45,9 +45,9 @@ export const rawHive = "hive_partitioning = true, hive_types = {'ref_date': DATE
 /** Prefix of the raw-change journal's markers. @category layout */
 export const JOURNAL_PREFIX = "_manifests/_journal/b3_portfolio_raw/"
 
-/** The date of a marker key, or `undefined`. @category layout */
+/** The date of a marker key (one per date, or an older version's one per date and index), or `undefined`. @category layout */
 export const parseMarkerKey = (key: string): RefDate | undefined => {
-  const m = /^_manifests\/_journal\/b3_portfolio_raw\/ref_date=(\d{4}-\d{2}-\d{2})_index_code=[A-Z0-9]+\.json$/
+  const m = /^_manifests\/_journal\/b3_portfolio_raw\/ref_date=(\d{4}-\d{2}-\d{2})(?:_index_code=[A-Z0-9]+)?\.json$/
     .exec(key)
   return m === null ? undefined : (m[1] as RefDate)
 }

@@ -1,18 +1,27 @@
 import type { IndexCode, RefDate } from "@b3-pipeline/core/Domain"
 import { generatePortfolio } from "@b3-pipeline/core/Generate"
+import * as ObjectStorePort from "@b3-pipeline/core/ObjectStore"
 import { ObjectStore } from "@b3-pipeline/core/ObjectStore"
+import type { ObjectKey } from "@b3-pipeline/core/ObjectStore"
 import * as Pipeline from "@b3-pipeline/core/Pipeline"
 import * as QueryEngine from "@b3-pipeline/core/QueryEngine"
+import { encodeRawParquet } from "@b3-pipeline/core/RawParquet"
 import { rawParquetKey } from "@b3-pipeline/core/Tables"
 import * as Testing from "@b3-pipeline/core/Testing"
 import * as Trigger from "@b3-pipeline/core/Trigger"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as LocalLive from "../src/LocalLive.js"
 import { LocalTrigger } from "../src/LocalTrigger.js"
-import { JOURNAL_PREFIX, RawJournal } from "../src/RawJournal.js"
+import * as RawJournal from "../src/RawJournal.js"
+import { JOURNAL_PREFIX, markerKey } from "../src/RawJournal.js"
 import { RAW_SERVING_PREFIX } from "../src/RawServing.js"
 import { cleanupWarehouses, tempWarehouse } from "./fixtures.js"
 
@@ -32,6 +41,7 @@ const markers = (warehouse: string): Array<string> => {
   const dir = path.join(warehouse, ...JOURNAL_PREFIX.split("/"))
   return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []
 }
+const meta = { payloadSha256: "0".repeat(64), fetchedAt: "2025-05-05T08:00:00.000Z" }
 const dates = (runs: ReadonlyArray<{ readonly refDate: string }>) => runs.map((r) => r.refDate as string)
 
 describe("RawJournal + LocalTrigger (the daily flush)", () => {
@@ -40,8 +50,10 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
     return Effect.gen(function*() {
       const trigger = yield* LocalTrigger
       yield* ingest("2025-05-05")
-      assert.deepStrictEqual(markers(warehouse), ["ref_date=2025-05-05_index_code=IBOV.json"])
-      assert.deepStrictEqual<ReadonlyArray<string>>((yield* (yield* RawJournal).pending).dates, ["2025-05-05"])
+      assert.deepStrictEqual(markers(warehouse), ["ref_date=2025-05-05.json"])
+      assert.deepStrictEqual<ReadonlyArray<string>>((yield* (yield* RawJournal.RawJournal).pending).dates, [
+        "2025-05-05"
+      ])
       assert.deepStrictEqual(dates(yield* trigger.flush), ["2025-05-05"])
       assert.deepStrictEqual(markers(warehouse), [])
       assert.isTrue(fs.existsSync(path.join(warehouse, ...Trigger.CHECKPOINT_KEY.split("/"))))
@@ -63,7 +75,7 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
         yield* (yield* LocalTrigger).flush
         yield* ingest("2025-05-06")
       }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
-      assert.deepStrictEqual(markers(warehouse), ["ref_date=2025-05-06_index_code=IBOV.json"])
+      assert.deepStrictEqual(markers(warehouse), ["ref_date=2025-05-06.json"])
       // process 2: writes a later date; its flush refines both
       yield* Effect.gen(function*() {
         yield* ingest("2025-05-08")
@@ -92,6 +104,87 @@ describe("RawJournal + LocalTrigger (the daily flush)", () => {
       assert.strictEqual(m._tag === "Some" ? m.value.previous["IBOV"] : "none", "2025-05-05")
     }).pipe(Effect.provide(LocalLive.layer({ warehouse })))
   })
+
+  it.effect("one marker per date, written once between two reads of the journal, and again after one", () =>
+    Effect.gen(function*() {
+      const inner = yield* ObjectStorePort.makeMemory()
+      const puts: Array<string> = []
+      const counted = ObjectStore.of({
+        ...inner,
+        put: (key, body, options) => Effect.zipRight(Effect.sync(() => puts.push(key)), inner.put(key, body, options))
+      })
+      const one = RawJournal.make(counted)
+      const raw = (date: string, code: string) => {
+        const p = generatePortfolio({ indexCode: code as IndexCode, refDate: date as RefDate, seed: 1, size: 3 })
+        return one.store.put(rawParquetKey(date as RefDate, code as IndexCode), encodeRawParquet(p, meta))
+      }
+      const markerPuts = () => puts.filter((k) => k.startsWith(JOURNAL_PREFIX))
+      yield* raw("2025-05-05", "IBOV")
+      yield* raw("2025-05-05", "SMLL")
+      yield* raw("2025-05-05", "IDIV")
+      yield* one.store.delete(rawParquetKey("2025-05-05" as RefDate, "IDIV" as IndexCode))
+      yield* raw("2025-05-06", "IBOV")
+      assert.deepStrictEqual(markerPuts(), [markerKey("2025-05-05" as RefDate), markerKey("2025-05-06" as RefDate)])
+      const first = yield* one.journal.pending
+      assert.deepStrictEqual<ReadonlyArray<string>>(first.dates, ["2025-05-05", "2025-05-06"])
+      // a write after the read marks its date again, so clearing what was read leaves that date marked
+      yield* raw("2025-05-05", "SMLL")
+      assert.strictEqual(markerPuts().length, 3)
+      yield* one.journal.clear(first)
+      assert.deepStrictEqual<ReadonlyArray<string>>((yield* one.journal.pending).dates, ["2025-05-05"])
+
+      // another journal (another process) clears this one's marker: the next write here marks again
+      const other = RawJournal.make(counted)
+      yield* raw("2025-05-07", "IBOV")
+      yield* other.journal.clear(yield* other.journal.pending)
+      const listed = Effect.map(Stream.runCollect(inner.list(JOURNAL_PREFIX)), (c) => Chunk.size(c))
+      assert.strictEqual(yield* listed, 0)
+      yield* raw("2025-05-07", "SMLL")
+      assert.deepStrictEqual<ReadonlyArray<string>>((yield* other.journal.pending).dates, ["2025-05-07"])
+
+      // an older version's marker (one per date and index) is read and cleared like the others
+      yield* inner.put(
+        `${JOURNAL_PREFIX}ref_date=2025-04-30_index_code=IBOV.json` as ObjectKey,
+        new TextEncoder().encode("{}\n")
+      )
+      const withOld = yield* one.journal.pending
+      assert.deepStrictEqual<ReadonlyArray<string>>(withOld.dates, ["2025-04-30", "2025-05-07"])
+      yield* one.journal.clear(withOld)
+      assert.deepStrictEqual((yield* one.journal.pending).dates, [])
+    }))
+
+  it.effect("a raw write in flight holds off the journal's read: no change falls between a read and its clear", () =>
+    Effect.gen(function*() {
+      const inner = yield* ObjectStorePort.makeMemory()
+      const release = yield* Deferred.make<void>()
+      const entered = yield* Deferred.make<void>()
+      const slow = ObjectStore.of({
+        ...inner,
+        put: (key, body, options) =>
+          key.startsWith(JOURNAL_PREFIX) ?
+            inner.put(key, body, options) :
+            Effect.zipRight(
+              Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(release)),
+              inner.put(key, body, options)
+            )
+      })
+      const { journal, store } = RawJournal.make(slow)
+      const p = generatePortfolio({ indexCode: ibov, refDate: "2025-05-05" as RefDate, seed: 1, size: 3 })
+      const write = yield* Effect.fork(
+        store.put(rawParquetKey("2025-05-05" as RefDate, ibov), encodeRawParquet(p, meta))
+      )
+      yield* Deferred.await(entered)
+      const read = yield* Effect.fork(journal.pending)
+      // time enough for an unhindered read to finish
+      yield* Effect.repeatN(Effect.yieldNow(), 50)
+      // the read waits for the raw write, so whatever it returns, the raw object is already there
+      assert.isTrue(Option.isNone(yield* Fiber.poll(read)))
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(write)
+      const pending = yield* Fiber.join(read)
+      assert.deepStrictEqual<ReadonlyArray<string>>(pending.dates, ["2025-05-05"])
+      assert.isTrue(Option.isSome(yield* inner.get(rawParquetKey("2025-05-05" as RefDate, ibov))))
+    }))
 
   it.effect("the raw table reads the compact copy for flushed dates and the raw files for journaled ones", () => {
     const warehouse = tempWarehouse()
