@@ -16,7 +16,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { IndexCode, RefDate } from "./Domain.js"
-import { lastBelow } from "./internal/sorted.js"
+import { lastBelow, lowerBound } from "./internal/sorted.js"
 import type { ListedObject, ObjectKey, ObjectStoreError } from "./ObjectStore.js"
 import { ObjectStore, unsafeKey } from "./ObjectStore.js"
 import { parseRawParquetKey, RAW_PREFIX, REFINED_TABLE } from "./Tables.js"
@@ -135,19 +135,6 @@ export const replaceDates = (
   }
   for (const [code, list] of copied) if (list.length === 0) byIndex.delete(code)
   return { byDate, byIndex }
-}
-
-/** The first position of the ascending `sorted` whose element is not below `x`. */
-const lowerBound = (sorted: ReadonlyArray<string>, x: string): number => {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    const v = sorted[mid]
-    if (v !== undefined && v < x) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
 
 /** @internal */

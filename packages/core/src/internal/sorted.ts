@@ -1,5 +1,5 @@
-/** The largest element of the ascending `sorted` strictly below `x` (binary search), or undefined. */
-export const lastBelow = <T extends string | number>(sorted: ReadonlyArray<T>, x: T): T | undefined => {
+/** The first position of the ascending `sorted` whose element is not below `x` (binary search). */
+export const lowerBound = <T extends string | number>(sorted: ReadonlyArray<T>, x: T): number => {
   let lo = 0
   let hi = sorted.length
   while (lo < hi) {
@@ -8,5 +8,11 @@ export const lastBelow = <T extends string | number>(sorted: ReadonlyArray<T>, x
     if (v !== undefined && v < x) lo = mid + 1
     else hi = mid
   }
-  return lo === 0 ? undefined : sorted[lo - 1]
+  return lo
+}
+
+/** The largest element of the ascending `sorted` strictly below `x` (binary search), or undefined. */
+export const lastBelow = <T extends string | number>(sorted: ReadonlyArray<T>, x: T): T | undefined => {
+  const at = lowerBound(sorted, x)
+  return at === 0 ? undefined : sorted[at - 1]
 }
