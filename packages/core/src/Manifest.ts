@@ -69,9 +69,11 @@ export const rawStateOf = (infos: Iterable<{ readonly key: string; readonly etag
   return { byDate, byIndex }
 }
 
-/** The raw objects under `prefix` (the whole table, or one date's folder). */
+/** Every object under `prefix` (the raw table, a date's folder, the manifests, the checkpoint), keys and etags. */
 /** @internal */
-export const listRaw = (prefix: string): Effect.Effect<ReadonlyArray<ListedObject>, ObjectStoreError, ObjectStore> =>
+export const listObjects = (
+  prefix: string
+): Effect.Effect<ReadonlyArray<ListedObject>, ObjectStoreError, ObjectStore> =>
   Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(prefix))).pipe(Effect.map(Chunk.toReadonlyArray))
 
 /** The prefix of one date's raw objects. */
@@ -85,7 +87,7 @@ export const rawDatePrefix = (refDate: RefDate): string => `${RAW_PREFIX}ref_dat
  * @category raw
  */
 export const readRawState: Effect.Effect<RawState, ObjectStoreError, ObjectStore> = Effect.map(
-  listRaw(RAW_PREFIX),
+  listObjects(RAW_PREFIX),
   rawStateOf
 ).pipe(Effect.withSpan("Trigger.readRawState"))
 
@@ -310,7 +312,7 @@ export const readListed = (infos: ReadonlyArray<readonly [RefDate, ListedObject]
 /** @internal */
 export const listManifests = (prefix: string) =>
   Effect.map(
-    Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(prefix))),
+    listObjects(prefix),
     (infos) => {
       const out: Array<readonly [RefDate, ListedObject]> = []
       for (const info of infos) {
@@ -474,9 +476,14 @@ export interface StoredCheckpoint {
 const listingOf = (infos: ReadonlyArray<ListedObject>): string =>
   infos.map((i) => `${i.key}=${i.etag}`).sort().join("\n")
 
-const listCheckpoint = Effect.flatMap(ObjectStore, (store) => Stream.runCollect(store.list(CHECKPOINT_PREFIX))).pipe(
-  Effect.map(Chunk.toReadonlyArray)
-)
+const listCheckpoint = listObjects(CHECKPOINT_PREFIX)
+
+/** The numbers of the log's deltas in a listing of the checkpoint, ascending. */
+const loggedSeqs = (listed: ReadonlyArray<ListedObject>): Array<number> =>
+  listed.flatMap((info) => {
+    const seq = seqOf(info.key)
+    return seq === undefined ? [] : [seq]
+  }).sort((a, b) => a - b)
 
 /**
  * The checkpoint's base and log as listed (keys and etags, no bytes): what a cache of the checkpoint
@@ -504,10 +511,7 @@ export const readCheckpoint: Effect.Effect<Option.Option<StoredCheckpoint>, neve
     const base = Option.flatMap(yield* store.get(CHECKPOINT_KEY), (bytes) => decodeJson(bytes, isCheckpoint))
     if (Option.isNone(base)) return Option.none()
     const entries = new Map(Object.entries(base.value.entries) as Array<[RefDate, CheckpointEntry]>)
-    const logged = listed.flatMap((info) => {
-      const seq = seqOf(info.key)
-      return seq === undefined ? [] : [seq]
-    }).sort((a, b) => a - b)
+    const logged = loggedSeqs(listed)
     const upTo = base.value.version === 2 ? base.value.upTo ?? 0 : undefined
     let deltas = 0
     if (upTo !== undefined) {
@@ -548,10 +552,7 @@ export const writeCheckpoint = (
 ): Effect.Effect<Option.Option<StoredCheckpoint>, never, ObjectStore> =>
   Effect.gen(function*() {
     const store = yield* ObjectStore
-    const logged = (yield* listCheckpoint).flatMap((info) => {
-      const seq = seqOf(info.key)
-      return seq === undefined ? [] : [seq]
-    })
+    const logged = loggedSeqs(yield* listCheckpoint)
     const upTo = Math.max(after, ...logged)
     const sorted: Record<string, CheckpointEntry> = {}
     for (const d of [...entries.keys()].sort()) {

@@ -62,7 +62,7 @@ import {
   checkpointListing,
   cmp,
   listManifests,
-  listRaw,
+  listObjects,
   MANIFEST_PREFIX,
   manifestKey,
   planOf,
@@ -228,7 +228,7 @@ export const freshnessWith = (
 /** `freshnessWith`, with the raw listing and (with `checkpoint`) the checkpoint's entries. */
 const readFreshness = (options: { readonly catalog?: boolean; readonly checkpoint?: boolean }) =>
   Effect.gen(function*() {
-    const listed = yield* listRaw(RAW_PREFIX).pipe(Effect.withSpan("Trigger.readRawState"))
+    const listed = yield* listObjects(RAW_PREFIX).pipe(Effect.withSpan("Trigger.readRawState"))
     const raw = rawStateOf(listed)
     const checkpointed = options.checkpoint === true ? yield* readManifestsCheckpointed : undefined
     const manifests = checkpointed?.manifests ?? (yield* readManifests)
@@ -499,8 +499,8 @@ const recheck = (raw: RawState, dates: ReadonlyArray<RefDate>) =>
     const whole = dates.length > 8 && dates.length * 2 >= raw.byDate.size
     const [fresh, manifests] = yield* Effect.all([
       whole ?
-        Effect.map(listRaw(RAW_PREFIX), (all) => [all.filter((info) => isWanted(info.key))]) :
-        Effect.forEach(dates, (d) => listRaw(rawDatePrefix(d)), { concurrency: 8 }),
+        Effect.map(listObjects(RAW_PREFIX), (all) => [all.filter((info) => isWanted(info.key))]) :
+        Effect.forEach(dates, (d) => listObjects(rawDatePrefix(d)), { concurrency: 8 }),
       whole ?
         Effect.flatMap(listManifests(MANIFEST_PREFIX), (all) =>
           Effect.map(readListed(all.filter(([d]) => wanted.has(d))), (read) => [read])) :
@@ -681,7 +681,7 @@ interface Scan {
 
 const scanDate = (refDate: RefDate): Effect.Effect<Scan, ObjectStoreError, ObjectStore> =>
   Effect.map(
-    Effect.all([listRaw(rawDatePrefix(refDate)), Effect.flatMap(listManifests(manifestKey(refDate)), readListed)], {
+    Effect.all([listObjects(rawDatePrefix(refDate)), Effect.flatMap(listManifests(manifestKey(refDate)), readListed)], {
       concurrency: 2
     }),
     ([raw, manifests]) => {

@@ -35,49 +35,50 @@ const setAt = (u: unknown, at: ReadonlyArray<string>, value: unknown): unknown =
 
 const odd = FC.constantFrom<unknown>(null, 0, 1, 2, "", "x", [], {}, true, [1], { version: 1 })
 
+/**
+ * `is` and `Schema.is(schema)` agree on values damaged at one place (`numRuns` of them), and the
+ * damage reached the checks: more than `minRejected` of those values are rejected.
+ */
+const agreesOnDamaged = <A, I>(
+  schema: Schema.Schema<A, I>,
+  is: (u: unknown) => boolean,
+  minRejected: number
+) => {
+  const bySchemaIs = Schema.is(schema)
+  const damaged = Arbitrary.make(schema).chain((c) =>
+    FC.tuple(FC.constantFrom(...paths(c)), odd).map(([at, value]) => setAt(c, at, value))
+  )
+  let rejected = 0
+  FC.assert(
+    FC.property(damaged, (u) => {
+      const expected = bySchemaIs(u)
+      if (!expected) rejected++
+      return is(u) === expected
+    }),
+    { numRuns: 1000 }
+  )
+  assert.isAbove(rejected, minRejected)
+}
+
 describe("Manifest checkpoint (isCheckpoint, the daily path's decoder)", () => {
   it("accepts every checkpoint the schema generates", () => {
     FC.assert(FC.property(valid, (c) => isCheckpoint(c) && bySchema(c)), { numRuns: 300 })
   })
 
   it("agrees with Schema.is on checkpoints with one value replaced anywhere", () => {
-    const damaged = valid.chain((c) => {
-      const all = paths(c)
-      return FC.tuple(FC.constantFrom(...all), odd).map(([at, value]) => setAt(c, at, value))
-    })
-    let rejected = 0
-    FC.assert(
-      FC.property(damaged, (u) => {
-        const expected = bySchema(u)
-        if (!expected) rejected++
-        return isCheckpoint(u) === expected
-      }),
-      { numRuns: 1000 }
-    )
     // the damage did reach the checks: most damaged values are not checkpoints
-    assert.isAbove(rejected, 500)
+    agreesOnDamaged(ManifestCheckpoint, isCheckpoint, 500)
   })
 })
 
 describe("Checkpoint log deltas (isCheckpointDelta)", () => {
-  const byDeltaSchema = Schema.is(CheckpointDelta)
-  const validDelta = Arbitrary.make(CheckpointDelta)
-
   it("agrees with Schema.is on deltas, whole and with one value replaced anywhere", () => {
-    FC.assert(FC.property(validDelta, (c) => isCheckpointDelta(c) && byDeltaSchema(c)), { numRuns: 300 })
-    const damaged = validDelta.chain((c) =>
-      FC.tuple(FC.constantFrom(...paths(c)), odd).map(([at, value]) => setAt(c, at, value))
-    )
-    let rejected = 0
+    const byDeltaSchema = Schema.is(CheckpointDelta)
     FC.assert(
-      FC.property(damaged, (u) => {
-        const expected = byDeltaSchema(u)
-        if (!expected) rejected++
-        return isCheckpointDelta(u) === expected
-      }),
-      { numRuns: 1000 }
+      FC.property(Arbitrary.make(CheckpointDelta), (c) => isCheckpointDelta(c) && byDeltaSchema(c)),
+      { numRuns: 300 }
     )
-    assert.isAbove(rejected, 400)
+    agreesOnDamaged(CheckpointDelta, isCheckpointDelta, 400)
   })
 })
 
